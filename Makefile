@@ -1,0 +1,35 @@
+# The two set-up commands:  make run  (install, train the default models, serve)
+#                           make test (install, run the test suite)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODELS ?= models
+export WORDLENS_MODELS := $(MODELS)
+
+.PHONY: install models run test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+# Train the default models on the shipped English corpus, unless they exist.
+models: install
+	@for kind in pmi word2vec; do \
+	  if [ -f $(MODELS)/$$kind/manifest.json ]; then echo "$(MODELS)/$$kind exists"; \
+	  else $(BIN)/wordlens train $$kind --out $(MODELS)/$$kind || exit 1; fi; \
+	done
+
+run: models
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

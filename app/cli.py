@@ -1,0 +1,90 @@
+"""The ``wordlens`` command line: one tool, one subcommand per job.
+
+Each subcommand lives in its own module, which exposes
+
+- ``COMMAND``: its words on the command line, e.g. ``("train", "pmi")``;
+- ``HELP``: one line for ``wordlens --help``;
+- ``configure(parser)``: adds its arguments;
+- ``run(args) -> int``: does the work and returns the exit status.
+
+Those modules import their heavy dependencies inside ``run`` so that ``--help`` and
+every other subcommand start quickly. Errors print as one line
+(``wordlens: error: …``); set ``WORDLENS_DEBUG=1`` to see the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Sequence
+
+from app import __version__
+
+COMMAND_MODULES = (
+    "training.corpus_stats",
+    "training.evaluate",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wordlens",
+        description="Train PMI and Word2Vec word vectors and serve similar words, "
+        "related words and keywords.",
+    )
+    parser.add_argument("--version", action="version", version=f"wordlens {__version__}")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors in the log"
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        *group_path, leaf = module.COMMAND
+        subparsers = commands
+        for word in group_path:
+            if word not in groups:
+                group = subparsers.add_parser(word, help=f"{word} commands")
+                groups[word] = group.add_subparsers(
+                    title=f"{word} commands", metavar="COMMAND", required=True
+                )
+            subparsers = groups[word]
+        command = subparsers.add_parser(
+            leaf,
+            help=module.HELP,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("wordlens: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place errors become one line
+        if os.environ.get("WORDLENS_DEBUG"):
+            raise
+        message = str(error) or type(error).__name__
+        print(f"wordlens: error: {message}", file=sys.stderr)
+        if not isinstance(error, (ValueError, OSError, LookupError)):
+            print("(set WORDLENS_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Corpus data and reading: the shipped default corpora, document streaming, tokenisers."""
+
+from corpus.reader import (
+    DEFAULT_CHINESE,
+    DEFAULT_ENGLISH,
+    Corpus,
+    CorpusError,
+    ReadStats,
+    corpus_files,
+    iter_documents,
+)
+from corpus.tokenizers import TOKENIZER_NAMES, Tokenizer, from_spec, get_tokenizer
+
+__all__ = [
+    "DEFAULT_CHINESE",
+    "DEFAULT_ENGLISH",
+    "Corpus",
+    "CorpusError",
+    "ReadStats",
+    "TOKENIZER_NAMES",
+    "Tokenizer",
+    "corpus_files",
+    "from_spec",
+    "get_tokenizer",
+    "iter_documents",
+]

@@ -1,0 +1,49 @@
+"""Command-line options shared by the commands that read a corpus."""
+
+from __future__ import annotations
+
+import argparse
+
+from corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
+
+__all__ = ["add_corpus_arguments", "tokenizer_from_args", "corpus_from_args", "positive_int"]
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def add_corpus_arguments(parser: argparse.ArgumentParser, positional: bool = False) -> None:
+    """``--corpus PATH`` (or a positional PATH), ``--tokenizer`` and its settings."""
+    help_text = (
+        "corpus file (.txt, .jsonl, optionally .gz) or folder of them "
+        f"(default: the shipped English corpus, {DEFAULT_ENGLISH.name})"
+    )
+    if positional:
+        parser.add_argument("corpus", nargs="?", default=DEFAULT_ENGLISH, metavar="PATH",
+                            help=help_text)
+    else:
+        parser.add_argument("--corpus", default=DEFAULT_ENGLISH, metavar="PATH", help=help_text)
+    parser.add_argument("--tokenizer", default="english", choices=TOKENIZER_NAMES,
+                        help="how documents become tokens (default: english)")
+    parser.add_argument("--text-field", default="text", metavar="NAME",
+                        help="JSON field holding the text in .jsonl input (default: text)")
+    parser.add_argument("--lowercase", action="store_true",
+                        help="whitespace tokenizer: lower-case tokens")
+    parser.add_argument("--no-hmm", action="store_true",
+                        help="jieba tokenizer: no HMM guessing of unknown words")
+
+
+def tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
+    if args.tokenizer == "whitespace":
+        return get_tokenizer("whitespace", lowercase=args.lowercase)
+    if args.tokenizer == "jieba":
+        return get_tokenizer("jieba", hmm=not args.no_hmm)
+    return get_tokenizer(args.tokenizer)
+
+
+def corpus_from_args(args: argparse.Namespace) -> Corpus:
+    return Corpus(args.corpus, tokenizer_from_args(args), text_field=args.text_field)
