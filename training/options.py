@@ -6,7 +6,15 @@ import argparse
 
 from corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
 
-__all__ = ["add_corpus_arguments", "tokenizer_from_args", "corpus_from_args", "positive_int"]
+__all__ = [
+    "add_corpus_arguments",
+    "add_output_argument",
+    "corpus_from_args",
+    "corpus_record",
+    "output_path",
+    "positive_int",
+    "tokenizer_from_args",
+]
 
 
 def positive_int(text: str) -> int:
@@ -47,3 +55,32 @@ def tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
 
 def corpus_from_args(args: argparse.Namespace) -> Corpus:
     return Corpus(args.corpus, tokenizer_from_args(args), text_field=args.text_field)
+
+
+def add_output_argument(parser: argparse.ArgumentParser, default_name: str) -> None:
+    """``--out DIR``: where the model is written (default: models directory / name)."""
+    parser.add_argument(
+        "--out", default=None, metavar="DIR",
+        help=f"model directory to write (default: $WORDLENS_MODELS/{default_name}, "
+        f"i.e. models/{default_name}); an existing model there is replaced atomically",
+    )
+
+
+def output_path(args: argparse.Namespace, default_name: str):
+    from app.artifacts import models_dir
+
+    return args.out if args.out is not None else models_dir() / default_name
+
+
+def corpus_record(corpus: Corpus, total_tokens: int, total_types: int) -> dict:
+    """The manifest's ``corpus`` block, from a corpus after a complete pass."""
+    stats = corpus.stats
+    return {
+        "path": str(corpus.path),
+        "fingerprint": stats.fingerprint,
+        "files": stats.files,
+        "documents": stats.documents,
+        "tokens": total_tokens,
+        "types": total_types,
+        "skipped_lines": stats.skipped_lines,
+    }
