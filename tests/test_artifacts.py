@@ -1,0 +1,171 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from app.artifacts import (
+    ModelFormatError,
+    find_models,
+    load_model,
+    update_manifest,
+    write_model,
+)
+
+WORDS = ["the", "cat", "über", "猫"]
+
+
+def make_model(path, **overrides):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(WORDS), 8)).astype(np.float32)
+    vectors[2] = 0.0  # a zero vector must stay zero after normalisation, not NaN
+    arguments = dict(
+        kind="pmi",
+        words=WORDS,
+        vectors=vectors,
+        counts=np.array([10, 5, 3, 2]),
+        arrays={"extra": np.arange(6, dtype=np.int32).reshape(2, 3)},
+        manifest={"tokenizer": {"name": "english"}, "params": {"dim": 8}},
+    )
+    arguments.update(overrides)
+    return write_model(path, **arguments), vectors
+
+
+def test_round_trip(tmp_path):
+    path, vectors = make_model(tmp_path / "m")
+    model = load_model(path)
+    assert model.name == "m" and model.kind == "pmi" and model.dim == 8
+    assert model.words == WORDS
+    assert model.index["猫"] == 3
+    assert model.counts.tolist() == [10, 5, 3, 2]
+    np.testing.assert_array_equal(model.vectors, vectors)
+    assert isinstance(model.vectors, np.memmap)
+    norms = np.linalg.norm(model.vectors_norm, axis=1)
+    np.testing.assert_allclose(norms[[0, 1, 3]], 1.0, rtol=1e-6)
+    assert norms[2] == 0.0
+    assert model.arrays["extra"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    manifest = model.manifest
+    assert manifest["params"] == {"dim": 8} and manifest["vocab_size"] == 4
+    assert set(manifest["files"]) == {
+        "words.txt", "vectors.npy", "vectors_norm.npy", "counts.npy", "extra.npy"}
+    assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
+
+
+def test_imported_vectors_have_no_counts(tmp_path):
+    path, _ = make_model(tmp_path / "m", kind="imported", counts=None, arrays=None)
+    assert load_model(path).counts is None
+
+
+def test_rewrite_replaces_the_model_and_leaves_no_debris(tmp_path):
+    make_model(tmp_path / "m")
+    make_model(tmp_path / "m", words=["a", "b", "c", "d"])
+    assert load_model(tmp_path / "m").words == ["a", "b", "c", "d"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    calls = []
+
+    def failing_save(file, array, allow_pickle=False):
+        calls.append(file)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        np.lib.format.write_array(open(file, "wb"), array)
+
+    monkeypatch.setattr(np, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        make_model(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_killed_writer_leaves_no_model(tmp_path):
+    """A writer killed mid-way (SIGKILL: no clean-up runs) leaves no loadable model,
+    and the next write removes its debris."""
+    script = textwrap.dedent(f"""
+        import os, signal, numpy as np
+        from app import artifacts
+        real_save = np.save
+        def save_then_die(file, array, allow_pickle=False):
+            real_save(file, array, allow_pickle=allow_pickle)
+            os.kill(os.getpid(), signal.SIGKILL)
+        np.save = save_then_die
+        artifacts.write_model({str(tmp_path / 'm')!r}, kind="pmi", words=["a", "b"],
+                              vectors=np.ones((2, 3)))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd())
+    assert result.returncode == -signal.SIGKILL
+    assert not (tmp_path / "m").exists()
+    assert find_models(tmp_path) == {}
+    make_model(tmp_path / "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_corrupted_file_is_refused_by_name(tmp_path):
+    path, _ = make_model(tmp_path / "m")
+    data = bytearray((path / "vectors.npy").read_bytes())
+    data[-1] ^= 0xFF
+    (path / "vectors.npy").write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match=r"vectors\.npy: checksum mismatch"):
+        load_model(path)
+    load_model(path, verify=False)  # sizes still match: the explicit opt-out loads it
+
+
+def test_truncated_and_missing_files(tmp_path):
+    path, _ = make_model(tmp_path / "m")
+    (path / "counts.npy").write_bytes((path / "counts.npy").read_bytes()[:-8])
+    with pytest.raises(ModelFormatError, match=r"counts\.npy: .* bytes.*truncated"):
+        load_model(path, verify=False)
+    (path / "counts.npy").unlink()
+    with pytest.raises(ModelFormatError, match=r"counts\.npy: missing"):
+        load_model(path)
+
+
+def test_bad_manifests(tmp_path):
+    path, _ = make_model(tmp_path / "m")
+    manifest_file = path / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest_file.write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(ModelFormatError, match="format version 99"):
+        load_model(path)
+    manifest_file.write_text("{ truncated")
+    with pytest.raises(ModelFormatError, match="manifest.json: not valid JSON"):
+        load_model(path)
+    manifest_file.unlink()
+    with pytest.raises(ModelFormatError, match="manifest.json: missing"):
+        load_model(path)
+    with pytest.raises(ModelFormatError, match="not a directory"):
+        load_model(tmp_path / "nothing")
+
+
+def test_update_manifest(tmp_path):
+    path, _ = make_model(tmp_path / "m")
+    update_manifest(path, evaluation={"wordsim353": 0.5})
+    assert load_model(path).manifest["evaluation"] == {"wordsim353": 0.5}
+    with pytest.raises(ValueError, match="cannot change"):
+        update_manifest(path, files={})
+
+
+def test_invalid_inputs_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="duplicate"):
+        make_model(tmp_path / "m", words=["a", "a", "b", "c"])
+    with pytest.raises(ValueError, match="newline"):
+        make_model(tmp_path / "m", words=["a", "b\nc", "d", "e"])
+    with pytest.raises(ValueError, match="4 words but 3"):
+        make_model(tmp_path / "m", vectors=np.ones((3, 8)))
+    with pytest.raises(ValueError, match="unknown model kind"):
+        make_model(tmp_path / "m", kind="bert")
+    with pytest.raises(ValueError, match="reserved"):
+        make_model(tmp_path / "m", arrays={"vectors": np.ones(3)})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_find_models_ignores_hidden_directories(tmp_path):
+    make_model(tmp_path / "one")
+    (tmp_path / ".one.partial-1-abc").mkdir()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    assert sorted(find_models(tmp_path)) == ["broken", "one"]

@@ -1,0 +1,37 @@
+import json
+
+import pytest
+
+from app.cli import main
+
+
+def test_corpus_stats_prints_figures(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_bytes(b"the cat sat\nthe dog\n\xff bad line\n\nthe end\n")
+    assert main(["-q", "corpus", "stats", str(corpus), "--min-count", "2", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["documents"] == 3
+    assert figures["tokens"] == 7
+    assert figures["types"] == 5
+    assert figures["types_min_count_2"] == 1
+    assert figures["undecodable_lines"] == 1 and figures["skipped_lines"] == 1
+    assert figures["tokens_per_second"] > 0
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    assert main(["corpus", "stats", str(tmp_path / "missing.txt")]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [f"wordlens: error: corpus not found: {tmp_path / 'missing.txt'}"]
+
+
+def test_every_subcommand_has_help(capsys):
+    from app.cli import COMMAND_MODULES, build_parser
+    import importlib
+
+    build_parser()
+    for module_name in COMMAND_MODULES:
+        words = list(importlib.import_module(module_name).COMMAND)
+        with pytest.raises(SystemExit) as exit_info:
+            main([*words, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: wordlens " + " ".join(words) in capsys.readouterr().out

@@ -1,0 +1,100 @@
+import gzip
+import json
+
+import pytest
+
+from corpus import Corpus, CorpusError, ReadStats, get_tokenizer, iter_documents
+
+
+def write(path, data: bytes):
+    if path.name.endswith(".gz"):
+        with gzip.open(path, "wb") as stream:
+            stream.write(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("name", ["docs.txt", "docs.txt.gz"])
+def test_text_lines_are_documents(tmp_path, name):
+    path = write(tmp_path / name, "first line\n\n  second line  \nthird\n".encode())
+    stats = ReadStats()
+    assert list(iter_documents(path, stats=stats)) == ["first line", "second line", "third"]
+    assert stats.documents == 3 and stats.empty_lines == 1 and stats.skipped_lines == 0
+
+
+@pytest.mark.parametrize("name", ["docs.jsonl", "docs.jsonl.gz"])
+def test_jsonl_with_broken_lines(tmp_path, name):
+    lines = [
+        json.dumps({"id": 1, "body": "good one"}),
+        "{not json",
+        json.dumps({"id": 2, "text": "no body field"}),
+        json.dumps(["a", "list"]),
+        json.dumps({"id": 3, "body": 42}),
+        json.dumps({"id": 4, "body": "good two ünïcode"}),
+    ]
+    path = write(tmp_path / name, ("\n".join(lines) + "\n").encode())
+    stats = ReadStats()
+    documents = list(iter_documents(path, text_field="body", stats=stats))
+    assert documents == ["good one", "good two ünïcode"]
+    assert stats.malformed_json_lines == 1
+    assert stats.missing_field_lines == 3
+    assert stats.skipped_lines == 4
+    assert "skipped 4 line(s)" in stats.summary()
+
+
+def test_undecodable_lines_are_skipped_and_counted(tmp_path):
+    path = write(tmp_path / "bad.txt", b"fine\n\xff\xfe broken \xc3\x28\nalso fine\n")
+    stats = ReadStats()
+    assert list(iter_documents(path, stats=stats)) == ["fine", "also fine"]
+    assert stats.undecodable_lines == 1
+
+
+def test_folder_is_read_recursively_in_order(tmp_path):
+    (tmp_path / "b").mkdir()
+    write(tmp_path / "b" / "2.txt", b"two\n")
+    write(tmp_path / "a.txt.gz", b"one\n")
+    write(tmp_path / "c.jsonl", b'{"text": "three"}\n')
+    write(tmp_path / "ignored.csv", b"nope\n")
+    assert list(iter_documents(tmp_path)) == ["one", "two", "three"]
+
+
+def test_missing_empty_and_unsupported_inputs(tmp_path):
+    with pytest.raises(CorpusError, match="corpus not found"):
+        list(iter_documents(tmp_path / "nowhere.txt"))
+    with pytest.raises(CorpusError, match="no corpus files"):
+        list(iter_documents(tmp_path))
+    with pytest.raises(CorpusError, match="unsupported corpus file"):
+        list(iter_documents(write(tmp_path / "data.csv", b"x\n")))
+    with pytest.raises(CorpusError, match="no documents"):
+        list(iter_documents(write(tmp_path / "empty.txt", b"\n\n")))
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path):
+    path = write(tmp_path / "docs.txt.gz", b"some text\n" * 10_000)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CorpusError, match="cannot read"):
+        list(iter_documents(path))
+
+
+def test_fingerprint_depends_on_content(tmp_path):
+    first = write(tmp_path / "a.txt", b"same\n")
+    stats_a, stats_b, stats_c = ReadStats(), ReadStats(), ReadStats()
+    list(iter_documents(first, stats=stats_a))
+    list(iter_documents(first, stats=stats_b))
+    write(first, b"other\n")
+    list(iter_documents(first, stats=stats_c))
+    assert stats_a.fingerprint == stats_b.fingerprint != stats_c.fingerprint
+
+
+def test_corpus_is_restartable_and_tokenised(tmp_path):
+    path = write(tmp_path / "docs.txt", b"The cat sat.\nA dog, barking!\n")
+    corpus = Corpus(path, get_tokenizer("english"))
+    first, second = list(corpus), list(corpus)
+    assert first == second == [["the", "cat", "sat"], ["a", "dog", "barking"]]
+    assert corpus.stats.documents == 2
+
+
+def test_corpus_fails_early_on_a_bad_path(tmp_path):
+    with pytest.raises(CorpusError):
+        Corpus(tmp_path / "missing.txt", get_tokenizer("english"))
