@@ -12,6 +12,8 @@ A model is a directory::
       vectors.npy        float32 (V, d) word vectors
       vectors_norm.npy   float32 (V, d) the same rows scaled to unit length
                          (an all-zero row stays zero); written here, never by callers
+      norms.npy          float32 (V,) the Euclidean length of each row of vectors;
+                         written here too
       <extra>.npy        model-specific arrays, e.g. for Word2Vec:
                          syn1 float32 (V-1, d), hs_points int32 (V, L),
                          hs_codes int8 (V, L), hs_lengths int32 (V,), syn1neg float32 (V, d)
@@ -78,8 +80,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+def _unit_rows(vectors: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    norms = norms[:, None]
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
@@ -117,6 +119,10 @@ class Model:
     @property
     def vectors_norm(self) -> np.ndarray:
         return self.arrays["vectors_norm"]
+
+    @property
+    def norms(self) -> np.ndarray:
+        return self.arrays["norms"]
 
     @property
     def index(self) -> dict[str, int]:
@@ -186,11 +192,12 @@ def write_model(
         counts = np.ascontiguousarray(counts, dtype=np.int64)
     words = list(words)
     _check_vocabulary(words, counts, vectors.shape[0])
-    data = {"vectors": vectors, "vectors_norm": _unit_rows(vectors)}
+    norms = np.linalg.norm(vectors, axis=1)
+    data = {"vectors": vectors, "vectors_norm": _unit_rows(vectors, norms), "norms": norms}
     if counts is not None:
         data["counts"] = counts
     for name, array in (arrays or {}).items():
-        if not name.isidentifier() or name in data or name in ("words", "manifest"):
+        if not name.isidentifier() or name in data or name in ("words", "manifest", "counts"):
             raise ValueError(f"invalid or reserved array name {name!r}")
         data[name] = np.ascontiguousarray(array)
 
@@ -316,8 +323,9 @@ def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
     except (OSError, UnicodeDecodeError) as error:
         raise ModelFormatError(f"{words_file}: unreadable ({error})") from None
     vectors = arrays.get("vectors")
-    if vectors is None or "vectors_norm" not in arrays:
-        raise ModelFormatError(f"{path / 'vectors.npy'}: missing from the manifest")
+    for required in ("vectors", "vectors_norm", "norms"):
+        if required not in arrays:
+            raise ModelFormatError(f"{path / (required + '.npy')}: missing from the manifest")
     if vectors.shape != (manifest["vocab_size"], manifest["dim"]):
         raise ModelFormatError(
             f"{path / 'vectors.npy'}: shape {vectors.shape}, the manifest says "

@@ -47,11 +47,12 @@ def test_round_trip(tmp_path):
     norms = np.linalg.norm(model.vectors_norm, axis=1)
     np.testing.assert_allclose(norms[[0, 1, 3]], 1.0, rtol=1e-6)
     assert norms[2] == 0.0
+    np.testing.assert_allclose(model.norms, np.linalg.norm(vectors, axis=1), rtol=1e-6)
     assert model.arrays["extra"].tolist() == [[0, 1, 2], [3, 4, 5]]
     manifest = model.manifest
     assert manifest["params"] == {"dim": 8} and manifest["vocab_size"] == 4
     assert set(manifest["files"]) == {
-        "words.txt", "vectors.npy", "vectors_norm.npy", "counts.npy", "extra.npy"}
+        "words.txt", "vectors.npy", "vectors_norm.npy", "norms.npy", "counts.npy", "extra.npy"}
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
 
 
