@@ -26,6 +26,7 @@ from app import __version__
 COMMAND_MODULES = (
     "training.corpus_stats",
     "training.evaluate",
+    "app.serve",
 )
 
 

@@ -1,0 +1,479 @@
+"""The query engine: everything the server answers, as a plain Python library.
+
+:class:`Engine` loads every model of a models directory by name; each model is
+wrapped in a :class:`WordModel` whose methods answer the queries::
+
+    engine = Engine("models")
+    pmi = engine.get("pmi")
+    pmi.most_similar(positive=["king", "woman"], negative=["man"], topn=5)
+    pmi.related("coffee", topn=10)          # context similarity
+    pmi.keywords("The cat chased the mouse across the kitchen floor.")
+
+Similar words (cosine family) follow gensim's ``KeyedVectors`` names and arguments.
+Related words (context similarity) follow Su Jianlin's definitions:
+
+- PMI model: ⟨v_a, v_b⟩, an estimate of PMI(a, b).
+- Word2Vec with hierarchical softmax: log p(b | a) − α log p(b).
+- Word2Vec with negative sampling only: v_a · c_b + (β − α) log n(b), β the noise
+  exponent (an approximation, said so in ``ContextScores.method``).
+
+Query words are normalised by the model's own tokenizer (an English model folds
+case), and every word a query needs must be known: otherwise
+:class:`~app.errors.UnknownWordError` lists all the missing ones. Words whose vector
+is zero have cosine 0 with everything and never appear in neighbour lists.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from app.artifacts import Model, find_models, load_model
+from app.errors import (
+    InvalidQueryError,
+    LimitExceededError,
+    UnknownModelError,
+    UnknownWordError,
+    UnsupportedQueryError,
+)
+from corpus.tokenizers import Tokenizer, from_spec
+
+__all__ = ["Engine", "WordModel", "Limits", "ContextScores"]
+
+log = logging.getLogger(__name__)
+
+_COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one query; beyond them a query fails with LimitExceededError."""
+
+    max_topn: int = 1000
+    max_words: int = 1000
+    max_tokens: int = 100_000
+    max_text_chars: int = 1_000_000
+    max_correlation_n: int = 50_000
+
+
+@dataclass(frozen=True)
+class ContextScores:
+    """Context-similarity scores of one word against every word of the vocabulary.
+
+    ``scores`` float64 (V,); ``method`` names the formula used.
+    """
+
+    scores: np.ndarray
+    method: str
+
+
+def _top(scores: np.ndarray, topn: int, excluded: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``topn`` largest finite scores, best first (ties: lower index)."""
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    if excluded is not None:
+        scores[excluded] = -np.inf
+    candidates = np.flatnonzero(np.isfinite(scores))
+    if topn < len(candidates):
+        part = np.argpartition(-scores[candidates], topn - 1)[:topn]
+        candidates = candidates[part]
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order]
+
+
+class WordModel:
+    """Queries on one loaded model (see the module docstring)."""
+
+    def __init__(self, model: Model, limits: Limits = Limits()):
+        self.model = model
+        self.limits = limits
+        self.name = model.name
+        self.kind = model.kind
+        self.manifest = model.manifest
+        self.words = model.words
+        self.vectors = model.vectors
+        self.vectors_norm = model.vectors_norm
+        self.norms = model.norms
+        self.counts = model.counts
+        self.tokenizer: Tokenizer = from_spec(model.manifest.get("tokenizer")
+                                              or {"name": "whitespace"})
+        self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
+        self._zero = self.norms == 0
+        self._lock = threading.Lock()
+        self._correlation_cache: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    # ----------------------------------------------------------------- words
+
+    def normalize(self, word: str) -> str:
+        """The form a query word takes in this model's vocabulary."""
+        return self.tokenizer.normalize(word)
+
+    def __contains__(self, word: str) -> bool:
+        return self.normalize(word) in self.model.index
+
+    def ids(self, words: Iterable[str]) -> list[int]:
+        """Rows of ``words``; raises UnknownWordError listing every unknown one."""
+        words = list(words)
+        if len(words) > self.limits.max_words:
+            raise LimitExceededError(
+                f"{len(words)} words in one query; the limit is {self.limits.max_words}",
+                limit=self.limits.max_words)
+        index = self.model.index
+        normalized = [self.normalize(word) for word in words]
+        missing = [word for word in dict.fromkeys(normalized) if word not in index]
+        if missing:
+            raise UnknownWordError(missing, self.name)
+        return [index[word] for word in normalized]
+
+    def id(self, word: str) -> int:
+        return self.ids([word])[0]
+
+    def tokenize(self, text: str) -> list[str]:
+        """Tokens of ``text`` by the model's tokenizer (bounded length)."""
+        if len(text) > self.limits.max_text_chars:
+            raise LimitExceededError(
+                f"text of {len(text):,} characters; the limit is "
+                f"{self.limits.max_text_chars:,}", limit=self.limits.max_text_chars)
+        return self.tokenizer(text)
+
+    def known(self, tokens: Sequence[str]) -> tuple[list[int], list[str]]:
+        """Rows of the known tokens (repeats kept) and the distinct unknown ones."""
+        if len(tokens) > self.limits.max_tokens:
+            raise LimitExceededError(
+                f"{len(tokens):,} tokens in one text; the limit is {self.limits.max_tokens:,}",
+                limit=self.limits.max_tokens)
+        index = self.model.index
+        rows, unknown = [], {}
+        for token in tokens:
+            row = index.get(self.normalize(token))
+            if row is None:
+                unknown[token] = None
+            else:
+                rows.append(row)
+        return rows, list(unknown)
+
+    def _check_topn(self, topn: int) -> int:
+        if not 1 <= topn <= self.limits.max_topn:
+            raise (LimitExceededError if topn > 0 else InvalidQueryError)(
+                f"topn must be between 1 and {self.limits.max_topn}, got {topn}",
+                limit=self.limits.max_topn)
+        return topn
+
+    def _restricted(self, restrict_vocab: int | None) -> int:
+        if restrict_vocab is None:
+            return len(self.words)
+        if restrict_vocab < 1:
+            raise InvalidQueryError(f"restrict_vocab must be positive, got {restrict_vocab}")
+        return min(restrict_vocab, len(self.words))
+
+    def _neighbours(self, scores: np.ndarray, topn: int, exclude: Iterable[int] = ()
+                    ) -> list[tuple[str, float]]:
+        limit = len(scores)
+        excluded = self._zero[:limit].copy()
+        excluded[[i for i in exclude if i < limit]] = True
+        return [(self.words[i], float(scores[i])) for i in _top(scores, topn, excluded)]
+
+    def word_info(self, word: str) -> dict:
+        """Count, frequency rank (1 = most frequent), relative frequency and norm."""
+        row = self.id(word)
+        info = {"word": self.words[row], "rank": row + 1, "norm": float(self.norms[row]),
+                "count": None, "frequency": None}
+        if self.counts is not None:
+            info["count"] = int(self.counts[row])
+            info["frequency"] = float(self.counts[row] / self._total_count)
+        return info
+
+    @cached_property
+    def _total_count(self) -> int:
+        return int(self.counts.sum())
+
+    @cached_property
+    def _sorted_vocabulary(self) -> tuple[list[str], np.ndarray]:
+        order = sorted(range(len(self.words)), key=self.words.__getitem__)
+        return [self.words[i] for i in order], np.asarray(order, dtype=np.int64)
+
+    def complete(self, prefix: str, limit: int = 10, offset: int = 0) -> tuple[list[str], int]:
+        """Vocabulary words starting with ``prefix``, most frequent first, paged.
+
+        Returns (the page of words, the total number of matches).
+        """
+        self._check_topn(limit)
+        if offset < 0:
+            raise InvalidQueryError(f"offset must be 0 or more, got {offset}")
+        prefix = self.normalize(prefix)
+        words, order = self._sorted_vocabulary
+        start = bisect.bisect_left(words, prefix)
+        stop = bisect.bisect_left(words, prefix + "\U0010ffff", lo=start)
+        rows = np.sort(order[start:stop])
+        return [self.words[i] for i in rows[offset:offset + limit]], int(stop - start)
+
+    # -------------------------------------------------------- cosine family
+
+    def vector(self, word: str, norm: bool = False) -> np.ndarray:
+        """The word's vector (d,), float32; unit length with ``norm=True``."""
+        row = self.id(word)
+        return np.array((self.vectors_norm if norm else self.vectors)[row])
+
+    def similarity(self, w1: str, w2: str) -> float:
+        """Cosine similarity of two words (0 when either vector is zero)."""
+        a, b = self.ids([w1, w2])
+        return float(np.dot(self.vectors_norm[a], self.vectors_norm[b]))
+
+    def n_similarity(self, ws1: Sequence[str], ws2: Sequence[str]) -> float:
+        """Cosine between the means of two word sets' vectors (gensim's definition)."""
+        if not ws1 or not ws2:
+            raise InvalidQueryError("both word lists must be non-empty")
+        rows1, rows2 = self.ids(ws1), self.ids(ws2)
+        mean1 = self.vectors[rows1].mean(axis=0)
+        mean2 = self.vectors[rows2].mean(axis=0)
+        return self._cosine(mean1, mean2)
+
+    @staticmethod
+    def _cosine(x: np.ndarray, y: np.ndarray) -> float:
+        denominator = float(np.linalg.norm(x) * np.linalg.norm(y))
+        return float(np.dot(x, y) / denominator) if denominator > 0 else 0.0
+
+    def most_similar(
+        self,
+        positive: Sequence[str] = (),
+        negative: Sequence[str] = (),
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+        method: str = "cosine",
+        correlation_n: int = 1000,
+    ) -> list[tuple[str, float]]:
+        """Words closest to mean(unit positive) − mean(unit negative) by cosine.
+
+        With negatives this is 3CosAdd analogy ("king" − "man" + "woman"). The query
+        words are excluded. ``restrict_vocab`` searches only the most frequent words.
+        ``method="correlation"`` (PMI models) ranks by Su's correlation similarity
+        over the ``correlation_n`` most frequent words instead of plain cosine.
+        """
+        self._check_topn(topn)
+        if not positive and not negative:
+            raise InvalidQueryError("give at least one positive or negative word")
+        rows_pos, rows_neg = self.ids(positive), self.ids(negative)
+        basis = self._similarity_basis(method, correlation_n)
+        query = np.zeros(basis.shape[1], dtype=np.float64)
+        for row in rows_pos:
+            query += basis[row]
+        for row in rows_neg:
+            query -= basis[row]
+        query /= len(rows_pos) + len(rows_neg)
+        length = np.linalg.norm(query)
+        if length == 0:
+            raise InvalidQueryError("the query vector is zero (the words cancel out or "
+                                    "have zero vectors)")
+        limit = self._restricted(restrict_vocab)
+        scores = basis[:limit] @ (query / length).astype(np.float32)
+        return self._neighbours(scores, topn, rows_pos + rows_neg)
+
+    def most_similar_cosmul(
+        self,
+        positive: Sequence[str] = (),
+        negative: Sequence[str] = (),
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """3CosMul (Levy & Goldberg): Π (1+cos(x,p))/2 / (Π (1+cos(x,n))/2 + ε)."""
+        self._check_topn(topn)
+        if not positive:
+            raise InvalidQueryError("most_similar_cosmul needs at least one positive word")
+        rows_pos, rows_neg = self.ids(positive), self.ids(negative)
+        limit = self._restricted(restrict_vocab)
+        searched = self.vectors_norm[:limit]
+        cosines = searched @ self.vectors_norm[rows_pos + rows_neg].T  # (limit, k)
+        shifted = (1.0 + cosines.astype(np.float64)) / 2
+        scores = shifted[:, :len(rows_pos)].prod(axis=1)
+        scores /= shifted[:, len(rows_pos):].prod(axis=1) + _COSMUL_EPSILON
+        return self._neighbours(scores, topn, rows_pos + rows_neg)
+
+    def similar_by_vector(self, vector: Sequence[float], topn: int = 10,
+                          restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+        """Words closest by cosine to a raw vector of the model's dimension."""
+        self._check_topn(topn)
+        vector = np.asarray(vector, dtype=np.float64)
+        if vector.shape != (self.vectors.shape[1],):
+            raise InvalidQueryError(
+                f"vector has {vector.size} components, the model has {self.vectors.shape[1]}")
+        length = np.linalg.norm(vector)
+        if not np.isfinite(length) or length == 0:
+            raise InvalidQueryError("the vector must be finite and non-zero")
+        limit = self._restricted(restrict_vocab)
+        scores = self.vectors_norm[:limit] @ (vector / length).astype(np.float32)
+        return self._neighbours(scores, topn)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of the others' unit vectors (gensim's rule)."""
+        if len(words) < 2:
+            raise InvalidQueryError("doesnt_match needs at least two words")
+        rows = self.ids(words)
+        unit = self.vectors_norm[rows].astype(np.float64)
+        mean = unit.mean(axis=0)
+        length = np.linalg.norm(mean)
+        scores = unit @ (mean / length if length > 0 else mean)
+        return self.words[rows[int(np.argmin(scores))]]
+
+    # ------------------------------------------------ Su's correlation similarity
+
+    def _similarity_basis(self, method: str, correlation_n: int) -> np.ndarray:
+        if method == "cosine":
+            return self.vectors_norm
+        if method == "correlation":
+            return self.correlation_vectors(correlation_n)
+        raise InvalidQueryError(f"unknown method {method!r}; use 'cosine' or 'correlation'")
+
+    def correlation_vectors(self, n: int = 1000) -> np.ndarray:
+        """Unit rows of V·U with U Uᵀ = Σ_{k≤n} (v_k − v̄)ᵀ(v_k − v̄) (PMI models).
+
+        Their inner products are the Pearson correlations of the words' PMI profiles
+        over the ``n`` most frequent words. float32 (V, d), cached per ``n``.
+        """
+        if self.kind != "pmi":
+            raise UnsupportedQueryError(
+                f"correlation similarity needs a PMI model; {self.name!r} is {self.kind}")
+        if not 2 <= n <= self.limits.max_correlation_n:
+            raise InvalidQueryError(
+                f"correlation_n must be between 2 and {self.limits.max_correlation_n}, got {n}")
+        n = min(n, len(self.words))
+        with self._lock:
+            cached = self._correlation_cache.get(n)
+            if cached is None:
+                head = np.asarray(self.vectors[:n], dtype=np.float64)
+                centred = head - head.mean(axis=0)
+                covariance = centred.T @ centred
+                # A tiny ridge keeps Cholesky defined when the vectors span < d dims.
+                ridge = 1e-9 * max(np.trace(covariance), 1e-12) / covariance.shape[0]
+                factor = np.linalg.cholesky(covariance + ridge * np.eye(covariance.shape[0]))
+                projected = np.asarray(self.vectors, dtype=np.float64) @ factor
+                lengths = np.linalg.norm(projected, axis=1, keepdims=True)
+                cached = np.divide(projected, lengths, out=np.zeros_like(projected),
+                                   where=lengths > 0).astype(np.float32)
+                if len(self._correlation_cache) >= 4:
+                    self._correlation_cache.pop(next(iter(self._correlation_cache)))
+                self._correlation_cache[n] = cached
+        return cached
+
+    def correlation_similarity(self, w1: str, w2: str, n: int = 1000) -> float:
+        a, b = self.ids([w1, w2])
+        basis = self.correlation_vectors(n)
+        return float(np.dot(basis[a], basis[b]))
+
+    # --------------------------------------------------- context similarity
+
+    def _require_context(self) -> None:
+        if self.kind == "pmi":
+            return
+        if self.kind == "word2vec" and self.output_layers and self.counts is not None:
+            return
+        if self.kind == "imported":
+            reason = ("imported vectors have no output layer and no word counts, so "
+                      "context similarity and keywords cannot be computed; train a PMI "
+                      "or Word2Vec model with wordlens for those")
+        else:
+            reason = f"model {self.name!r} has no output layer or counts"
+        raise UnsupportedQueryError(reason, model=self.name)
+
+    def context_scores(self, word: str, alpha: float = 0.9) -> ContextScores:
+        """Context similarity of ``word`` → every vocabulary word (see module doc)."""
+        self._require_context()
+        row = self.id(word)
+        if self.kind == "pmi":
+            return ContextScores(self.vectors @ self.vectors[row], "pmi")
+        log_count = np.log(np.maximum(self.counts, 1).astype(np.float64))
+        if "hs" in self.output_layers:
+            from app import output_layer
+
+            log_prob = output_layer.hs_log_prob_all(self.vectors[row], self.model.arrays)
+            log_prior = log_count - np.log(self._total_count)
+            return ContextScores(log_prob - alpha * log_prior, "hs")
+        beta = float(self.manifest.get("params", {}).get("ns_exponent", 0.75))
+        scores = self.model.arrays["syn1neg"] @ self.vectors[row]
+        return ContextScores(scores + (beta - alpha) * log_count, "ns")
+
+    def context_similarity(self, w1: str, w2: str, alpha: float = 0.9) -> tuple[float, str]:
+        """Score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs`` or ``ns``)."""
+        self._require_context()
+        a, b = self.ids([w1, w2])
+        if self.kind == "pmi":
+            return float(np.dot(self.vectors[a], self.vectors[b])), "pmi"
+        result = self.context_scores(self.words[a], alpha)
+        return float(result.scores[b]), result.method
+
+    def related(self, word: str, topn: int = 10, alpha: float = 0.9
+                ) -> tuple[list[tuple[str, float]], str]:
+        """The ``topn`` words most related to ``word`` by context similarity."""
+        self._check_topn(topn)
+        row = self.id(word)
+        result = self.context_scores(word, alpha)
+        return self._neighbours(result.scores, topn, [row]), result.method
+
+    # ---------------------------------------------------- sentence similarity
+
+    def sentence_similarity(self, tokens1: Sequence[str], tokens2: Sequence[str]) -> dict:
+        """⟨Σ v, Σ v⟩ and its cosine for two token lists (unknown tokens skipped)."""
+        rows1, unknown1 = self.known(tokens1)
+        rows2, unknown2 = self.known(tokens2)
+        if not rows1 or not rows2:
+            raise InvalidQueryError(
+                "each text needs at least one word of the vocabulary",
+                unknown=[*unknown1, *unknown2])
+        sum1 = self.vectors[rows1].sum(axis=0, dtype=np.float64)
+        sum2 = self.vectors[rows2].sum(axis=0, dtype=np.float64)
+        return {"dot": float(sum1 @ sum2), "cosine": self._cosine(sum1, sum2),
+                "unknown": [unknown1, unknown2]}
+
+
+class Engine:
+    """Every model of a models directory, loaded once and looked up by name.
+
+    Parameters
+    ----------
+    models_dir : folder holding one sub-folder per model.
+    default : the model used when a query names none (default: ``pmi`` if loaded,
+        else the first name in alphabetical order).
+    verify : check the files' SHA-256 when loading.
+    limits : query bounds shared by all models.
+
+    A model that fails to load is left out and its reason kept in ``errors``.
+    """
+
+    def __init__(self, models_dir: str | Path, default: str | None = None,
+                 verify: bool = True, limits: Limits = Limits()):
+        self.models_dir = Path(models_dir)
+        self.models: dict[str, WordModel] = {}
+        self.errors: dict[str, str] = {}
+        for name, path in find_models(self.models_dir).items():
+            try:
+                self.models[name] = WordModel(load_model(path, verify=verify), limits)
+            except Exception as error:  # noqa: BLE001 - reported, never fatal
+                self.errors[name] = str(error)
+                log.error("model %s not loaded: %s", name, error)
+        if default is not None and default not in self.models:
+            self.errors[default] = self.errors.get(
+                default, f"the default model {default!r} is not in {self.models_dir}")
+            default = None
+        self.default = default or ("pmi" if "pmi" in self.models else next(iter(self.models), None))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.models) and not self.errors
+
+    def get(self, name: str | None = None) -> WordModel:
+        name = name or self.default
+        if name is None or name not in self.models:
+            raise UnknownModelError(name or "(default)", self.names)
+        return self.models[name]

@@ -1,0 +1,170 @@
+"""Pydantic schemas of every HTTP request and response body."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Word = Field(min_length=1, max_length=1000)
+TopN = Field(default=10, ge=1, description="number of words to return")
+ModelName = Field(default=None, description="model name (default: the server's default)")
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str | None = ModelName
+
+
+# ------------------------------------------------------------------ responses
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="unknown_word, unknown_model, unsupported_query, "
+                      "too_large, invalid_query or invalid_request")
+    message: str
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    default_model: str | None
+    models: list[str]
+    errors: dict[str, str] = Field(description="model name → why it did not load")
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    name: str
+    kind: str
+    dim: int
+    vocab_size: int
+    tokenizer: dict[str, Any]
+    output_layers: list[str]
+    queries: list[str] = Field(description="query families this model answers")
+    created: str | None = None
+    corpus: dict[str, Any] | None = None
+    params: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    evaluation: dict[str, Any] = {}
+
+
+class Neighbour(BaseModel):
+    word: str
+    score: float
+
+
+class Neighbours(BaseModel):
+    model: str
+    method: str = Field(description="cosine, cosmul, correlation (similar words); "
+                        "pmi, hs or ns (related words)")
+    neighbours: list[Neighbour]
+
+
+class Similarity(BaseModel):
+    model: str
+    w1: str
+    w2: str
+    method: str
+    similarity: float
+
+
+class ContextSimilarity(BaseModel):
+    model: str
+    w1: str
+    w2: str
+    method: str = Field(description="pmi: ⟨v_a, v_b⟩; hs: log p(b|a) − α log p(b); "
+                        "ns: v_a·c_b + (β − α) log n(b), an approximation")
+    score: float
+
+
+class WordInfo(BaseModel):
+    model: str
+    word: str
+    rank: int = Field(description="frequency rank, 1 = most frequent")
+    count: int | None = Field(description="corpus count (null for imported vectors)")
+    frequency: float | None = Field(description="count / total count of the vocabulary")
+    norm: float = Field(description="vector length; for PMI models, the word's importance")
+
+
+class WordVector(BaseModel):
+    model: str
+    word: str
+    vector: list[float]
+
+
+class Completion(BaseModel):
+    model: str
+    prefix: str
+    total: int = Field(description="number of vocabulary words with this prefix")
+    words: list[str] = Field(description="this page, most frequent first")
+
+
+class OddOneOut(BaseModel):
+    model: str
+    word: str
+
+
+class SetSimilarity(BaseModel):
+    model: str
+    similarity: float
+
+
+class SentenceSimilarity(BaseModel):
+    model: str
+    dot: float = Field(description="⟨Σ v, Σ v⟩ over the two texts' known words")
+    cosine: float
+    unknown: list[list[str]] = Field(description="unknown tokens of each text")
+
+
+# ------------------------------------------------------------------- requests
+
+class MostSimilarRequest(Request):
+    positive: list[str] = []
+    negative: list[str] = []
+    topn: int = TopN
+    restrict_vocab: int | None = Field(default=None, ge=1)
+    method: Literal["cosine", "cosmul", "correlation"] = "cosine"
+    correlation_n: int = Field(default=1000, ge=2)
+
+
+class SimilarByVectorRequest(Request):
+    vector: list[float] = Field(min_length=1)
+    topn: int = TopN
+    restrict_vocab: int | None = Field(default=None, ge=1)
+
+
+class WordsRequest(Request):
+    words: list[str] = Field(min_length=2)
+
+
+class SetSimilarityRequest(Request):
+    ws1: list[str] = Field(min_length=1)
+    ws2: list[str] = Field(min_length=1)
+
+
+class SentenceSimilarityRequest(Request):
+    """Each side as raw ``text`` (tokenised by the model's tokenizer) or ``tokens``."""
+
+    text1: str | None = None
+    tokens1: list[str] | None = None
+    text2: str | None = None
+    tokens2: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_form_per_side(self):
+        for side in ("1", "2"):
+            given = [getattr(self, f"text{side}") is not None,
+                     getattr(self, f"tokens{side}") is not None]
+            if sum(given) != 1:
+                raise ValueError(f"give exactly one of text{side} or tokens{side}")
+        return self

@@ -1,0 +1,293 @@
+"""The HTTP API: thin FastAPI handlers around :mod:`app.engine`.
+
+Run it with ``wordlens serve`` or ``uvicorn --factory app.server:create_app``.
+Simple queries are GET with query parameters; lists and texts are POST with JSON.
+Every endpoint takes a model name (``model``, a query parameter for GET, a body
+field for POST; the server's default otherwise). Errors are always JSON,
+``{"error": {"code": ..., "message": ..., ...}}``:
+
+=====  =====================================================================
+404    unknown word (``missing`` lists every one) or unknown model
+       (``available`` lists the loaded ones)
+409    the model cannot answer this query (e.g. imported vectors: no output layer)
+413    a text or list beyond a limit (``limit`` names it)
+422    malformed request (wrong types, missing fields, bad values)
+=====  =====================================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import __version__
+from app import schemas as s
+from app.engine import Engine, WordModel
+from app.errors import (
+    InvalidQueryError,
+    LimitExceededError,
+    QueryError,
+    UnknownModelError,
+    UnknownWordError,
+    UnsupportedQueryError,
+)
+from app.settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("wordlens.server")
+
+STATUS = {
+    UnknownWordError: 404,
+    UnknownModelError: 404,
+    UnsupportedQueryError: 409,
+    LimitExceededError: 413,
+    InvalidQueryError: 422,
+}
+ERROR_RESPONSES = {
+    status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)
+}
+
+ModelQuery = Annotated[str | None, Query(description="model name (default: the server's "
+                                         "default model)")]
+WordQuery = Annotated[str, Query(min_length=1, max_length=1000)]
+TopNQuery = Annotated[int, Query(ge=1, description="number of words to return")]
+AlphaQuery = Annotated[float, Query(ge=0.0, le=2.0, description="weight of the prior "
+                                    "log p(b) subtracted from log p(b|a) (Word2Vec); "
+                                    "1 gives the PMI, below 1 favours frequent words")]
+
+
+def _error(status: int, code: str, message: str, **details) -> JSONResponse:
+    return JSONResponse(status_code=status,
+                        content={"error": {"code": code, "message": message, **details}})
+
+
+def _neighbours(model: WordModel, method: str, pairs) -> s.Neighbours:
+    return s.Neighbours(model=model.name, method=method,
+                        neighbours=[s.Neighbour(word=w, score=x) for w, x in pairs])
+
+
+def _model_info(model: WordModel) -> s.ModelInfo:
+    manifest = model.manifest
+    queries = ["similarity"]
+    if model.kind == "pmi" or (model.kind == "word2vec" and model.output_layers):
+        queries += ["context_similarity", "keywords"]
+    if model.kind == "pmi":
+        queries.append("correlation")
+    return s.ModelInfo(
+        name=model.name, kind=model.kind, dim=manifest["dim"],
+        vocab_size=manifest["vocab_size"], tokenizer=model.tokenizer.spec,
+        output_layers=model.output_layers, queries=queries,
+        created=manifest.get("created"), corpus=manifest.get("corpus"),
+        params=manifest.get("params") or {}, training=manifest.get("training") or {},
+        evaluation=manifest.get("evaluation") or {},
+    )
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the application; loads the models unless an ``engine`` is given."""
+    settings = settings or Settings.from_env()
+    if settings.blas_threads:
+        # Matrix-vector products gain nothing from BLAS threads, and several
+        # workers each spawning a thread per core would fight over the cores.
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(settings.blas_threads)
+    if engine is None:
+        engine = Engine(settings.models_dir, default=settings.default_model,
+                        verify=settings.verify_checksums, limits=settings.limits)
+    log.info("models loaded from %s: %s (default %s)", settings.models_dir,
+             ", ".join(engine.names) or "none", engine.default)
+    for name, reason in engine.errors.items():
+        log.error("model %s unavailable: %s", name, reason)
+
+    app = FastAPI(
+        title="wordlens",
+        version=__version__,
+        description="Similar words (cosine), related words (context similarity) and "
+        "keywords from PMI and Word2Vec word vectors.",
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, error: QueryError):
+        status = next((code for cls, code in STATUS.items() if isinstance(error, cls)), 400)
+        return _error(status, error.code, error.message, **error.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError):
+        problems = [
+            {"location": [str(part) for part in problem.get("loc", ())],
+             "message": problem.get("msg", "")}
+            for problem in error.errors()
+        ]
+        first = problems[0] if problems else {"location": [], "message": "invalid request"}
+        where = ".".join(first["location"][1:] or first["location"]) or "request"
+        return _error(422, "invalid_request", f"{where}: {first['message']}",
+                      errors=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return _error(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, "internal_error", f"internal error: {type(error).__name__}")
+
+    def model_for(name: str | None) -> WordModel:
+        return engine.get(name)
+
+    # ------------------------------------------------------------ service
+
+    @app.get("/healthz", response_model=s.Health, tags=["service"])
+    def healthz():
+        """The process is alive."""
+        return s.Health()
+
+    @app.get("/readyz", response_model=s.Readiness, tags=["service"],
+             responses={503: {"model": s.Readiness}})
+    def readyz():
+        """Ready when at least one model loaded and none failed (503 otherwise)."""
+        body = s.Readiness(ready=engine.ready, default_model=engine.default,
+                           models=engine.names, errors=engine.errors)
+        return body if engine.ready else JSONResponse(status_code=503, content=body.model_dump())
+
+    @app.get("/models", response_model=list[s.ModelInfo], tags=["service"])
+    def models():
+        """Every loaded model's manifest: kind, sizes, tokenizer, parameters, scores."""
+        return [_model_info(model) for model in engine.models.values()]
+
+    @app.get("/models/{name}", response_model=s.ModelInfo, tags=["service"],
+             responses=ERROR_RESPONSES)
+    def model_info(name: str):
+        return _model_info(model_for(name))
+
+    # -------------------------------------------------------- similar words
+
+    @app.get("/similarity", response_model=s.Similarity, tags=["similar words"],
+             responses=ERROR_RESPONSES)
+    def similarity(w1: WordQuery, w2: WordQuery, model: ModelQuery = None,
+                   method: Literal["cosine", "correlation"] = "cosine",
+                   correlation_n: Annotated[int, Query(ge=2)] = 1000):
+        """Cosine similarity of two words, or Su's correlation similarity (PMI)."""
+        m = model_for(model)
+        value = (m.similarity(w1, w2) if method == "cosine"
+                 else m.correlation_similarity(w1, w2, correlation_n))
+        return s.Similarity(model=m.name, w1=w1, w2=w2, method=method, similarity=value)
+
+    def _most_similar(request: s.MostSimilarRequest) -> s.Neighbours:
+        m = model_for(request.model)
+        if request.method == "cosmul":
+            pairs = m.most_similar_cosmul(request.positive, request.negative,
+                                          request.topn, request.restrict_vocab)
+        else:
+            pairs = m.most_similar(request.positive, request.negative, request.topn,
+                                   request.restrict_vocab, request.method,
+                                   request.correlation_n)
+        return _neighbours(m, request.method, pairs)
+
+    @app.get("/most_similar", response_model=s.Neighbours, tags=["similar words"],
+             responses=ERROR_RESPONSES)
+    def most_similar_get(
+        positive: Annotated[list[str], Query()] = [],
+        negative: Annotated[list[str], Query()] = [],
+        topn: TopNQuery = 10,
+        restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
+        method: Literal["cosine", "cosmul", "correlation"] = "cosine",
+        correlation_n: Annotated[int, Query(ge=2)] = 1000,
+        model: ModelQuery = None,
+    ):
+        """Nearest words by cosine; with negatives, analogies (king − man + woman)."""
+        return _most_similar(s.MostSimilarRequest(
+            positive=positive, negative=negative, topn=topn, restrict_vocab=restrict_vocab,
+            method=method, correlation_n=correlation_n, model=model))
+
+    @app.post("/most_similar", response_model=s.Neighbours, tags=["similar words"],
+              responses=ERROR_RESPONSES)
+    def most_similar_post(request: s.MostSimilarRequest):
+        return _most_similar(request)
+
+    @app.post("/similar_by_vector", response_model=s.Neighbours, tags=["similar words"],
+              responses=ERROR_RESPONSES)
+    def similar_by_vector(request: s.SimilarByVectorRequest):
+        m = model_for(request.model)
+        return _neighbours(m, "cosine", m.similar_by_vector(
+            request.vector, request.topn, request.restrict_vocab))
+
+    @app.post("/doesnt_match", response_model=s.OddOneOut, tags=["similar words"],
+              responses=ERROR_RESPONSES)
+    def doesnt_match(request: s.WordsRequest):
+        m = model_for(request.model)
+        return s.OddOneOut(model=m.name, word=m.doesnt_match(request.words))
+
+    @app.post("/n_similarity", response_model=s.SetSimilarity, tags=["similar words"],
+              responses=ERROR_RESPONSES)
+    def n_similarity(request: s.SetSimilarityRequest):
+        m = model_for(request.model)
+        return s.SetSimilarity(model=m.name, similarity=m.n_similarity(request.ws1, request.ws2))
+
+    @app.get("/vector", response_model=s.WordVector, tags=["words"], responses=ERROR_RESPONSES)
+    def vector(word: WordQuery, model: ModelQuery = None, norm: bool = False):
+        """A word's vector (unit length with ``norm=true``)."""
+        m = model_for(model)
+        return s.WordVector(model=m.name, word=m.words[m.id(word)],
+                            vector=m.vector(word, norm).tolist())
+
+    # -------------------------------------------------------- related words
+
+    @app.get("/context_similarity", response_model=s.ContextSimilarity,
+             tags=["related words"], responses=ERROR_RESPONSES)
+    def context_similarity(w1: WordQuery, w2: WordQuery, model: ModelQuery = None,
+                           alpha: AlphaQuery = 0.9):
+        """How strongly w1 and w2 go together (co-occurrence), not how alike they are."""
+        m = model_for(model)
+        score, method = m.context_similarity(w1, w2, alpha)
+        return s.ContextSimilarity(model=m.name, w1=w1, w2=w2, method=method, score=score)
+
+    @app.get("/related", response_model=s.Neighbours, tags=["related words"],
+             responses=ERROR_RESPONSES)
+    def related(word: WordQuery, topn: TopNQuery = 10, model: ModelQuery = None,
+                alpha: AlphaQuery = 0.9):
+        """The words that most go together with ``word`` (context similarity)."""
+        m = model_for(model)
+        pairs, method = m.related(word, topn, alpha)
+        return _neighbours(m, method, pairs)
+
+    # ---------------------------------------------------------------- words
+
+    @app.get("/words/{word}", response_model=s.WordInfo, tags=["words"],
+             responses=ERROR_RESPONSES)
+    def word_info(word: Annotated[str, Path(min_length=1, max_length=1000)],
+                  model: ModelQuery = None):
+        """Count, frequency rank and vector norm (a PMI model's importance measure)."""
+        m = model_for(model)
+        return s.WordInfo(model=m.name, **m.word_info(word))
+
+    @app.get("/complete", response_model=s.Completion, tags=["words"],
+             responses=ERROR_RESPONSES)
+    def complete(prefix: Annotated[str, Query(max_length=1000)], model: ModelQuery = None,
+                 limit: Annotated[int, Query(ge=1)] = 10,
+                 offset: Annotated[int, Query(ge=0)] = 0):
+        """Vocabulary words starting with ``prefix``, most frequent first, paged."""
+        m = model_for(model)
+        words, total = m.complete(prefix, limit, offset)
+        return s.Completion(model=m.name, prefix=m.normalize(prefix), total=total, words=words)
+
+    @app.post("/sentence_similarity", response_model=s.SentenceSimilarity,
+              tags=["related words"], responses=ERROR_RESPONSES)
+    def sentence_similarity(request: s.SentenceSimilarityRequest):
+        """⟨Σ v, Σ v⟩ and cosine of two texts (or token lists)."""
+        m = model_for(request.model)
+        tokens1 = request.tokens1 if request.tokens1 is not None else m.tokenize(request.text1)
+        tokens2 = request.tokens2 if request.tokens2 is not None else m.tokenize(request.text2)
+        return s.SentenceSimilarity(model=m.name, **m.sentence_similarity(tokens1, tokens2))
+
+    return app

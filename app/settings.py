@@ -1,0 +1,62 @@
+"""Server configuration from environment variables (documented in the README).
+
+``wordlens serve`` sets them from its options, so every worker process sees the
+same configuration; plain ``uvicorn --factory app.server:create_app`` reads them too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.engine import Limits
+
+__all__ = ["Settings"]
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Settings:
+    models_dir: Path = Path("models")
+    default_model: str | None = None
+    verify_checksums: bool = True
+    blas_threads: int = 1
+    max_batch_documents: int = 1000
+    max_batch_chars: int = 10_000_000
+    limits: Limits = Limits()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+
+        def integer(name: str, default: int) -> int:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+            if value < 1:
+                raise ValueError(f"{name} must be positive, got {value}")
+            return value
+
+        limits = Limits(
+            max_topn=integer("WORDLENS_MAX_TOPN", Limits.max_topn),
+            max_words=integer("WORDLENS_MAX_WORDS", Limits.max_words),
+            max_tokens=integer("WORDLENS_MAX_TOKENS", Limits.max_tokens),
+            max_text_chars=integer("WORDLENS_MAX_TEXT_CHARS", Limits.max_text_chars),
+        )
+        return cls(
+            models_dir=Path(env.get("WORDLENS_MODELS", "models")),
+            default_model=env.get("WORDLENS_DEFAULT_MODEL") or None,
+            verify_checksums=_flag(env.get("WORDLENS_VERIFY", "1")),
+            blas_threads=integer("WORDLENS_BLAS_THREADS", cls.blas_threads),
+            max_batch_documents=integer("WORDLENS_MAX_BATCH_DOCUMENTS", cls.max_batch_documents),
+            max_batch_chars=integer("WORDLENS_MAX_BATCH_CHARS", cls.max_batch_chars),
+            limits=limits,
+        )

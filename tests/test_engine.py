@@ -1,0 +1,189 @@
+"""The query engine on synthetic vectors, checked against gensim's KeyedVectors."""
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from app.artifacts import write_model
+from app.engine import Engine, Limits, WordModel
+from app.errors import (
+    InvalidQueryError,
+    LimitExceededError,
+    UnknownModelError,
+    UnknownWordError,
+    UnsupportedQueryError,
+)
+from app.artifacts import load_model
+
+WORDS = [f"w{i}" for i in range(500)] + ["Paris", "café", "北京"]
+ZERO = 7  # a word whose vector is zero
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    rng = np.random.default_rng(42)
+    matrix = rng.normal(size=(len(WORDS), 24)).astype(np.float32)
+    matrix[ZERO] = 0.0
+    return matrix
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory, vectors):
+    root = tmp_path_factory.mktemp("models")
+    counts = np.arange(len(WORDS), 0, -1) * 3
+    words = [w.lower() for w in WORDS]
+    write_model(root / "pmi", kind="pmi", words=words, vectors=vectors, counts=counts,
+                manifest={"tokenizer": {"name": "english"}})
+    write_model(root / "glove", kind="imported", words=WORDS, vectors=vectors,
+                manifest={"tokenizer": {"name": "whitespace", "lowercase": False}})
+    (root / "broken").mkdir()
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(models_dir):
+    return Engine(models_dir)
+
+
+@pytest.fixture(scope="module")
+def pmi(engine):
+    return engine.get("pmi")
+
+
+@pytest.fixture(scope="module")
+def keyed(vectors):
+    kv = KeyedVectors(vectors.shape[1])
+    kv.add_vectors([w.lower() for w in WORDS], vectors)
+    return kv
+
+
+def assert_same_neighbours(ours, theirs):
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([x for _, x in ours], [x for _, x in theirs], rtol=1e-5, atol=1e-6)
+
+
+def test_engine_loads_models_and_reports_broken_ones(engine):
+    assert engine.names == ["glove", "pmi"]
+    assert engine.default == "pmi"
+    assert "broken" in engine.errors and "manifest.json: missing" in engine.errors["broken"]
+    assert not engine.ready
+    with pytest.raises(UnknownModelError, match="available: glove, pmi"):
+        engine.get("nope")
+
+
+def test_most_similar_matches_gensim(pmi, keyed):
+    for positive, negative in [(["w1"], []), (["w1", "w2"], ["w3"]), ([], ["w4"]),
+                               (["w10", "w11", "w12"], ["w13", "w14"])]:
+        assert_same_neighbours(pmi.most_similar(positive, negative, topn=10),
+                               keyed.most_similar(positive, negative, topn=10))
+    assert_same_neighbours(pmi.most_similar(["w1"], topn=5, restrict_vocab=100),
+                           keyed.most_similar(["w1"], topn=5, restrict_vocab=100))
+
+
+def test_cosmul_doesnt_match_n_similarity_match_gensim(pmi, keyed):
+    assert_same_neighbours(pmi.most_similar_cosmul(["w1", "w2"], ["w3"], topn=10),
+                           keyed.most_similar_cosmul(["w1", "w2"], ["w3"], topn=10))
+    words = ["w1", "w2", "w3", "w4", "w5"]
+    assert pmi.doesnt_match(words) == keyed.doesnt_match(words)
+    assert pmi.n_similarity(["w1", "w2"], ["w3", "w9"]) == pytest.approx(
+        keyed.n_similarity(["w1", "w2"], ["w3", "w9"]), rel=1e-5)
+    assert pmi.similarity("w1", "w2") == pytest.approx(keyed.similarity("w1", "w2"), rel=1e-5)
+    vector = pmi.vector("w3") + pmi.vector("w4")
+    assert_same_neighbours(pmi.similar_by_vector(vector, topn=7),
+                           keyed.similar_by_vector(vector, topn=7))
+
+
+def test_zero_vectors_are_harmless(pmi):
+    assert pmi.similarity("w1", f"w{ZERO}") == 0.0
+    assert f"w{ZERO}" not in [w for w, _ in pmi.most_similar(["w1"], topn=len(WORDS) - 2)]
+    assert f"w{ZERO}" not in [w for w, _ in pmi.related("w1", topn=len(WORDS) - 2)[0]]
+    assert pmi.word_info(f"w{ZERO}")["norm"] == 0.0
+    with pytest.raises(InvalidQueryError, match="zero"):
+        pmi.most_similar([f"w{ZERO}"])
+
+
+def test_query_words_follow_the_tokenizer(engine, pmi):
+    assert pmi.similarity("PARIS", "Café") == pytest.approx(pmi.similarity("paris", "café"))
+    assert "Paris" in pmi
+    glove = engine.get("glove")  # case-sensitive whitespace tokenizer
+    assert "Paris" in glove and "paris" not in glove
+
+
+def test_unknown_words_are_all_listed(pmi):
+    with pytest.raises(UnknownWordError) as info:
+        pmi.most_similar(["w1", "nosuchword", "北京", "другое"], ["Nosuchword"])
+    assert info.value.details["missing"] == ["nosuchword", "другое"]
+    assert "nosuchword" in str(info.value)
+
+
+def test_limits_and_bad_arguments(models_dir):
+    small = WordModel(load_model(models_dir / "pmi"), Limits(max_topn=5, max_words=3,
+                                                             max_tokens=4, max_text_chars=10))
+    with pytest.raises(LimitExceededError, match="between 1 and 5"):
+        small.most_similar(["w1"], topn=6)
+    with pytest.raises(LimitExceededError, match="limit is 3"):
+        small.most_similar(["w1", "w2", "w3", "w4"])
+    with pytest.raises(LimitExceededError, match="limit is 10"):
+        small.tokenize("x" * 11)
+    with pytest.raises(LimitExceededError, match="limit is 4"):
+        small.sentence_similarity(["w1"] * 5, ["w2"])
+    with pytest.raises(InvalidQueryError):
+        small.most_similar([])
+    with pytest.raises(InvalidQueryError):
+        small.most_similar(["w1"], topn=0)
+    with pytest.raises(InvalidQueryError, match="components"):
+        small.similar_by_vector([1.0, 2.0])
+    with pytest.raises(InvalidQueryError, match="unknown method"):
+        small.most_similar(["w1"], method="euclid")
+
+
+def test_pmi_context_similarity_is_the_inner_product(pmi, vectors):
+    score, method = pmi.context_similarity("w1", "w2")
+    assert method == "pmi"
+    assert score == pytest.approx(float(vectors[1] @ vectors[2]), rel=1e-5)
+    related, method = pmi.related("w1", topn=5)
+    expected = np.argsort(-(vectors @ vectors[1]))
+    expected = [WORDS[i].lower() for i in expected if i not in (1, ZERO)][:5]
+    assert [w for w, _ in related] == expected
+
+
+def test_imported_vectors_refuse_context_queries(engine):
+    glove = engine.get("glove")
+    with pytest.raises(UnsupportedQueryError, match="no output layer"):
+        glove.related("w1")
+    with pytest.raises(UnsupportedQueryError, match="no output layer"):
+        glove.context_similarity("w1", "w2")
+    with pytest.raises(UnsupportedQueryError, match="PMI model"):
+        glove.correlation_similarity("w1", "w2")
+    assert glove.word_info("Paris")["count"] is None
+
+
+def test_correlation_similarity_is_pearson_of_pmi_profiles(pmi, vectors):
+    n = 50
+    profiles = vectors[:n].astype(np.float64) @ vectors.T.astype(np.float64)  # (n, V)
+    expected = np.corrcoef(profiles[:, 1], profiles[:, 2])[0, 1]
+    assert pmi.correlation_similarity("w1", "w2", n=n) == pytest.approx(expected, abs=1e-4)
+    neighbours = pmi.most_similar(["w1"], method="correlation", correlation_n=n, topn=3)
+    correlations = [np.corrcoef(profiles[:, 1], profiles[:, WORDS.index(w)])[0, 1]
+                    for w, _ in neighbours]
+    np.testing.assert_allclose([x for _, x in neighbours], correlations, atol=1e-4)
+
+
+def test_word_info_and_completion(pmi):
+    info = pmi.word_info("W3")
+    assert info == {"word": "w3", "rank": 4, "norm": pytest.approx(info["norm"]),
+                    "count": (len(WORDS) - 3) * 3,
+                    "frequency": pytest.approx((len(WORDS) - 3) * 3 / pmi.counts.sum())}
+    words, total = pmi.complete("W4", limit=3)
+    assert total == 111 and words == ["w4", "w40", "w41"]
+    assert pmi.complete("w4", limit=3, offset=110) == (["w499"], 111)
+    assert pmi.complete("zzz") == ([], 0)
+
+
+def test_sentence_similarity(pmi, vectors):
+    result = pmi.sentence_similarity(["w1", "w2", "unknown"], ["w3"])
+    total = vectors[1].astype(np.float64) + vectors[2]
+    assert result["dot"] == pytest.approx(float(total @ vectors[3]), rel=1e-5)
+    assert result["unknown"] == [["unknown"], []]
+    with pytest.raises(InvalidQueryError, match="at least one word"):
+        pmi.sentence_similarity(["unknown"], ["w3"])
