@@ -122,7 +122,7 @@ def test_limits_and_bad_arguments(models_dir):
     with pytest.raises(LimitExceededError, match="between 1 and 5"):
         small.most_similar(["w1"], topn=6)
     with pytest.raises(LimitExceededError, match="limit is 3"):
-        small.most_similar(["w1", "w2", "w3", "w4"])
+        small.most_similar(["w1", "w2", "w3", "w4"], topn=2)
     with pytest.raises(LimitExceededError, match="limit is 10"):
         small.tokenize("x" * 11)
     with pytest.raises(LimitExceededError, match="limit is 4"):
