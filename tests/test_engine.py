@@ -128,13 +128,13 @@ def test_limits_and_bad_arguments(models_dir):
     with pytest.raises(LimitExceededError, match="limit is 4"):
         small.sentence_similarity(["w1"] * 5, ["w2"])
     with pytest.raises(InvalidQueryError):
-        small.most_similar([])
+        small.most_similar([], topn=2)
     with pytest.raises(InvalidQueryError):
         small.most_similar(["w1"], topn=0)
     with pytest.raises(InvalidQueryError, match="components"):
-        small.similar_by_vector([1.0, 2.0])
+        small.similar_by_vector([1.0, 2.0], topn=2)
     with pytest.raises(InvalidQueryError, match="unknown method"):
-        small.most_similar(["w1"], method="euclid")
+        small.most_similar(["w1"], topn=2, method="euclid")
 
 
 def test_pmi_context_similarity_is_the_inner_product(pmi, vectors):
