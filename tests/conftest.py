@@ -1,0 +1,64 @@
+"""Shared fixtures: a real wordlens server on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(models_dir: Path, *extra_args: str, env: dict | None = None,
+                   timeout: float = 60.0):
+    """Run ``wordlens serve`` on 127.0.0.1 and yield its base URL; stop it afterwards."""
+    port = free_port()
+    log_path = models_dir.parent / f"server-{port}.log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--models", str(models_dir),
+             "--host", "127.0.0.1", "--port", str(port), *extra_args],
+            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log_path.read_text()}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log_path.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def server_log_reader():
+    def read(models_dir: Path) -> str:
+        return "\n".join(p.read_text() for p in models_dir.parent.glob("server-*.log"))
+    return read

@@ -1,0 +1,196 @@
+"""The HTTP API over a real uvicorn server on 127.0.0.1, on synthetic models.
+
+Answers are checked against the engine used as a library; every error path is
+exercised. (tests/test_end_to_end.py does the same with models trained for real.)
+"""
+
+import numpy as np
+import httpx
+import pytest
+
+from app.artifacts import write_model
+from app.engine import Engine
+from conftest import running_server
+
+WORDS = [f"w{i}" for i in range(300)] + ["paris", "café", "北京", "天安门"]
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("served") / "models"
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(len(WORDS), 16)).astype(np.float32)
+    counts = np.arange(len(WORDS), 0, -1)
+    write_model(root / "pmi", kind="pmi", words=WORDS, vectors=vectors, counts=counts,
+                manifest={"tokenizer": {"name": "english"}, "params": {"window": 10},
+                          "evaluation": {"wordsim353": {"spearman_cosine": 0.5}}})
+    write_model(root / "imported", kind="imported", words=WORDS, vectors=vectors[::-1],
+                manifest={"tokenizer": {"name": "whitespace", "lowercase": False}})
+    return root
+
+
+@pytest.fixture(scope="module")
+def url(models_dir):
+    with running_server(models_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def engine(models_dir):
+    return Engine(models_dir)
+
+
+@pytest.fixture(scope="module")
+def client(url):
+    with httpx.Client(base_url=url, timeout=10) as session:
+        yield session
+
+
+def pairs(body):
+    return [(n["word"], pytest.approx(n["score"], rel=1e-5)) for n in body["neighbours"]]
+
+
+def test_service_endpoints(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "default_model": "pmi",
+                            "models": ["imported", "pmi"], "errors": {}}
+    models = {m["name"]: m for m in client.get("/models").json()}
+    assert models["pmi"]["kind"] == "pmi" and models["pmi"]["vocab_size"] == len(WORDS)
+    assert models["pmi"]["params"] == {"window": 10}
+    assert models["pmi"]["evaluation"]["wordsim353"]["spearman_cosine"] == 0.5
+    assert "context_similarity" in models["pmi"]["queries"]
+    assert models["imported"]["queries"] == ["similarity"]
+    assert client.get("/models/imported").json()["tokenizer"]["name"] == "whitespace"
+    assert "/most_similar" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_similar_words_match_the_engine(client, engine):
+    pmi = engine.get("pmi")
+    body = client.get("/most_similar", params={"positive": ["w1", "w2"], "negative": "w3",
+                                               "topn": 5}).json()
+    assert body["model"] == "pmi" and body["method"] == "cosine"
+    assert pairs(body) == pmi.most_similar(["w1", "w2"], ["w3"], topn=5)
+    posted = client.post("/most_similar", json={"positive": ["w1", "w2"], "negative": ["w3"],
+                                                "topn": 5}).json()
+    assert posted == body
+    cosmul = client.post("/most_similar", json={"positive": ["w1"], "negative": ["w2"],
+                                                "method": "cosmul", "model": "imported"}).json()
+    assert pairs(cosmul) == engine.get("imported").most_similar_cosmul(["w1"], ["w2"])
+    similarity = client.get("/similarity", params={"w1": "W1", "w2": "w2"}).json()
+    assert similarity["similarity"] == pytest.approx(pmi.similarity("w1", "w2"), rel=1e-5)
+    correlation = client.get("/similarity", params={"w1": "w1", "w2": "w2",
+                                                    "method": "correlation",
+                                                    "correlation_n": 50}).json()
+    assert correlation["similarity"] == pytest.approx(
+        pmi.correlation_similarity("w1", "w2", 50), rel=1e-4)
+    odd = client.post("/doesnt_match", json={"words": ["w1", "w2", "w3", "w4"]}).json()
+    assert odd["word"] == pmi.doesnt_match(["w1", "w2", "w3", "w4"])
+    n_sim = client.post("/n_similarity", json={"ws1": ["w1", "w2"], "ws2": ["w5"]}).json()
+    assert n_sim["similarity"] == pytest.approx(pmi.n_similarity(["w1", "w2"], ["w5"]), rel=1e-5)
+    vector = client.get("/vector", params={"word": "w9"}).json()["vector"]
+    np.testing.assert_allclose(vector, pmi.vector("w9"), rtol=1e-6)
+    by_vector = client.post("/similar_by_vector", json={"vector": vector, "topn": 3}).json()
+    assert pairs(by_vector) == pmi.similar_by_vector(vector, topn=3)
+
+
+def test_related_words_and_word_information(client, engine):
+    pmi = engine.get("pmi")
+    body = client.get("/related", params={"word": "w4", "topn": 7}).json()
+    assert body["method"] == "pmi"
+    assert pairs(body) == pmi.related("w4", topn=7)[0]
+    score = client.get("/context_similarity", params={"w1": "w4", "w2": "w5"}).json()
+    assert score["score"] == pytest.approx(pmi.context_similarity("w4", "w5")[0], rel=1e-5)
+    info = client.get("/words/W4").json()
+    assert info["word"] == "w4" and info["rank"] == 5 and info["count"] == len(WORDS) - 4
+    chinese = client.get("/words/北京").json()
+    assert chinese["word"] == "北京"
+    completion = client.get("/complete", params={"prefix": "w29", "limit": 3, "offset": 1}).json()
+    assert completion == {"model": "pmi", "prefix": "w29", "total": 11,
+                          "words": ["w290", "w291", "w292"]}
+    sentence = client.post("/sentence_similarity", json={"text1": "Paris, café!",
+                                                         "tokens2": ["w4", "zzz"]}).json()
+    assert sentence["unknown"] == [[], ["zzz"]]
+    assert sentence["dot"] == pytest.approx(
+        pmi.sentence_similarity(["paris", "café"], ["w4"])["dot"], rel=1e-5)
+
+
+def error(response, status, code):
+    assert response.status_code == status, response.text
+    body = response.json()["error"]
+    assert body["code"] == code
+    return body
+
+
+def test_unknown_words_and_models(client):
+    body = error(client.get("/most_similar", params={"positive": ["w1", "nope", "ünknown",
+                                                                  "未知词"]}),
+                 404, "unknown_word")
+    assert body["missing"] == ["nope", "ünknown", "未知词"]
+    body = error(client.get("/similarity", params={"w1": "w1", "w2": "w2", "model": "bert"}),
+                 404, "unknown_model")
+    assert body["available"] == ["imported", "pmi"]
+    error(client.get("/words/zzz"), 404, "unknown_word")
+    error(client.get("/no/such/path"), 404, "not_found")
+
+
+def test_unsupported_queries_are_409(client):
+    body = error(client.get("/related", params={"word": "w1", "model": "imported"}),
+                 409, "unsupported_query")
+    assert "no output layer" in body["message"]
+    error(client.get("/context_similarity", params={"w1": "w1", "w2": "w2",
+                                                    "model": "imported"}),
+          409, "unsupported_query")
+    error(client.get("/similarity", params={"w1": "w1", "w2": "w2", "model": "imported",
+                                            "method": "correlation"}),
+          409, "unsupported_query")
+
+
+def test_bad_parameters_are_422(client):
+    body = error(client.get("/most_similar", params={"positive": "w1", "topn": "many"}),
+                 422, "invalid_request")
+    assert "topn" in body["message"]
+    error(client.get("/most_similar", params={"positive": "w1", "topn": 0}), 422,
+          "invalid_request")
+    error(client.get("/similarity", params={"w1": "w1"}), 422, "invalid_request")
+    error(client.post("/most_similar", json={"positive": "w1"}), 422, "invalid_request")
+    error(client.post("/most_similar", json={"positive": ["w1"], "colour": "red"}), 422,
+          "invalid_request")
+    error(client.post("/most_similar", content=b"{not json",
+                      headers={"content-type": "application/json"}), 422, "invalid_request")
+    error(client.post("/doesnt_match", json={"words": ["w1"]}), 422, "invalid_request")
+    error(client.post("/sentence_similarity", json={"text1": "a"}), 422, "invalid_request")
+    error(client.post("/similar_by_vector", json={"vector": [1, 2]}), 422, "invalid_query")
+    error(client.get("/most_similar"), 422, "invalid_query")
+
+
+def test_oversize_requests_are_413(client):
+    body = error(client.get("/most_similar", params={"positive": "w1", "topn": 10**6}),
+                 413, "too_large")
+    assert body["limit"] == 1000
+    body = error(client.post("/most_similar", json={"positive": ["w1"] * 5000}),
+                 413, "too_large")
+    assert body["limit"] == 1000
+    body = error(client.post("/sentence_similarity", json={"text1": "w1 " * 400_000,
+                                                           "text2": "w2"}),
+                 413, "too_large")
+    assert body["limit"] == 1_000_000
+
+
+def test_broken_model_is_reported_not_fatal(tmp_path):
+    models = tmp_path / "models"
+    write_model(models / "good", kind="imported", words=["a", "b"], vectors=np.eye(2),
+                manifest={"tokenizer": {"name": "whitespace"}})
+    write_model(models / "bad", kind="imported", words=["a", "b"], vectors=np.eye(2))
+    (models / "bad" / "vectors.npy").write_bytes(b"garbage")
+    with running_server(models) as base:
+        ready = httpx.get(f"{base}/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["models"] == ["good"]
+        assert "vectors.npy" in ready.json()["errors"]["bad"]
+        assert httpx.get(f"{base}/similarity", params={"w1": "a", "w2": "b"}).json()[
+            "similarity"] == 0.0
+    log = (models.parent / next(p.name for p in tmp_path.glob("server-*.log"))).read_text()
+    assert "model bad unavailable" in log and "vectors.npy" in log
