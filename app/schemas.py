@@ -102,6 +102,17 @@ class WordVector(BaseModel):
     vector: list[float]
 
 
+class WordVectors(BaseModel):
+    model: str
+    words: list[str] = Field(description="the words as found in the vocabulary")
+    vectors: list[list[float]]
+
+
+class VectorsRequest(Request):
+    words: list[str] = Field(min_length=1)
+    norm: bool = False
+
+
 class Completion(BaseModel):
     model: str
     prefix: str

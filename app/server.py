@@ -241,6 +241,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return s.WordVector(model=m.name, word=m.words[m.id(word)],
                             vector=m.vector(word, norm).tolist())
 
+    @app.post("/vectors", response_model=s.WordVectors, tags=["words"],
+              responses=ERROR_RESPONSES)
+    def vectors(request: s.VectorsRequest):
+        """Several words' vectors at once (unit length with ``norm=true``)."""
+        m = model_for(request.model)
+        rows = m.ids(request.words)
+        matrix = (m.vectors_norm if request.norm else m.vectors)[rows]
+        return s.WordVectors(model=m.name, words=[m.words[i] for i in rows],
+                             vectors=matrix.tolist())
+
     # -------------------------------------------------------- related words
 
     @app.get("/context_similarity", response_model=s.ContextSimilarity,
