@@ -6,8 +6,10 @@ from corpus.reader import (
     Corpus,
     CorpusError,
     ReadStats,
+    Record,
     corpus_files,
     iter_documents,
+    iter_records,
 )
 from corpus.tokenizers import TOKENIZER_NAMES, Tokenizer, from_spec, get_tokenizer
 
@@ -17,10 +19,12 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "ReadStats",
+    "Record",
     "TOKENIZER_NAMES",
     "Tokenizer",
     "corpus_files",
     "from_spec",
     "get_tokenizer",
     "iter_documents",
+    "iter_records",
 ]

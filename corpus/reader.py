@@ -15,15 +15,18 @@ import gzip
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 __all__ = [
     "CorpusError",
     "ReadStats",
+    "Record",
     "Corpus",
     "iter_documents",
+    "iter_records",
     "corpus_files",
     "DEFAULT_ENGLISH",
     "DEFAULT_CHINESE",
@@ -113,50 +116,89 @@ def _open_binary(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
-def _read_lines(path: Path, stats: ReadStats) -> Iterator[str]:
+@dataclass
+class Record:
+    """One non-empty input line: its text, or the reason it has none.
+
+    ``line`` is 1-based within ``source``; ``id`` is the JSON ``id_field`` value when
+    one was asked for; ``error`` is set (and ``text`` is None) for a bad line.
+    """
+
+    source: str
+    line: int
+    text: str | None
+    id: Any = None
+    error: str | None = None
+
+
+def _records(stream: IO[bytes], source: str, stats: ReadStats, jsonl: bool,
+             text_field: str, id_field: str | None) -> Iterator[Record]:
     stats.files += 1
-    stats._hash.update(path.name.encode("utf-8", "surrogateescape") + b"\0")
-    try:
-        with _open_binary(path) as stream:
-            for raw in stream:
-                stats.bytes_read += len(raw)
-                stats._hash.update(raw)
-                try:
-                    yield raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    stats.undecodable_lines += 1
-    except (OSError, EOFError) as error:  # truncated or corrupt gzip, unreadable file
-        raise CorpusError(f"cannot read {path}: {error}") from error
-
-
-def _text_documents(path: Path, stats: ReadStats) -> Iterator[str]:
-    for line in _read_lines(path, stats):
-        line = line.strip()
-        if line:
-            yield line
-        else:
-            stats.empty_lines += 1
-
-
-def _jsonl_documents(path: Path, stats: ReadStats, text_field: str) -> Iterator[str]:
-    for line in _read_lines(path, stats):
+    stats._hash.update(source.encode("utf-8", "surrogateescape") + b"\0")
+    for number, raw in enumerate(stream, 1):
+        stats.bytes_read += len(raw)
+        stats._hash.update(raw)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            stats.undecodable_lines += 1
+            yield Record(source, number, None, error=f"{source}:{number}: not valid UTF-8 "
+                         f"({error.reason} at byte {error.start})")
+            continue
         if not line.strip():
             stats.empty_lines += 1
             continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            stats.malformed_json_lines += 1
+        if not jsonl:
+            yield Record(source, number, line.strip())
             continue
-        text = record.get(text_field) if isinstance(record, dict) else None
+        try:
+            document = json.loads(line)
+        except ValueError as error:
+            stats.malformed_json_lines += 1
+            yield Record(source, number, None, error=f"{source}:{number}: malformed JSON "
+                         f"({error})")
+            continue
+        if not isinstance(document, dict):
+            stats.malformed_json_lines += 1
+            yield Record(source, number, None,
+                         error=f"{source}:{number}: not a JSON object")
+            continue
+        identifier = document.get(id_field) if id_field else None
+        text = document.get(text_field)
         if not isinstance(text, str):
             stats.missing_field_lines += 1
+            yield Record(source, number, None, identifier,
+                         error=f"{source}:{number}: no string field {text_field!r}")
             continue
-        text = text.strip()
-        if text:
-            yield text
-        else:
-            stats.empty_lines += 1
+        yield Record(source, number, text.strip(), identifier)
+
+
+def iter_records(
+    path: str | os.PathLike,
+    text_field: str = "text",
+    id_field: str | None = None,
+    stats: ReadStats | None = None,
+    stdin_format: str = "txt",
+) -> Iterator[Record]:
+    """Yield every non-empty line of a corpus path as a :class:`Record`, bad ones
+    included (with their error), in input order.
+
+    ``path`` ``"-"`` reads standard input, as ``stdin_format`` (``txt`` or ``jsonl``).
+    """
+    stats = ReadStats() if stats is None else stats
+    if str(path) == "-":
+        if stdin_format not in ("txt", "jsonl"):
+            raise CorpusError(f"unknown input format {stdin_format!r}; use txt or jsonl")
+        yield from _records(sys.stdin.buffer, "<stdin>", stats, stdin_format == "jsonl",
+                            text_field, id_field)
+        return
+    for file in corpus_files(path):
+        jsonl = file.name.endswith((".jsonl", ".jsonl.gz"))
+        try:
+            with _open_binary(file) as stream:
+                yield from _records(stream, str(file), stats, jsonl, text_field, id_field)
+        except (OSError, EOFError) as error:  # truncated or corrupt gzip, unreadable file
+            raise CorpusError(f"cannot read {file}: {error}") from error
 
 
 def iter_documents(
@@ -164,19 +206,16 @@ def iter_documents(
     text_field: str = "text",
     stats: ReadStats | None = None,
 ) -> Iterator[str]:
-    """Yield the documents (non-empty, stripped strings) of a corpus path.
-
-    ``stats`` (optional) is filled in as the iteration goes.
+    """Yield the documents (non-empty, stripped strings) of a corpus path; bad lines
+    are skipped and counted in ``stats`` (optional), filled in as the iteration goes.
     """
     stats = ReadStats() if stats is None else stats
-    for file in corpus_files(path):
-        if file.name.endswith((".jsonl", ".jsonl.gz")):
-            documents = _jsonl_documents(file, stats, text_field)
-        else:
-            documents = _text_documents(file, stats)
-        for document in documents:
+    for record in iter_records(path, text_field, stats=stats):
+        if record.text:
             stats.documents += 1
-            yield document
+            yield record.text
+        elif record.error is None:
+            stats.empty_lines += 1
     if stats.documents == 0:
         raise CorpusError(f"no documents in {path} ({stats.summary()})")
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from corpus import Corpus, CorpusError, ReadStats, get_tokenizer, iter_documents
+from corpus import Corpus, CorpusError, ReadStats, get_tokenizer, iter_documents, iter_records
 
 
 def write(path, data: bytes):
@@ -37,10 +37,23 @@ def test_jsonl_with_broken_lines(tmp_path, name):
     stats = ReadStats()
     documents = list(iter_documents(path, text_field="body", stats=stats))
     assert documents == ["good one", "good two ünïcode"]
-    assert stats.malformed_json_lines == 1
-    assert stats.missing_field_lines == 3
+    assert stats.malformed_json_lines == 2  # "{not json" and a JSON list
+    assert stats.missing_field_lines == 2
     assert stats.skipped_lines == 4
     assert "skipped 4 line(s)" in stats.summary()
+
+
+def test_records_keep_bad_lines_with_their_reason(tmp_path):
+    lines = [b'{"id": "a", "text": "one"}', b"{broken", b'{"id": 7}', b"",
+             b'{"id": "b", "text": "  "}', b'{"text": "\xff"}']
+    path = write(tmp_path / "docs.jsonl", b"\n".join(lines) + b"\n")
+    records = list(iter_records(path, id_field="id"))
+    assert [(r.line, r.id, r.text) for r in records] == [
+        (1, "a", "one"), (2, None, None), (3, 7, None), (5, "b", ""), (6, None, None)]
+    assert "docs.jsonl:2: malformed JSON" in records[1].error
+    assert "docs.jsonl:3: no string field 'text'" in records[2].error
+    assert "docs.jsonl:6: not valid UTF-8" in records[4].error
+    assert records[0].error is None and records[3].error is None
 
 
 def test_undecodable_lines_are_skipped_and_counted(tmp_path):
