@@ -101,6 +101,7 @@ class WordModel:
         self.vectors_norm = model.vectors_norm
         self.norms = model.norms
         self.counts = model.counts
+        self.arrays = model.arrays
         self.tokenizer: Tokenizer = from_spec(model.manifest.get("tokenizer")
                                               or {"name": "whitespace"})
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
@@ -161,7 +162,7 @@ class WordModel:
                 rows.append(row)
         return rows, list(unknown)
 
-    def _check_topn(self, topn: int) -> int:
+    def check_topn(self, topn: int) -> int:
         if not 1 <= topn <= self.limits.max_topn:
             raise (LimitExceededError if topn > 0 else InvalidQueryError)(
                 f"topn must be between 1 and {self.limits.max_topn}, got {topn}",
@@ -206,7 +207,7 @@ class WordModel:
 
         Returns (the page of words, the total number of matches).
         """
-        self._check_topn(limit)
+        self.check_topn(limit)
         if offset < 0:
             raise InvalidQueryError(f"offset must be 0 or more, got {offset}")
         prefix = self.normalize(prefix)
@@ -258,7 +259,7 @@ class WordModel:
         ``method="correlation"`` (PMI models) ranks by Su's correlation similarity
         over the ``correlation_n`` most frequent words instead of plain cosine.
         """
-        self._check_topn(topn)
+        self.check_topn(topn)
         if not positive and not negative:
             raise InvalidQueryError("give at least one positive or negative word")
         rows_pos, rows_neg = self.ids(positive), self.ids(negative)
@@ -285,7 +286,7 @@ class WordModel:
         restrict_vocab: int | None = None,
     ) -> list[tuple[str, float]]:
         """3CosMul (Levy & Goldberg): Π (1+cos(x,p))/2 / (Π (1+cos(x,n))/2 + ε)."""
-        self._check_topn(topn)
+        self.check_topn(topn)
         if not positive:
             raise InvalidQueryError("most_similar_cosmul needs at least one positive word")
         rows_pos, rows_neg = self.ids(positive), self.ids(negative)
@@ -300,7 +301,7 @@ class WordModel:
     def similar_by_vector(self, vector: Sequence[float], topn: int = 10,
                           restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """Words closest by cosine to a raw vector of the model's dimension."""
-        self._check_topn(topn)
+        self.check_topn(topn)
         vector = np.asarray(vector, dtype=np.float64)
         if vector.shape != (self.vectors.shape[1],):
             raise InvalidQueryError(
@@ -370,7 +371,7 @@ class WordModel:
 
     # --------------------------------------------------- context similarity
 
-    def _require_context(self) -> None:
+    def require_context(self) -> None:
         if self.kind == "pmi":
             return
         if self.kind == "word2vec" and self.output_layers and self.counts is not None:
@@ -385,7 +386,7 @@ class WordModel:
 
     def context_scores(self, word: str, alpha: float = 0.9) -> ContextScores:
         """Context similarity of ``word`` → every vocabulary word (see module doc)."""
-        self._require_context()
+        self.require_context()
         row = self.id(word)
         if self.kind == "pmi":
             return ContextScores(self.vectors @ self.vectors[row], "pmi")
@@ -393,16 +394,16 @@ class WordModel:
         if "hs" in self.output_layers:
             from app import output_layer
 
-            log_prob = output_layer.hs_log_prob_all(self.vectors[row], self.model.arrays)
+            log_prob = output_layer.hs_log_prob_all(self.vectors[row], self.arrays)
             log_prior = log_count - np.log(self._total_count)
             return ContextScores(log_prob - alpha * log_prior, "hs")
         beta = float(self.manifest.get("params", {}).get("ns_exponent", 0.75))
-        scores = self.model.arrays["syn1neg"] @ self.vectors[row]
+        scores = self.arrays["syn1neg"] @ self.vectors[row]
         return ContextScores(scores + (beta - alpha) * log_count, "ns")
 
     def context_similarity(self, w1: str, w2: str, alpha: float = 0.9) -> tuple[float, str]:
         """Score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs`` or ``ns``)."""
-        self._require_context()
+        self.require_context()
         a, b = self.ids([w1, w2])
         if self.kind == "pmi":
             return float(np.dot(self.vectors[a], self.vectors[b])), "pmi"
@@ -412,10 +413,20 @@ class WordModel:
     def related(self, word: str, topn: int = 10, alpha: float = 0.9
                 ) -> tuple[list[tuple[str, float]], str]:
         """The ``topn`` words most related to ``word`` by context similarity."""
-        self._check_topn(topn)
+        self.check_topn(topn)
         row = self.id(word)
         result = self.context_scores(word, alpha)
         return self._neighbours(result.scores, topn, [row]), result.method
+
+    # ---------------------------------------------------------------- keywords
+
+    def keywords(self, text: str | Sequence[str], topk: int = 10, **options):
+        """Keywords of a text (a string, tokenised by the model's tokenizer, or a token
+        list); see :mod:`app.keywords` for the options. Returns a KeywordResult."""
+        from app.keywords import KeywordOptions, extract_keywords
+
+        tokens = self.tokenize(text) if isinstance(text, str) else list(text)
+        return extract_keywords(self, tokens, KeywordOptions(topk=topk, **options))
 
     # ---------------------------------------------------- sentence similarity
 

@@ -163,6 +163,77 @@ class SetSimilarityRequest(Request):
     ws2: list[str] = Field(min_length=1)
 
 
+class KeywordOptionsBody(Request):
+    topk: int = Field(default=10, ge=1, description="number of keywords")
+    exclude_stopwords: bool = Field(default=True, description="leave out the default "
+                                    "stop-words of the model's language")
+    stopwords: list[str] = Field(default=[], description="further words to leave out")
+    min_length: int = Field(default=1, ge=1, description="shortest keyword, in characters")
+    min_count: int = Field(default=1, ge=1, description="least corpus count of a keyword")
+    variant: Literal["default", "cosine"] = Field(
+        default="default", description="cosine: rank by cos(Σ v_u, v_w) (PMI models)")
+
+
+def _text_or_tokens(body, text_name: str = "text", tokens_name: str = "tokens") -> str | None:
+    given = (getattr(body, text_name) is not None) + (getattr(body, tokens_name) is not None)
+    return None if given == 1 else f"give exactly one of {text_name} or {tokens_name}"
+
+
+class KeywordsRequest(KeywordOptionsBody):
+    """One document, as raw ``text`` (tokenised by the model's tokenizer) or ``tokens``."""
+
+    text: str | None = None
+    tokens: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if problem := _text_or_tokens(self):
+            raise ValueError(problem)
+        return self
+
+
+class BatchDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Any = Field(default=None, description="carried over to the result")
+    text: str | None = None
+    tokens: list[str] | None = None
+
+
+class KeywordsBatchRequest(KeywordOptionsBody):
+    documents: list[BatchDocument]
+
+
+class Keyword(BaseModel):
+    word: str
+    score: float
+
+
+class KeywordsResponse(BaseModel):
+    model: str
+    method: str = Field(description="hs: Σ log p(u|w); ns: v_w·Σ c_u; pmi: ⟨Σ v_u, v_w⟩; "
+                        "pmi_cosine: cos(Σ v_u, v_w)")
+    keywords: list[Keyword]
+    tokens: int = Field(description="number of tokens in the text")
+    unknown: list[str] = Field(description="distinct tokens not in the vocabulary")
+    reason: str | None = Field(description="why the list is empty, when it is")
+
+
+class BatchResult(BaseModel):
+    id: Any = None
+    method: str | None = None
+    keywords: list[Keyword] = []
+    tokens: int = 0
+    unknown: list[str] = []
+    reason: str | None = None
+    error: ErrorBody | None = None
+
+
+class KeywordsBatchResponse(BaseModel):
+    model: str
+    results: list[BatchResult] = Field(description="one per document, in input order")
+
+
 class SentenceSimilarityRequest(Request):
     """Each side as raw ``text`` (tokenised by the model's tokenizer) or ``tokens``."""
 
@@ -174,8 +245,6 @@ class SentenceSimilarityRequest(Request):
     @model_validator(mode="after")
     def _one_form_per_side(self):
         for side in ("1", "2"):
-            given = [getattr(self, f"text{side}") is not None,
-                     getattr(self, f"tokens{side}") is not None]
-            if sum(given) != 1:
-                raise ValueError(f"give exactly one of text{side} or tokens{side}")
+            if problem := _text_or_tokens(self, f"text{side}", f"tokens{side}"):
+                raise ValueError(problem)
         return self

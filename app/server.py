@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app import schemas as s
 from app.engine import Engine, WordModel
+from app.keywords import KeywordResult
 from app.errors import (
     InvalidQueryError,
     LimitExceededError,
@@ -144,6 +145,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     def model_for(name: str | None) -> WordModel:
         return engine.get(name)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return _error(413, "too_large", f"request body of {int(declared):,} bytes; the "
+                          f"limit is {settings.max_body_bytes:,}", limit=settings.max_body_bytes)
+        return await call_next(request)
 
     # ------------------------------------------------------------ service
 
@@ -290,6 +299,61 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         m = model_for(model)
         words, total = m.complete(prefix, limit, offset)
         return s.Completion(model=m.name, prefix=m.normalize(prefix), total=total, words=words)
+
+    # ------------------------------------------------------------- keywords
+
+    def _keywords(m: WordModel, text: str | None, tokens: list[str] | None,
+                  options: s.KeywordOptionsBody) -> KeywordResult:
+        return m.keywords(text if text is not None else tokens, topk=options.topk,
+                          exclude_stopwords=options.exclude_stopwords,
+                          stopwords=tuple(options.stopwords), min_length=options.min_length,
+                          min_count=options.min_count, variant=options.variant)
+
+    def _keyword_list(result: KeywordResult) -> list[s.Keyword]:
+        return [s.Keyword(word=w, score=x) for w, x in result.keywords]
+
+    @app.post("/keywords", response_model=s.KeywordsResponse, tags=["keywords"],
+              responses=ERROR_RESPONSES)
+    def keywords(request: s.KeywordsRequest):
+        """The words of a text that best predict it (Su's argmax_w p(text | w))."""
+        m = model_for(request.model)
+        result = _keywords(m, request.text, request.tokens, request)
+        return s.KeywordsResponse(model=m.name, method=result.method,
+                                  keywords=_keyword_list(result), tokens=result.tokens,
+                                  unknown=result.unknown, reason=result.reason)
+
+    @app.post("/keywords/batch", response_model=s.KeywordsBatchResponse, tags=["keywords"],
+              responses=ERROR_RESPONSES)
+    def keywords_batch(request: s.KeywordsBatchRequest):
+        """Keywords of many documents; each result is what ``/keywords`` gives for that
+        document, or its own error: one bad document never fails the batch."""
+        m = model_for(request.model)
+        count, limit = len(request.documents), settings.max_batch_documents
+        if count > limit:
+            raise LimitExceededError(f"{count:,} documents in one batch; the limit is "
+                                     f"{limit:,}", limit=limit)
+        characters = sum(len(d.text or "") + sum(map(len, d.tokens or ()))
+                         for d in request.documents)
+        if characters > settings.max_batch_chars:
+            raise LimitExceededError(
+                f"{characters:,} characters in one batch; the limit is "
+                f"{settings.max_batch_chars:,}", limit=settings.max_batch_chars)
+        results = []
+        for document in request.documents:
+            item = s.BatchResult(id=document.id)
+            try:
+                if problem := s._text_or_tokens(document):
+                    raise InvalidQueryError(problem)
+                result = _keywords(m, document.text, document.tokens, request)
+            except QueryError as error:
+                item.error = s.ErrorBody(code=error.code, message=error.message,
+                                         **error.details)
+            else:
+                item = s.BatchResult(id=document.id, method=result.method,
+                                     keywords=_keyword_list(result), tokens=result.tokens,
+                                     unknown=result.unknown, reason=result.reason)
+            results.append(item)
+        return s.KeywordsBatchResponse(model=m.name, results=results)
 
     @app.post("/sentence_similarity", response_model=s.SentenceSimilarity,
               tags=["related words"], responses=ERROR_RESPONSES)

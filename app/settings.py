@@ -27,6 +27,7 @@ class Settings:
     blas_threads: int = 1
     max_batch_documents: int = 1000
     max_batch_chars: int = 10_000_000
+    max_body_bytes: int = 64 * 1024 * 1024
     limits: Limits = Limits()
 
     @classmethod
@@ -58,5 +59,6 @@ class Settings:
             blas_threads=integer("WORDLENS_BLAS_THREADS", cls.blas_threads),
             max_batch_documents=integer("WORDLENS_MAX_BATCH_DOCUMENTS", cls.max_batch_documents),
             max_batch_chars=integer("WORDLENS_MAX_BATCH_CHARS", cls.max_batch_chars),
+            max_body_bytes=integer("WORDLENS_MAX_BODY_BYTES", cls.max_body_bytes),
             limits=limits,
         )

@@ -197,3 +197,55 @@ def test_broken_model_is_reported_not_fatal(tmp_path):
             "similarity"] == 0.0
     log = (models.parent / next(p.name for p in tmp_path.glob("server-*.log"))).read_text()
     assert "model bad unavailable" in log and "vectors.npy" in log
+
+
+def test_keywords_single_and_batch_agree(client, engine):
+    text = "Paris, café and 北京? Paris again, zzz."
+    single = client.post("/keywords", json={"text": text, "topk": 3,
+                                            "exclude_stopwords": False}).json()
+    expected = engine.get("pmi").keywords(text, topk=3, exclude_stopwords=False)
+    assert single["method"] == "pmi"
+    assert [(k["word"], pytest.approx(k["score"], rel=1e-6)) for k in single["keywords"]] == \
+        expected.keywords
+    assert single["unknown"] == ["and", "again", "zzz"] and single["tokens"] == 7
+    documents = [
+        {"id": 1, "text": text},
+        {"id": "two", "tokens": ["w5", "w6", "w5"]},
+        {"id": None, "text": "nothing known here"},
+        {"id": 4},  # neither text nor tokens: an error for this item only
+        {"id": 5, "text": "w1 " * 2_000_000},  # too long: an error for this item only
+        {"id": 6, "text": "北京 天安门"},
+    ]
+    batch = client.post("/keywords/batch", json={"documents": documents, "topk": 3,
+                                                 "exclude_stopwords": False})
+    assert batch.status_code == 200
+    results = batch.json()["results"]
+    assert [r["id"] for r in results] == [1, "two", None, 4, 5, 6]
+    for document, result in zip(documents, results):
+        if result["error"] is None:
+            alone = client.post("/keywords", json={
+                **{k: v for k, v in document.items() if k != "id"}, "topk": 3,
+                "exclude_stopwords": False}).json()
+            assert {k: result[k] for k in alone if k != "model"} == \
+                {k: v for k, v in alone.items() if k != "model"}
+    assert results[2]["keywords"] == [] and "vocabulary" in results[2]["reason"]
+    assert results[3]["error"]["code"] == "invalid_query"
+    assert results[4]["error"]["code"] == "too_large"
+    assert results[5]["error"] is None
+
+
+def test_keyword_errors(client):
+    error(client.post("/keywords", json={"text": "w1", "model": "imported"}), 409,
+          "unsupported_query")
+    error(client.post("/keywords", json={"text": "w1", "tokens": ["w1"]}), 422,
+          "invalid_request")
+    error(client.post("/keywords", json={"text": 42}), 422, "invalid_request")
+    error(client.post("/keywords", json={"text": "w1", "topk": 0}), 422, "invalid_request")
+    error(client.post("/keywords/batch", json={"documents": [{"text": "a"}] * 1001}),
+          413, "too_large")
+    error(client.post("/keywords/batch", json={"documents": "none"}), 422, "invalid_request")
+    error(client.post("/keywords/batch", json={"documents": [], "model": "nope"}), 404,
+          "unknown_model")
+    body = error(client.post("/keywords/batch", content=b"x" * (65 * 1024 * 1024),
+                             headers={"content-type": "application/json"}), 413, "too_large")
+    assert body["limit"] == 64 * 1024 * 1024

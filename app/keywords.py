@@ -1,0 +1,140 @@
+"""Keyword extraction: the words of a text that best predict the whole text.
+
+Su Jianlin defines the keywords of a sentence s as argmax_{w ∈ s} p(s | w). Per
+model family (every token u of s counts, repeats included):
+
+- Word2Vec with hierarchical softmax (``hs``): score(w) = Σ_{u∈s} log p(u | w), from
+  the stored Huffman paths, computed for all candidates at once.
+- Word2Vec with negative sampling only (``ns``): score(w) = v_w · Σ_{u∈s} c_u.
+- PMI vectors (``pmi``): score(w) = ⟨Σ_{u∈s} v_u, v_w⟩, the summed PMI estimate;
+  ``variant="cosine"`` (``pmi_cosine``) ranks by cos(Σ_{u∈s} v_u, v_w) instead.
+
+Candidates are the distinct known words of the text, optionally without stop-words
+(a default list per language in ``app/stopwords/``, extensible per request), words
+shorter than ``min_length`` characters, or words seen fewer than ``min_count`` times.
+Unknown tokens are reported, never fatal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from app.engine import WordModel
+from app.errors import InvalidQueryError
+
+__all__ = ["KeywordOptions", "KeywordResult", "extract_keywords", "default_stopwords"]
+
+STOPWORD_DIR = Path(__file__).resolve().parent / "stopwords"
+_STOPWORD_FILES = {"english": ("english",), "whitespace": ("english",),
+                   "jieba": ("chinese", "english")}
+
+
+@lru_cache(maxsize=None)
+def _stopword_file(language: str) -> frozenset[str]:
+    lines = (STOPWORD_DIR / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def default_stopwords(tokenizer_name: str) -> frozenset[str]:
+    """The default stop-words for a model's tokenizer (English, or Chinese + English)."""
+    return frozenset().union(*(_stopword_file(language)
+                               for language in _STOPWORD_FILES.get(tokenizer_name, ("english",))))
+
+
+@dataclass(frozen=True)
+class KeywordOptions:
+    topk: int = 10
+    exclude_stopwords: bool = True
+    stopwords: tuple[str, ...] = ()
+    min_length: int = 1
+    min_count: int = 1
+    variant: str = "default"
+
+    def __post_init__(self):
+        if self.variant not in ("default", "cosine"):
+            raise InvalidQueryError(f"unknown variant {self.variant!r}; use default or cosine")
+        if self.min_length < 1 or self.min_count < 1:
+            raise InvalidQueryError("min_length and min_count must be at least 1")
+
+
+@dataclass
+class KeywordResult:
+    method: str
+    keywords: list[tuple[str, float]]
+    tokens: int
+    unknown: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+def _method(model: WordModel, variant: str) -> str:
+    model.require_context()
+    if model.kind == "pmi":
+        return "pmi_cosine" if variant == "cosine" else "pmi"
+    if variant == "cosine":
+        raise InvalidQueryError("the cosine variant applies to PMI models only")
+    return "hs" if "hs" in model.output_layers else "ns"
+
+
+def _candidates(model: WordModel, rows: list[int], options: KeywordOptions) -> np.ndarray:
+    distinct = np.unique(np.asarray(rows, dtype=np.int64))
+    keep = np.ones(len(distinct), dtype=bool)
+    if options.min_count > 1:
+        keep &= model.counts[distinct] >= options.min_count
+    excluded = set()
+    if options.exclude_stopwords:
+        excluded |= default_stopwords(model.tokenizer.name)
+    excluded |= {model.normalize(word) for word in options.stopwords}
+    for position, row in enumerate(distinct):
+        word = model.words[row]
+        if len(word) < options.min_length or word in excluded:
+            keep[position] = False
+    return distinct[keep]
+
+
+def score_candidates(model: WordModel, rows: Sequence[int], candidates: np.ndarray,
+                     method: str) -> np.ndarray:
+    """Scores (len(candidates),) float64 of candidate rows for a text's token rows."""
+    if method == "hs":
+        from app import output_layer
+
+        tokens, multiplicity = np.unique(np.asarray(rows, dtype=np.int64), return_counts=True)
+        log_prob = output_layer.hs_log_prob(model.vectors[candidates], model.arrays,
+                                            tokens)  # (candidates, distinct tokens)
+        return log_prob @ multiplicity.astype(np.float64)
+    if method == "ns":
+        context = model.arrays["syn1neg"][list(rows)].sum(axis=0, dtype=np.float64)
+        return model.vectors[candidates] @ context
+    total = model.vectors[list(rows)].sum(axis=0, dtype=np.float64)
+    scores = model.vectors[candidates].astype(np.float64) @ total
+    if method == "pmi_cosine":
+        length = np.linalg.norm(total) * model.norms[candidates].astype(np.float64)
+        scores = np.divide(scores, length, out=np.zeros_like(scores), where=length > 0)
+    return scores
+
+
+def extract_keywords(model: WordModel, tokens: Sequence[str],
+                     options: KeywordOptions = KeywordOptions()) -> KeywordResult:
+    """The ``options.topk`` keywords of a tokenised text, best first, with scores."""
+    model.check_topn(options.topk)
+    method = _method(model, options.variant)
+    rows, unknown = model.known(tokens)
+    result = KeywordResult(method=method, keywords=[], tokens=len(tokens), unknown=unknown)
+    if not tokens:
+        result.reason = "the text has no tokens"
+        return result
+    if not rows:
+        result.reason = "no word of the text is in the model's vocabulary"
+        return result
+    candidates = _candidates(model, rows, options)
+    if len(candidates) == 0:
+        result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
+        return result
+    scores = score_candidates(model, rows, candidates, method)
+    order = np.lexsort((candidates, -scores))[:options.topk]
+    result.keywords = [(model.words[candidates[i]], float(scores[i])) for i in order]
+    return result
