@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "training.corpus_stats",
     "training.evaluate",
     "app.serve",
+    "app.keywords_job",
 )
 
 

@@ -1,0 +1,145 @@
+"""The batch command ``wordlens keywords`` on files, standard input and resumption."""
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from app.artifacts import write_model
+from app.cli import main
+from app.engine import Engine
+
+WORDS = ["the", "cat", "sat", "on", "mat", "dog", "log", "bird", "tree", "river"]
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("job") / "models"
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(len(WORDS), 8)).astype(np.float32)
+    write_model(root / "pmi", kind="pmi", words=WORDS, vectors=vectors,
+                counts=np.arange(len(WORDS), 0, -1) * 10,
+                manifest={"tokenizer": {"name": "english"}})
+    write_model(root / "imported", kind="imported", words=WORDS, vectors=vectors)
+    return root
+
+
+def documents(count, seed=0):
+    rng = np.random.default_rng(seed)
+    vocabulary = np.array(WORDS + ["zebra", "Cat", "TREE"])
+    return [" ".join(rng.choice(vocabulary, size=rng.integers(1, 15))) for _ in range(count)]
+
+
+def run_job(*args):
+    return main(["-q", "keywords", "--no-progress", *map(str, args)])
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_results_equal_the_engine_in_input_order(tmp_path, models_dir):
+    texts = documents(700)
+    source = tmp_path / "docs.txt.gz"
+    with gzip.open(source, "wt", encoding="utf-8") as stream:
+        stream.write("\n".join(texts) + "\n")
+    out1, out2 = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert run_job(source, "--model", models_dir / "pmi", "-o", out1, "--workers", 1,
+                   "--topk", 3) == 0
+    assert run_job(source, "--model", models_dir / "pmi", "-o", out2, "--workers", 2,
+                   "--topk", 3) == 0
+    assert out1.read_bytes() == out2.read_bytes()
+    records = read_jsonl(out1)
+    pmi = Engine(models_dir).get("pmi")
+    assert [r["line"] for r in records] == list(range(1, 701))
+    for text, record in zip(texts[:100], records):
+        expected = pmi.keywords(text, topk=3)
+        assert [k["word"] for k in record["keywords"]] == [w for w, _ in expected.keywords]
+        assert record["unknown"] == expected.unknown
+
+
+def test_jsonl_ids_and_bad_lines(tmp_path, models_dir, capsys):
+    source = tmp_path / "docs.jsonl"
+    source.write_bytes(b'{"id": "a", "body": "the cat sat"}\n{oops\n\n{"id": 9}\n'
+                       b'\xff\xfe\n{"id": "e", "body": ""}\n{"id": "f", "body": "zebra"}\n')
+    assert run_job(source, "--model", models_dir / "pmi", "--field", "body") == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["line"], r["id"]) for r in records] == [
+        (1, "a"), (2, None), (4, 9), (5, None), (6, "e"), (7, "f")]
+    assert [r["keywords"][0]["word"] for r in records[:1]] == ["cat"]
+    assert [bool(r["error"]) for r in records] == [False, True, True, True, False, False]
+    assert "malformed JSON" in records[1]["error"]["message"]
+    assert "no string field 'body'" in records[2]["error"]["message"]
+    assert records[4]["reason"] == "the text has no tokens"
+    assert records[5]["unknown"] == ["zebra"] and records[5]["keywords"] == []
+
+
+def test_standard_input(models_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "-q", "keywords", "--no-progress", "--model",
+         str(models_dir / "pmi"), "--stdin-format", "jsonl", "--topk", "1"],
+        input='{"id": 1, "text": "the dog on the log"}\n', capture_output=True, text=True,
+        check=True)
+    record = json.loads(result.stdout)
+    assert record["id"] == 1 and len(record["keywords"]) == 1
+
+
+def test_errors_are_clear(tmp_path, models_dir, capsys):
+    source = tmp_path / "d.txt"
+    source.write_text("the cat\n")
+    assert run_job(source, "--model", models_dir / "imported") == 1
+    assert "no output layer" in capsys.readouterr().err
+    assert run_job(tmp_path / "missing.txt", "--model", models_dir / "pmi") == 1
+    assert "corpus not found" in capsys.readouterr().err
+    assert run_job(source, "--model", models_dir / "pmi", "--resume") == 1
+    assert "--resume needs an output file" in capsys.readouterr().err
+    assert run_job(source, "--model", tmp_path / "nomodel") == 1
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_resume_after_a_torn_write(tmp_path, models_dir):
+    source = tmp_path / "docs.txt"
+    source.write_text("\n".join(documents(1000, seed=5)) + "\n")
+    full, partial = tmp_path / "full.jsonl", tmp_path / "partial.jsonl"
+    assert run_job(source, "--model", models_dir / "pmi", "-o", full, "--workers", 1) == 0
+    data = full.read_bytes()
+    partial.write_bytes(data[:len(data) * 2 // 5 + 17])  # ends inside a line
+    assert run_job(source, "--model", models_dir / "pmi", "-o", partial, "--resume",
+                   "--workers", 2) == 0
+    assert partial.read_bytes() == data
+
+
+def test_resume_refuses_a_foreign_output(tmp_path, models_dir, capsys):
+    source, other = tmp_path / "docs.txt", tmp_path / "other.txt"
+    source.write_text("the cat\nthe dog\n")
+    other.write_text("a\n")
+    output = tmp_path / "out.jsonl"
+    assert run_job(other, "--model", models_dir / "pmi", "-o", output) == 0
+    assert run_job(source, "--model", models_dir / "pmi", "-o", output, "--resume") == 1
+    assert "does not match the input" in capsys.readouterr().err
+
+
+def test_resume_after_a_killed_run(tmp_path, models_dir):
+    source = tmp_path / "docs.txt"
+    source.write_text("\n".join(documents(40_000, seed=9)) + "\n")
+    reference, output = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "app.cli", "-q", "keywords", "--no-progress", "--model",
+               str(models_dir / "pmi"), str(source), "--workers", "1", "-o"]
+    process = subprocess.Popen(command + [str(output)])
+    deadline = time.monotonic() + 60
+    while (not output.exists() or output.stat().st_size < 50_000) and \
+            time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    interrupted = output.read_bytes().count(b"\n")
+    assert 0 < interrupted < 40_000, "the run was not interrupted mid-way"
+    subprocess.run(command + [str(output), "--resume"], check=True)
+    subprocess.run(command + [str(reference)], check=True)
+    assert output.read_bytes() == reference.read_bytes()
