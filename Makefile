@@ -23,7 +23,12 @@ models: install
 	  else $(BIN)/wordlens train $$kind --out $(MODELS)/$$kind || exit 1; fi; \
 	done
 
+# Serve on http://127.0.0.1:8000 (HOST, PORT and WORKERS override).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
 run: models
+	$(BIN)/wordlens serve --models $(MODELS) --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install
 	$(BIN)/python -m pytest -q
