@@ -1,0 +1,147 @@
+"""HTTP throughput and latency of the real server on 127.0.0.1.
+
+Starts ``wordlens serve`` on the trained models, measures its start time (until
+/readyz answers 200), then loads it from this separate process at several
+concurrencies for similarity, neighbours (most_similar) and related words, and
+reports requests/s and p50/p99 latency, plus each worker's resident memory (RSS,
+and PSS, which splits the shared memory-mapped pages between the processes)
+against the size of the matrices on disk.
+
+    .venv/bin/python bench/bench_server.py [--models models] [--workers 2] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from common import ROOT, table
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def load(url: str, paths: list[str], concurrency: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        async def user(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await client.get(paths[i % len(paths)])
+                latencies.append(time.perf_counter() - started)
+                errors += response.status_code != 200
+                i += concurrency
+        started = time.perf_counter()
+        await asyncio.gather(*(user(k) for k in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"requests/s": len(latencies) / elapsed,
+            "p50 ms": 1e3 * statistics.median(latencies),
+            "p99 ms": 1e3 * latencies[int(0.99 * (len(latencies) - 1))],
+            "errors": errors}
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in KiB."""
+    rss = pss = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Rss:"):
+            rss = int(line.split()[1])
+        elif line.startswith("Pss:"):
+            pss = int(line.split()[1])
+    return rss, pss
+
+
+def worker_pids(parent: int) -> list[int]:
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    pids = [int(pid) for pid in children
+            if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+    return pids or [parent]  # uvicorn with one worker serves in the parent itself
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    args = parser.parse_args()
+
+    from app.engine import Engine
+
+    args.models = str(Path(args.models).resolve())
+    engine = Engine(args.models, verify=False)
+    matrix_bytes = sum(p.stat().st_size for p in Path(args.models).glob("*/*.npy"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--models", args.models, "--port",
+         str(port), "--workers", str(args.workers), "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise SystemExit("server exited")
+            if time.perf_counter() - started > 120:
+                raise SystemExit("server not ready after 120 s")
+            time.sleep(0.05)
+        start_seconds = time.perf_counter() - started
+
+        rng = np.random.default_rng(0)
+        rows = []
+        for name, model in engine.models.items():
+            words = [model.words[i] for i in rng.integers(0, min(5000, len(model)), 500)]
+            workloads = {
+                "similarity": [f"/similarity?model={name}&w1={a}&w2={b}"
+                               for a, b in zip(words, words[1:])],
+                "most_similar": [f"/most_similar?model={name}&positive={w}&topn=10"
+                                 for w in words],
+            }
+            if model.kind != "imported":
+                workloads["related"] = [f"/related?model={name}&word={w}&topn=10"
+                                        for w in words]
+            for workload, paths in workloads.items():
+                for concurrency in args.concurrency:
+                    figures = asyncio.run(load(url, paths, concurrency, args.seconds))
+                    rows.append({"model": name, "query": workload,
+                                 "concurrency": concurrency, **figures})
+        memory = [memory_kib(pid) for pid in worker_pids(server.pid)]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    print(table(rows))
+    print()
+    print(f"server start to /readyz: {start_seconds:.2f} s with {args.workers} worker(s)")
+    print(f"model matrices on disk: {matrix_bytes / 2**20:.1f} MiB")
+    for k, (rss, pss) in enumerate(memory, 1):
+        print(f"worker {k}: RSS {rss / 1024:.1f} MiB, PSS {pss / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
