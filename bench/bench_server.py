@@ -35,24 +35,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def load(url: str, paths: list[str], concurrency: int, seconds: float) -> dict:
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> int:
+    """One keep-alive HTTP/1.1 GET; returns the status code (body read and dropped)."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    await reader.readexactly(length)
+    return status
+
+
+async def load(port: int, paths: list[str], concurrency: int, seconds: float) -> dict:
+    """``concurrency`` keep-alive connections sending GETs back to back for ``seconds``.
+
+    A minimal client on raw asyncio streams, so that the load generator costs little
+    CPU next to the server on this 2-core machine.
+    """
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        async def user(offset: int) -> None:
-            nonlocal errors
-            i = offset
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await client.get(paths[i % len(paths)])
-                latencies.append(time.perf_counter() - started)
-                errors += response.status_code != 200
-                i += concurrency
-        started = time.perf_counter()
-        await asyncio.gather(*(user(k) for k in range(concurrency)))
-        elapsed = time.perf_counter() - started
+
+    async def user(offset: int) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = offset
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            status = await _get(reader, writer, paths[i % len(paths)])
+            latencies.append(time.perf_counter() - started)
+            errors += status != 200
+            i += concurrency
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user(k) for k in range(concurrency)))
+    elapsed = time.perf_counter() - started
     latencies.sort()
     return {"requests/s": len(latencies) / elapsed,
             "p50 ms": 1e3 * statistics.median(latencies),
@@ -127,7 +145,7 @@ def main() -> None:
                                         for w in words]
             for workload, paths in workloads.items():
                 for concurrency in args.concurrency:
-                    figures = asyncio.run(load(url, paths, concurrency, args.seconds))
+                    figures = asyncio.run(load(port, paths, concurrency, args.seconds))
                     rows.append({"model": name, "query": workload,
                                  "concurrency": concurrency, **figures})
         memory = [memory_kib(pid) for pid in worker_pids(server.pid)]
