@@ -1,0 +1,114 @@
+"""Keyword extraction speed, side by side in one run.
+
+1. Su's reference algorithm written the plain way (bench/su_reference.py: a Python
+   loop over word pairs) against wordlens's vectorised scoring, on documents of the
+   default corpus, Word2Vec (hierarchical softmax) model; rankings checked equal.
+2. jieba's TF-IDF ``jieba.analyse.extract_tags`` against wordlens on the Chinese
+   sample (a Word2Vec model trained on it with the jieba tokenizer).
+3. The batch command ``wordlens keywords`` with 1 and 2 workers.
+
+    .venv/bin/python bench/bench_keywords.py [--models models] [--documents 300]
+
+Needs models/word2vec (``make models``) and, for part 2, models/word2vec-zh:
+``wordlens train word2vec --corpus corpus/data/zh.txt.gz --tokenizer jieba --out models/word2vec-zh``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, table
+from su_reference import keywords as su_keywords
+
+from app.artifacts import load_model
+from app.engine import WordModel
+
+
+def corpus_lines(path: Path, count: int, min_tokens: int, tokenize) -> list[str]:
+    """Every k-th line of a corpus with at least ``min_tokens`` tokens, ``count`` of them."""
+    with gzip.open(path, "rt", encoding="utf-8") as stream:
+        lines = [line.strip() for line in itertools.islice(stream, 0, None, 7)]
+    chosen = [line for line in lines if len(tokenize(line)) >= min_tokens]
+    return chosen[:count]
+
+
+def rate(function, items) -> float:
+    started = time.perf_counter()
+    for item in items:
+        function(item)
+    return len(items) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", default="models", type=Path)
+    parser.add_argument("--documents", type=int, default=300,
+                        help="documents timed with Su's plain reference")
+    parser.add_argument("--batch-documents", type=int, default=40_000)
+    args = parser.parse_args()
+    rows = []
+
+    english = WordModel(load_model(args.models / "word2vec", verify=False))
+    documents = corpus_lines(ROOT / "corpus/data/en.txt.gz", 5000, 5, english.tokenize)
+    token_lists = [english.tokenize(text) for text in documents]
+    sample = token_lists[:args.documents]
+    ours = [english.keywords(t, topk=10, exclude_stopwords=False).keywords for t in sample]
+    reference = [su_keywords(english, t)[:10] for t in sample]
+    same = sum([w for w, _ in a] == [w for w, _ in b] for a, b in zip(ours, reference))
+    reference_rate = rate(lambda t: su_keywords(english, t), sample)
+    ours_rate = rate(lambda t: english.keywords(t, topk=10, exclude_stopwords=False),
+                     token_lists)
+    mean_tokens = sum(map(len, token_lists)) / len(token_lists)
+    rows.append({"task": f"English corpus lines (mean {mean_tokens:.0f} tokens), Word2Vec HS",
+                 "baseline": "Su's plain reference", "baseline docs/s": reference_rate,
+                 "wordlens docs/s": ours_rate, "speed-up": ours_rate / reference_rate,
+                 "same top 10": f"{same}/{len(sample)}"})
+
+    chinese_path = args.models / "word2vec-zh"
+    if chinese_path.exists():
+        import jieba.analyse
+
+        chinese = WordModel(load_model(chinese_path, verify=False))
+        texts = corpus_lines(ROOT / "corpus/data/zh.txt.gz", 3000, 5, chinese.tokenize)
+        jieba.analyse.extract_tags(texts[0], topK=10)  # load jieba's dictionaries first
+        chinese.keywords(texts[0])
+        jieba_rate = rate(lambda t: jieba.analyse.extract_tags(t, topK=10), texts)
+        ours_rate = rate(lambda t: chinese.keywords(t, topk=10), texts)
+        rows.append({"task": "Chinese sample reviews, Word2Vec HS (jieba tokens)",
+                     "baseline": "jieba TF-IDF extract_tags", "baseline docs/s": jieba_rate,
+                     "wordlens docs/s": ours_rate, "speed-up": ours_rate / jieba_rate,
+                     "same top 10": "n/a"})
+    else:
+        print(f"skipped the Chinese comparison: no model at {chinese_path}", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "docs.txt"
+        with gzip.open(ROOT / "corpus/data/en.txt.gz", "rt", encoding="utf-8") as stream:
+            source.write_text("".join(itertools.islice(stream, args.batch_documents)))
+        for workers in (1, 2):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "app.cli", "-q", "keywords", "--no-progress",
+                            "--model", str(args.models / "word2vec"), str(source), "-o",
+                            str(Path(scratch) / f"out{workers}.jsonl"), "--workers",
+                            str(workers)], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
+            seconds = time.perf_counter() - started
+            rows.append({"task": f"wordlens keywords, {args.batch_documents:,} corpus lines, "
+                         f"{workers} worker(s), start-up included",
+                         "baseline": "", "baseline docs/s": "",
+                         "wordlens docs/s": args.batch_documents / seconds, "speed-up": "",
+                         "same top 10": ""})
+        same_output = (Path(scratch) / "out1.jsonl").read_bytes() == \
+            (Path(scratch) / "out2.jsonl").read_bytes()
+    print(table(rows))
+    print(f"\nbatch outputs with 1 and 2 workers identical: {same_output}")
+
+
+if __name__ == "__main__":
+    main()
