@@ -106,6 +106,7 @@ class WordModel:
                                               or {"name": "whitespace"})
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self._zero = self.norms == 0
+        self.model.index  # built now rather than on the first query
         self._lock = threading.Lock()
         self._correlation_cache: dict[int, np.ndarray] = {}
 
