@@ -36,6 +36,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from app.artifacts import Model, find_models, load_model
+from app.output_layer import HuffmanPaths
 from app.errors import (
     InvalidQueryError,
     LimitExceededError,
@@ -105,6 +106,7 @@ class WordModel:
         self.tokenizer: Tokenizer = from_spec(model.manifest.get("tokenizer")
                                               or {"name": "whitespace"})
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
+        self.paths = HuffmanPaths(model.arrays) if "hs" in self.output_layers else None
         self._zero = self.norms == 0
         self.model.index  # built now rather than on the first query
         self._lock = threading.Lock()
@@ -392,10 +394,8 @@ class WordModel:
         if self.kind == "pmi":
             return ContextScores(self.vectors @ self.vectors[row], "pmi")
         log_count = np.log(np.maximum(self.counts, 1).astype(np.float64))
-        if "hs" in self.output_layers:
-            from app import output_layer
-
-            log_prob = output_layer.hs_log_prob_all(self.vectors[row], self.arrays)
+        if self.paths is not None:
+            log_prob = self.paths.log_prob_all(self.vectors[row])
             log_prior = log_count - np.log(self._total_count)
             return ContextScores(log_prob - alpha * log_prior, "hs")
         beta = float(self.manifest.get("params", {}).get("ns_exponent", 0.75))

@@ -100,12 +100,9 @@ def score_candidates(model: WordModel, rows: Sequence[int], candidates: np.ndarr
                      method: str) -> np.ndarray:
     """Scores (len(candidates),) float64 of candidate rows for a text's token rows."""
     if method == "hs":
-        from app import output_layer
-
         tokens, multiplicity = np.unique(np.asarray(rows, dtype=np.int64), return_counts=True)
-        log_prob = output_layer.hs_log_prob(model.vectors[candidates], model.arrays,
-                                            tokens)  # (candidates, distinct tokens)
-        return log_prob @ multiplicity.astype(np.float64)
+        log_prob = model.paths.log_prob(model.vectors[candidates], tokens)
+        return log_prob @ multiplicity.astype(np.float64)  # Σ over every token, repeats too
     if method == "ns":
         context = model.arrays["syn1neg"][list(rows)].sum(axis=0, dtype=np.float64)
         return model.vectors[candidates] @ context

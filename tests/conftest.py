@@ -62,3 +62,32 @@ def server_log_reader():
     def read(models_dir: Path) -> str:
         return "\n".join(p.read_text() for p in models_dir.parent.glob("server-*.log"))
     return read
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """The first 4 000 lines of the shipped English corpus (about 90 000 tokens)."""
+    import gzip
+    import itertools
+
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    with gzip.open(ROOT / "corpus" / "data" / "en.txt.gz", "rt", encoding="utf-8") as stream:
+        path.write_text("".join(itertools.islice(stream, 4000)), encoding="utf-8")
+    return path
+
+
+def train(kind: str, corpus: Path, out: Path, *options: str) -> Path:
+    """Train a model with the real command line, in a subprocess."""
+    subprocess.run([sys.executable, "-m", "app.cli", "-q", "train", kind, "--corpus",
+                    str(corpus), "--out", str(out), *options],
+                   cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory, tiny_corpus) -> Path:
+    """A models directory with a tiny Word2Vec model trained on the tiny corpus."""
+    models = tmp_path_factory.mktemp("trained") / "models"
+    train("word2vec", tiny_corpus, models / "word2vec", "--dim", "24", "--min-count", "3",
+          "--epochs", "3", "--workers", "2", "--no-evaluate")
+    return models

@@ -1,0 +1,69 @@
+"""Word2Vec's hierarchical-softmax output layer, evaluated with numpy only.
+
+Skip-gram with hierarchical softmax predicts a word u from a word w by walking u's
+Huffman path: with ``point_k(u)`` the inner nodes (rows of ``syn1``) and
+``code_k(u)`` ∈ {0, 1} the turns,
+
+    log p(u | w) = Σ_k log σ((1 − 2·code_k(u)) · v_w·syn1[point_k(u)])
+                 = −Σ_k logaddexp(0, −(1 − 2·code_k(u)) · v_w·syn1[point_k(u)])
+
+(gensim's convention; logaddexp keeps it finite where log(1 + exp(x)) overflows).
+The model artifact stores the paths padded: ``hs_points`` int32 (V, L),
+``hs_codes`` int8 (V, L), ``hs_lengths`` int32 (V,), with ``syn1`` float32 (V, d).
+
+Every log σ(±x) a path needs is computed once per distinct (node, turn) and then
+gathered along the paths, so no Python loop runs per word.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["HuffmanPaths"]
+
+
+def _log_sigmoid(x: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -x)
+
+
+class HuffmanPaths:
+    """The padded Huffman paths of a vocabulary, ready for vectorised gathers.
+
+    ``steps`` int64 (V, L) encodes each path step as ``node + code·n`` (n = number of
+    ``syn1`` rows) and padding as ``2n``: one index into a table holding log σ(+x)
+    for every node, then log σ(−x), then a 0 for the padding.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.syn1 = arrays["syn1"]
+        points = np.asarray(arrays["hs_points"], dtype=np.int64)
+        codes = np.asarray(arrays["hs_codes"], dtype=np.int64)
+        lengths = np.asarray(arrays["hs_lengths"], dtype=np.int64)
+        self.nodes = self.syn1.shape[0]
+        inside = np.arange(points.shape[1]) < lengths[:, None]
+        self.steps = np.where(inside, points + codes * self.nodes, 2 * self.nodes)
+
+    def log_prob_all(self, vector: np.ndarray) -> np.ndarray:
+        """log p(u | w) for every word u of the vocabulary; ``vector`` is v_w (d,).
+
+        Returns float64 (V,): one (n, d)·(d,) product, then a gather along the paths.
+        """
+        dots = self.syn1 @ np.asarray(vector, dtype=np.float32)
+        table = np.concatenate([_log_sigmoid(dots.astype(np.float64)),
+                                _log_sigmoid(-dots.astype(np.float64)), [0.0]])
+        return table[self.steps].sum(axis=1)
+
+    def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """log p(targets[j] | w_i) for input vectors (n, d) and target rows (m,).
+
+        Returns float64 (n, m). Only the inner nodes on the targets' paths are touched.
+        """
+        steps = self.steps[np.asarray(targets, dtype=np.int64)]
+        distinct, position = np.unique(steps, return_inverse=True)
+        padding = distinct == 2 * self.nodes
+        nodes = np.where(padding, 0, distinct % self.nodes)
+        signs = np.where(distinct >= self.nodes, -1.0, 1.0)
+        dots = np.asarray(vectors, dtype=np.float32) @ self.syn1[nodes].T  # (n, distinct)
+        values = _log_sigmoid(signs * dots.astype(np.float64))
+        values[:, padding] = 0.0
+        return values[:, position.reshape(steps.shape)].sum(axis=2)

@@ -1,0 +1,119 @@
+"""Word2Vec training and its output layer, against gensim's own model."""
+
+import numpy as np
+import pytest
+from gensim.models import Word2Vec
+
+from app.artifacts import load_model
+from app.engine import WordModel
+from app.output_layer import HuffmanPaths
+from training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
+
+
+@pytest.fixture(scope="module")
+def documents(tiny_corpus):
+    from corpus import Corpus, get_tokenizer
+
+    return list(Corpus(tiny_corpus, get_tokenizer("english")))
+
+
+@pytest.fixture(scope="module")
+def gensim_model(documents, tmp_path_factory):
+    params = Word2VecParams(vector_size=16, min_count=3, epochs=2, workers=1, negative=3)
+    model, counter, figures = train_word2vec(documents, params,
+                                             scratch_dir=tmp_path_factory.mktemp("w2v"))
+    assert figures["documents"] == sum(1 for d in documents if d)
+    return model
+
+
+def plain_log_prob(model: Word2Vec, output: str, input: str) -> float:
+    """log p(output | input) straight from gensim's objects, one node at a time."""
+    vector = model.wv[input]
+    total = 0.0
+    for node, code in zip(model.wv.get_vecattr(output, "point"),
+                          model.wv.get_vecattr(output, "code")):
+        dot = float(np.dot(vector, model.syn1[node]))
+        total -= np.logaddexp(0.0, -(1 - 2 * int(code)) * dot)
+    return total
+
+
+def test_stored_layout_reproduces_gensim_probabilities(gensim_model):
+    layers, arrays = output_layer_arrays(gensim_model)
+    assert layers == ["hs", "ns"]
+    assert arrays["syn1"].shape == gensim_model.wv.vectors.shape
+    paths = HuffmanPaths(arrays)
+    rng = np.random.default_rng(0)
+    words = gensim_model.wv.index_to_key
+    inputs = rng.integers(0, len(words), 40)
+    targets = rng.integers(0, len(words), 60)
+    ours = paths.log_prob(gensim_model.wv.vectors[inputs], targets)
+    for i, a in enumerate(inputs[:10]):
+        for j, b in enumerate(targets):
+            assert ours[i, j] == pytest.approx(plain_log_prob(gensim_model, words[b], words[a]),
+                                               rel=1e-5, abs=1e-5)
+    all_targets = paths.log_prob_all(gensim_model.wv.vectors[inputs[0]])
+    np.testing.assert_allclose(all_targets[targets], ours[0], rtol=1e-5, atol=1e-5)
+
+
+def test_probabilities_sum_to_one(gensim_model):
+    paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
+    for row in (0, 7, 123, len(gensim_model.wv) - 1):
+        total = np.exp(paths.log_prob_all(gensim_model.wv.vectors[row])).sum()
+        assert total == pytest.approx(1.0, abs=1e-5)
+
+
+def test_agrees_with_gensims_sentence_score(gensim_model):
+    """gensim's score() sums log p over a sentence's pairs with a lookup table that
+    skips |x| >= 6; on pairs whose dots stay below that, it matches ours."""
+    paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
+    wv = gensim_model.wv
+    checked = 0
+    for a, b in [(wv.index_to_key[i], wv.index_to_key[j])
+                 for i, j in np.random.default_rng(1).integers(0, 300, (80, 2)) if i != j]:
+        nodes = np.concatenate([wv.get_vecattr(a, "point"), wv.get_vecattr(b, "point")])
+        if np.abs(gensim_model.syn1[nodes] @ np.stack([wv[a], wv[b]]).T).max() > 5.5:
+            continue
+        ours = paths.log_prob(wv.vectors[[wv.key_to_index[a]]], [wv.key_to_index[b]])[0, 0] + \
+            paths.log_prob(wv.vectors[[wv.key_to_index[b]]], [wv.key_to_index[a]])[0, 0]
+        theirs = gensim_model.score([[a, b]], total_sentences=1)[0]
+        assert ours == pytest.approx(theirs, abs=0.02 * len(nodes))
+        checked += 1
+    assert checked >= 10
+
+
+def test_trained_model_end_to_end(trained_models):
+    model = load_model(trained_models / "word2vec")
+    manifest = model.manifest
+    assert manifest["kind"] == "word2vec" and manifest["output_layers"] == ["hs"]
+    assert manifest["params"]["vector_size"] == 24 and manifest["params"]["hs"] == 1
+    assert manifest["tokenizer"] == {"name": "english"}
+    assert manifest["corpus"]["documents"] == 4000
+    assert manifest["training"]["words_per_second"] > 0
+    assert {"syn1", "hs_points", "hs_codes", "hs_lengths"} <= set(model.arrays)
+    assert model.counts[0] >= model.counts[-1] >= 3
+    words = WordModel(model)
+    related, method = words.related("the", topn=5)
+    assert method == "hs" and len(related) == 5
+
+
+def test_negative_sampling_only(tiny_corpus, tmp_path):
+    from conftest import train
+
+    path = train("word2vec", tiny_corpus, tmp_path / "ns", "--dim", "8", "--epochs", "1",
+                 "--min-count", "5", "--no-hs", "--negative", "3", "--no-evaluate")
+    model = WordModel(load_model(path))
+    assert model.output_layers == ["ns"] and "syn1neg" in model.arrays
+    assert model.related("the", topn=3)[1] == "ns"
+    assert model.keywords("the senate passed the law").method == "ns"
+
+
+def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
+    from app.cli import main
+
+    assert main(["train", "word2vec", "--corpus", str(tiny_corpus), "--out",
+                 str(tmp_path / "m"), "--no-hs"]) == 1
+    assert "no output layer" in capsys.readouterr().err
+    assert main(["train", "word2vec", "--corpus", str(tiny_corpus), "--out",
+                 str(tmp_path / "m"), "--min-count", "100000"]) == 1
+    assert "no word occurs 100000+ times" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -1,0 +1,170 @@
+"""Stage: train gensim Word2Vec (skip-gram) and lift out its output layer.
+
+The corpus is tokenised once, streaming, into a temporary whitespace-separated file
+(counting words on the way); gensim then builds its vocabulary from those counts and
+trains with ``corpus_file=``, its multi-threaded file mode, so neither the Python
+tokenizer nor a Python iterator sits in the training loop.
+
+Keeping the output layer is the point (Su Jianlin, "不可思议的Word2Vec"): with
+hierarchical softmax, ``syn1`` and every word's Huffman ``point``/``code`` path give
+p(u | w); with negative sampling, ``syn1neg`` and the noise exponent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Word2VecParams", "tokenise_to_file", "train_word2vec", "output_layer_arrays"]
+
+
+@dataclass(frozen=True)
+class Word2VecParams:
+    """Hyper-parameters, named as gensim names them (``vector_size`` = dimensions)."""
+
+    vector_size: int = 128
+    window: int = 5
+    min_count: int = 5
+    max_vocab: int | None = None
+    sample: float = 1e-3
+    epochs: int = 5
+    hs: int = 1
+    negative: int = 0
+    ns_exponent: float = 0.75
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    workers: int = os.cpu_count() or 1
+    seed: int = 1
+
+    def check(self) -> None:
+        for name in ("vector_size", "window", "min_count", "epochs", "workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise ValueError(f"max_vocab must be at least 1, got {self.max_vocab}")
+        if self.hs not in (0, 1) or self.negative < 0:
+            raise ValueError("hs must be 0 or 1 and negative 0 or more")
+        if not self.hs and not self.negative:
+            raise ValueError("no output layer: use hierarchical softmax (hs=1), "
+                             "negative sampling (negative > 0), or both")
+        if self.sample < 0 or not 0 < self.alpha <= 1 or not 0 <= self.min_alpha <= self.alpha:
+            raise ValueError("need sample >= 0 and 0 <= min_alpha <= alpha <= 1")
+
+
+def tokenise_to_file(documents: Iterable[list[str]], path: Path) -> tuple[Counter, int]:
+    """Write each tokenised document as one space-separated line; count the words.
+
+    Returns (word counts, number of non-empty documents written).
+    """
+    counter: Counter = Counter()
+    lines = 0
+    with open(path, "w", encoding="utf-8") as stream:
+        for tokens in documents:
+            if tokens:
+                counter.update(tokens)
+                stream.write(" ".join(tokens))
+                stream.write("\n")
+                lines += 1
+    return counter, lines
+
+
+def _progress(epochs: int, words: int):
+    """A gensim callback: a tqdm bar over epochs × words, words/s logged per epoch."""
+    from gensim.models.callbacks import CallbackAny2Vec
+    from tqdm import tqdm
+
+    class Progress(CallbackAny2Vec):
+        def __init__(self):
+            self.bar = tqdm(total=epochs * words, unit=" words", unit_scale=True,
+                            desc="word2vec", mininterval=1.0)
+            self.epoch = 0
+
+        def on_epoch_begin(self, model):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, model):
+            seconds = time.perf_counter() - self.started
+            self.epoch += 1
+            self.bar.update(words)
+            log.info("word2vec epoch %d/%d: %.1f s, %s words/s", self.epoch, epochs,
+                     seconds, f"{words / seconds:,.0f}")
+
+    return Progress()
+
+
+def train_word2vec(documents: Iterable[list[str]], params: Word2VecParams,
+                   scratch_dir: str | os.PathLike | None = None):
+    """Train skip-gram Word2Vec on tokenised documents.
+
+    Returns (gensim ``Word2Vec`` model, word counts before ``min_count``, figures) where
+    figures holds ``tokenise_seconds``, ``train_seconds``, ``words_per_second``.
+    """
+    from gensim.models import Word2Vec
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)  # our callback logs the epochs
+    params.check()
+    with tempfile.TemporaryDirectory(dir=scratch_dir, prefix=".wordlens-w2v-") as scratch:
+        corpus_file = Path(scratch) / "tokens.txt"
+        started = time.perf_counter()
+        counter, lines = tokenise_to_file(documents, corpus_file)
+        tokenise_seconds = time.perf_counter() - started
+        total_words = sum(counter.values())
+        if not any(count >= params.min_count for count in counter.values()):
+            raise ValueError(f"no word occurs {params.min_count}+ times in the corpus "
+                             f"({len(counter):,} distinct words); lower min_count")
+        model = Word2Vec(
+            sg=1, hs=params.hs, negative=params.negative, ns_exponent=params.ns_exponent,
+            vector_size=params.vector_size, window=params.window, min_count=params.min_count,
+            max_final_vocab=params.max_vocab, sample=params.sample, alpha=params.alpha,
+            min_alpha=params.min_alpha, workers=params.workers, seed=params.seed,
+            epochs=params.epochs,
+        )
+        model.build_vocab_from_freq(counter, corpus_count=lines)
+        progress = _progress(params.epochs, total_words)
+        started = time.perf_counter()
+        model.train(corpus_file=str(corpus_file), total_words=total_words,
+                    epochs=params.epochs, callbacks=[progress])
+        train_seconds = time.perf_counter() - started
+        progress.bar.close()
+    figures = {"tokenise_seconds": round(tokenise_seconds, 3),
+               "train_seconds": round(train_seconds, 3),
+               "words_per_second": round(params.epochs * total_words / train_seconds),
+               "documents": lines}
+    return model, counter, figures
+
+
+def output_layer_arrays(model) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The output layers of a trained gensim model, in the artifact's layout.
+
+    Returns (names of the layers: ``hs`` and/or ``ns``, arrays): for ``hs``,
+    ``syn1`` float32 (V, d), ``hs_points`` int32 (V, L) and ``hs_codes`` int8 (V, L)
+    padded with 0, ``hs_lengths`` int32 (V,); for ``ns``, ``syn1neg`` float32 (V, d).
+    """
+    layers, arrays = [], {}
+    if model.hs:
+        wv = model.wv
+        codes = [wv.get_vecattr(i, "code") for i in range(len(wv))]
+        points = [wv.get_vecattr(i, "point") for i in range(len(wv))]
+        lengths = np.fromiter(map(len, codes), dtype=np.int32, count=len(codes))
+        inside = np.arange(lengths.max()) < lengths[:, None]
+        hs_points = np.zeros(inside.shape, dtype=np.int32)
+        hs_codes = np.zeros(inside.shape, dtype=np.int8)
+        hs_points[inside] = np.concatenate(points)  # row-major: word by word
+        hs_codes[inside] = np.concatenate(codes)
+        layers.append("hs")
+        arrays.update(syn1=model.syn1.astype(np.float32), hs_points=hs_points,
+                      hs_codes=hs_codes, hs_lengths=lengths)
+    if model.negative:
+        layers.append("ns")
+        arrays["syn1neg"] = model.syn1neg.astype(np.float32)
+    return layers, arrays
