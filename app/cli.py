@@ -25,6 +25,7 @@ from app import __version__
 
 COMMAND_MODULES = (
     "training.corpus_stats",
+    "training.train_pmi",
     "training.train_word2vec",
     "training.evaluate",
     "app.serve",

@@ -1,0 +1,171 @@
+"""Stage: count word co-occurrences X_ij in a symmetric window.
+
+Rules (Su Jianlin's counts): out-of-vocabulary tokens are removed first, then every
+pair of tokens at most ``window`` apart in the same document counts 1 (or 1/distance
+with ``weighting="distance"``, as GloVe does); windows never cross documents; X is
+symmetric (both (i, j) and (j, i) recorded) and its diagonal is dropped.
+
+Memory stays bounded whatever the corpus size. Documents are encoded in chunks of
+``chunk_tokens`` tokens; a compiled kernel adds each chunk's pairs among the most
+frequent words into a dense block (their pairs are most of the mass, GloVe's trick)
+and writes the other pairs out as keys, which are summed into sparse partial sums;
+partial sums are merged whenever they outgrow the budget. Memory is therefore the
+dense block + one chunk + the distinct pairs seen, never the corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Iterable
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CooccurrenceCounter", "count_cooccurrences"]
+
+
+@njit(cache=True, nogil=True)
+def _count_chunk(ids, documents, window, by_distance, dense, size, vocabulary, keys, values):
+    """Add the pairs (i → j, j after i) of one chunk; returns how many keys were written.
+
+    ids, documents : int32 (n,) kept tokens and their document numbers.
+    dense : float64 (size, size), pairs of the ``size`` most frequent words.
+    keys, values : int64 / float64 (n · window,) out-buffers for the other pairs,
+        key = i · vocabulary + j.
+    """
+    n = ids.shape[0]
+    written = 0
+    for t in range(n):
+        i = ids[t]
+        document = documents[t]
+        stop = min(n, t + window + 1)
+        for u in range(t + 1, stop):
+            if documents[u] != document:
+                break
+            j = ids[u]
+            if i == j:
+                continue
+            weight = 1.0 / (u - t) if by_distance else 1.0
+            if i < size and j < size:
+                dense[i, j] += weight
+            else:
+                keys[written] = i * vocabulary + j
+                values[written] = weight
+                written += 1
+    return written
+
+
+@dataclass
+class CooccurrenceCounter:
+    """Accumulates X over chunks of encoded documents.
+
+    Parameters
+    ----------
+    vocab_size : V, ids run from 0 (most frequent) to V − 1.
+    window : maximal distance between two co-occurring tokens, in kept tokens.
+    weighting : ``"constant"`` (each pair counts 1) or ``"distance"`` (1/distance).
+    dense_words : the most frequent words whose pairs go to the dense block
+        (float64, dense_words² · 8 bytes).
+    max_partial_pairs : merge the sparse partial sums beyond this many stored pairs.
+    """
+
+    vocab_size: int
+    window: int = 10
+    weighting: str = "constant"
+    dense_words: int = 4096
+    max_partial_pairs: int = 20_000_000
+
+    def __post_init__(self):
+        if self.window < 1:
+            raise ValueError(f"window must be at least 1, got {self.window}")
+        if self.weighting not in ("constant", "distance"):
+            raise ValueError(f"weighting must be constant or distance, got {self.weighting!r}")
+        self.dense_words = min(self.dense_words, self.vocab_size)
+        self.dense = np.zeros((self.dense_words, self.dense_words), dtype=np.float64)
+        self.partials: list[sp.csr_matrix] = []
+        self.stored_pairs = 0
+        self.merges = 0
+        self.tokens = 0
+
+    def add(self, ids: np.ndarray, documents: np.ndarray) -> None:
+        """Count one chunk: kept token ids (int32) and their document numbers (int32)."""
+        if len(ids) < 2:
+            return
+        self.tokens += len(ids)
+        keys = np.empty(len(ids) * self.window, dtype=np.int64)
+        values = np.empty(len(ids) * self.window, dtype=np.float64)
+        written = _count_chunk(ids, documents, self.window, self.weighting == "distance",
+                               self.dense, self.dense_words, self.vocab_size, keys, values)
+        if written:
+            rows, columns = np.divmod(keys[:written], self.vocab_size)
+            partial = sp.csr_matrix((values[:written], (rows, columns)),
+                                    shape=(self.vocab_size, self.vocab_size))
+            partial.sum_duplicates()
+            self.partials.append(partial)
+            self.stored_pairs += partial.nnz
+        if self.stored_pairs > self.max_partial_pairs and len(self.partials) > 1:
+            self._merge()
+
+    def _merge(self) -> None:
+        merged = self.partials[0]
+        for partial in self.partials[1:]:
+            merged = merged + partial
+        self.partials = [merged]
+        self.stored_pairs = merged.nnz
+        self.merges += 1
+
+    def result(self) -> sp.csr_matrix:
+        """X as a symmetric CSR matrix, float64 (V, V), zero diagonal."""
+        upper = sp.csr_matrix(self.dense)
+        upper.resize((self.vocab_size, self.vocab_size))
+        for partial in self.partials:
+            upper = upper + partial
+        matrix = (upper + upper.T).tocsr()
+        matrix.setdiag(0)
+        matrix.eliminate_zeros()
+        matrix.sort_indices()
+        return matrix
+
+
+def count_cooccurrences(
+    documents: Iterable[list[str]],
+    index: dict[str, int],
+    window: int = 10,
+    weighting: str = "constant",
+    chunk_tokens: int = 2_000_000,
+    dense_words: int = 4096,
+    max_partial_pairs: int = 20_000_000,
+    progress=None,
+) -> sp.csr_matrix:
+    """Co-occurrence matrix X (V, V) of tokenised documents over vocabulary ``index``.
+
+    ``progress`` (optional) is called with the number of documents of each chunk.
+    """
+    counter = CooccurrenceCounter(len(index), window, weighting, dense_words, max_partial_pairs)
+    ids: list[int] = []
+    lengths: list[int] = []
+
+    def flush() -> None:
+        encoded = np.asarray(ids, dtype=np.int32)
+        document_numbers = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+        kept = encoded >= 0  # out-of-vocabulary tokens go before windowing
+        counter.add(encoded[kept], document_numbers[kept])
+        if progress is not None:
+            progress(len(lengths))
+        ids.clear()
+        lengths.clear()
+
+    for tokens in documents:
+        ids.extend(map(index.get, tokens, repeat(-1)))  # C-level lookups, no Python loop
+        lengths.append(len(tokens))
+        if len(ids) >= chunk_tokens:
+            flush()
+    flush()
+    log.info("co-occurrences: %s kept tokens, %d partial merges", f"{counter.tokens:,}",
+             counter.merges)
+    return counter.result()

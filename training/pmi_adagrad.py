@@ -1,0 +1,155 @@
+"""Stage: Su Jianlin's weighted trainer for ⟨v_i, v_j⟩ ≈ PMI(i, j), as published.
+
+For every observed pair (X_ij > 0, i ≠ j — a "record"):
+
+    target  t_ij = log X_ij − log Z − log N_i − log N_j + 2 log N
+    weight  λ_ij = min(X_ij / x_max, 1)^α        (untruncated: (X_ij / x_max)^α)
+    loss    Σ λ_ij (⟨v_i, v_j⟩ − t_ij)²
+
+with N_i the unigram counts of the kept words, N = Σ N_i and Z = Σ_{i≠j} X_ij.
+AdaGrad per record: with g = λ_ij (⟨v_i, v_j⟩ − t_ij) v_j for v_i (and symmetrically
+for v_j; the factor 2 folds into η), G ← G + g², v ← v − η g / sqrt(G + 1e-8), G
+starting at 1, v ~ U(−0.5, 0.5)/d, η = 0.1. Records are shuffled once (GloVe's
+shuffle stage) and each epoch's records are split across threads that update the
+shared vectors without locks (Hogwild). A record whose update is not finite is
+skipped. With one thread and a fixed seed, runs are bit-for-bit reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit, prange
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AdagradParams", "pmi_records", "train_adagrad"]
+
+
+@dataclass(frozen=True)
+class AdagradParams:
+    dim: int = 128
+    epochs: int = 30
+    eta: float = 0.1
+    x_max: float = 100.0
+    alpha: float = 0.75
+    truncate: bool = True
+    threads: int = 2
+    seed: int = 1
+
+    def check(self) -> None:
+        if self.dim < 1 or self.epochs < 1 or self.threads < 1:
+            raise ValueError("dim, epochs and threads must be at least 1")
+        if self.eta <= 0 or self.x_max <= 0 or self.alpha < 0:
+            raise ValueError("need eta > 0, x_max > 0 and alpha >= 0")
+
+
+def pmi_records(cooccurrences: sp.csr_matrix, counts: np.ndarray, x_max: float = 100.0,
+                alpha: float = 0.75, truncate: bool = True):
+    """The training records of X: rows, columns (int32), targets t_ij and weights λ_ij
+    (float32), one per stored non-zero off-diagonal cell, both (i, j) and (j, i)."""
+    matrix = sp.coo_matrix(cooccurrences)
+    off_diagonal = (matrix.row != matrix.col) & (matrix.data > 0)
+    rows, cols = matrix.row[off_diagonal], matrix.col[off_diagonal]
+    x = matrix.data[off_diagonal].astype(np.float64)
+    counts = np.asarray(counts, dtype=np.float64)
+    log_n = np.log(counts)
+    targets = np.log(x) - np.log(x.sum()) - log_n[rows] - log_n[cols] + 2 * np.log(counts.sum())
+    ratio = x / x_max
+    weights = (np.minimum(ratio, 1.0) if truncate else ratio) ** alpha
+    return (rows.astype(np.int32), cols.astype(np.int32), targets.astype(np.float32),
+            weights.astype(np.float32))
+
+
+@njit(fastmath=True, cache=True, nogil=True)
+def _train_slice(rows, cols, targets, weights, vectors, squares, eta, start, stop):
+    """AdaGrad over records [start, stop); returns (Σ λ (⟨v_i, v_j⟩ − t)², skipped)."""
+    dim = vectors.shape[1]
+    loss = 0.0
+    skipped = 0
+    for r in range(start, stop):
+        i = rows[r]
+        j = cols[r]
+        dot = np.float32(0.0)
+        for k in range(dim):
+            dot += vectors[i, k] * vectors[j, k]
+        diff = dot - targets[r]
+        scaled = weights[r] * diff
+        if not np.isfinite(scaled):
+            skipped += 1
+            continue
+        loss += scaled * diff
+        for k in range(dim):
+            g_i = scaled * vectors[j, k]
+            g_j = scaled * vectors[i, k]
+            squares[i, k] += g_i * g_i
+            squares[j, k] += g_j * g_j
+            vectors[i, k] -= eta * g_i / np.sqrt(squares[i, k] + np.float32(1e-8))
+            vectors[j, k] -= eta * g_j / np.sqrt(squares[j, k] + np.float32(1e-8))
+    return loss, skipped
+
+
+@njit(parallel=True, cache=True)
+def _epoch(rows, cols, targets, weights, vectors, squares, eta, threads):
+    """One pass over the records, split into ``threads`` contiguous slices that update
+    the shared vectors without locks; returns (weighted squared error, skipped)."""
+    n = rows.shape[0]
+    per_thread = (n + threads - 1) // threads
+    losses = np.zeros(threads)
+    skipped = np.zeros(threads, dtype=np.int64)
+    for thread in prange(threads):
+        losses[thread], skipped[thread] = _train_slice(
+            rows, cols, targets, weights, vectors, squares, eta,
+            thread * per_thread, min(n, (thread + 1) * per_thread))
+    return losses.sum(), skipped.sum()
+
+
+def train_adagrad(cooccurrences: sp.csr_matrix, counts: np.ndarray, params: AdagradParams,
+                  initial: np.ndarray | None = None, progress=None) -> tuple[np.ndarray, dict]:
+    """Fit PMI vectors (V, dim) float32 with Su's weighted AdaGrad.
+
+    ``initial`` (V, dim) starts from given vectors (e.g. the closed-form solution)
+    instead of U(−0.5, 0.5)/d. ``progress`` (optional) is called after each epoch
+    with (epoch, loss). Returns (vectors, figures: per-epoch loss, records, speed).
+    """
+    import numba
+
+    params.check()
+    size = cooccurrences.shape[0]
+    rng = np.random.default_rng(params.seed)
+    rows, cols, targets, weights = pmi_records(cooccurrences, counts, params.x_max,
+                                               params.alpha, params.truncate)
+    order = rng.permutation(len(rows))  # GloVe's shuffle stage: once, seeded
+    rows, cols, targets, weights = rows[order], cols[order], targets[order], weights[order]
+    if initial is None:
+        vectors = ((rng.random((size, params.dim), dtype=np.float32) - 0.5) / params.dim)
+    else:
+        vectors = np.array(initial, dtype=np.float32, copy=True)
+        if vectors.shape != (size, params.dim):
+            raise ValueError(f"initial vectors {vectors.shape}, expected {(size, params.dim)}")
+    squares = np.ones((size, params.dim), dtype=np.float32)
+    threads = min(params.threads, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(threads)
+    losses, skipped = [], 0
+    started = time.perf_counter()
+    for epoch in range(1, params.epochs + 1):
+        loss, skipped_now = _epoch(rows, cols, targets, weights, vectors, squares,
+                                   np.float32(params.eta), threads)
+        skipped += int(skipped_now)
+        losses.append(float(loss) / len(rows))
+        if progress is not None:
+            progress(epoch, losses[-1])
+    seconds = time.perf_counter() - started
+    figures = {
+        "records": len(rows),
+        "loss_per_epoch": [round(x, 6) for x in losses],
+        "skipped_updates": skipped,
+        "train_seconds": round(seconds, 3),
+        "threads": threads,
+        "records_per_second_per_thread": round(len(rows) * params.epochs / seconds / threads),
+    }
+    return vectors, figures
