@@ -86,8 +86,10 @@ def train(kind: str, corpus: Path, out: Path, *options: str) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_models(tmp_path_factory, tiny_corpus) -> Path:
-    """A models directory with a tiny Word2Vec model trained on the tiny corpus."""
+    """A models directory with tiny PMI and Word2Vec models trained on the tiny corpus."""
     models = tmp_path_factory.mktemp("trained") / "models"
+    train("pmi", tiny_corpus, models / "pmi", "--dim", "24", "--min-count", "3",
+          "--no-evaluate")
     train("word2vec", tiny_corpus, models / "word2vec", "--dim", "24", "--min-count", "3",
           "--epochs", "3", "--workers", "2", "--no-evaluate")
     return models

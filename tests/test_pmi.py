@@ -1,0 +1,150 @@
+"""The PMI model: targets, Su's AdaGrad trainer, the closed form, the command."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from app.artifacts import load_model
+from app.cli import main
+from app.keywords import default_stopwords
+from conftest import train
+from training.pmi_adagrad import AdagradParams, pmi_records, train_adagrad
+from training.pmi_eig import eigen_vectors, positive_pmi
+
+X = sp.csr_matrix(np.array([[0, 50, 200, 1],
+                            [50, 0, 10, 0],
+                            [200, 10, 0, 4],
+                            [1, 0, 4, 0]], dtype=float))
+COUNTS = np.array([400, 100, 300, 20])
+
+
+def test_target_and_weight_formulas():
+    rows, cols, targets, weights = pmi_records(X, COUNTS)
+    assert len(rows) == 10  # both directions of the 5 observed pairs, no diagonal
+    z, n = X.sum(), COUNTS.sum()
+    for i, j, t, w in zip(rows, cols, targets, weights):
+        x = X[i, j]
+        expected = np.log(x) - np.log(z) - np.log(COUNTS[i]) - np.log(COUNTS[j]) + 2 * np.log(n)
+        assert t == pytest.approx(expected, rel=1e-5)
+        assert w == pytest.approx(min(x / 100, 1) ** 0.75, rel=1e-6)
+    untruncated = pmi_records(X, COUNTS, truncate=False)[3]
+    assert untruncated.max() == pytest.approx((200 / 100) ** 0.75, rel=1e-6)
+
+
+def test_one_adagrad_step_by_hand():
+    single = sp.csr_matrix(([30.0], ([0], [1])), shape=(2, 2))
+    counts = np.array([60, 90])
+    start = np.array([[0.1, -0.2, 0.3], [0.2, 0.1, -0.1]], dtype=np.float32)
+    vectors, figures = train_adagrad(single, counts, AdagradParams(dim=3, epochs=1, threads=1),
+                                     initial=start)
+    target = np.log(30) - np.log(30) - np.log(60) - np.log(90) + 2 * np.log(150)
+    weight = (30 / 100) ** 0.75
+    v_i, v_j = start[0].astype(np.float64), start[1].astype(np.float64)
+    scaled = weight * (v_i @ v_j - target)
+    g_i, g_j = scaled * v_j, scaled * v_i
+    new_i = v_i - 0.1 * g_i / np.sqrt(1 + g_i ** 2 + 1e-8)
+    new_j = v_j - 0.1 * g_j / np.sqrt(1 + g_j ** 2 + 1e-8)
+    np.testing.assert_allclose(vectors[0], new_i, rtol=1e-5)
+    np.testing.assert_allclose(vectors[1], new_j, rtol=1e-5)
+    assert figures["records"] == 1 and figures["loss_per_epoch"][0] == pytest.approx(
+        weight * (v_i @ v_j - target) ** 2, rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tiny_counts(tiny_corpus):
+    from corpus import Corpus, get_tokenizer
+    from training.cooccur import count_cooccurrences
+    from training.vocab import build_vocabulary, count_words
+
+    documents = list(Corpus(tiny_corpus, get_tokenizer("english")))
+    vocabulary = build_vocabulary(count_words(documents), min_count=3)
+    return vocabulary, count_cooccurrences(documents, vocabulary.index, window=5)
+
+
+def test_determinism_with_one_thread_and_loss_decreasing(tiny_counts):
+    vocabulary, matrix = tiny_counts
+    params = AdagradParams(dim=16, epochs=6, threads=1, seed=3)
+    first, figures = train_adagrad(matrix, vocabulary.counts, params)
+    second, _ = train_adagrad(matrix, vocabulary.counts, params)
+    np.testing.assert_array_equal(first, second)
+    losses = figures["loss_per_epoch"]
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    other, _ = train_adagrad(matrix, vocabulary.counts, AdagradParams(dim=16, epochs=6,
+                                                                       threads=1, seed=4))
+    assert not np.array_equal(first, other)
+    assert figures["skipped_updates"] == 0 and np.isfinite(first).all()
+
+
+def test_positive_pmi_cells():
+    matrix = positive_pmi(X, COUNTS, shift=1.0, cds=1.0).toarray()
+    z, n = X.sum(), COUNTS.sum()
+    pmi = lambda i, j: np.log(X[i, j] / z) - np.log(COUNTS[i] / n) - np.log(COUNTS[j] / n)
+    for i, j in [(0, 1), (0, 2), (1, 2), (2, 3), (0, 3)]:
+        assert matrix[i, j] == pytest.approx(max(pmi(i, j), 0.0))
+        assert matrix[j, i] == matrix[i, j]
+    assert matrix[1, 3] == 0.0 and np.all(np.diag(matrix) == 0)
+    shifted = positive_pmi(X, COUNTS, shift=5.0, cds=1.0).toarray()
+    assert shifted[0, 1] == pytest.approx(max(pmi(0, 1) - np.log(5), 0.0))
+
+
+def test_closed_form_is_the_best_positive_low_rank_fit(tiny_counts):
+    vocabulary, matrix = tiny_counts
+    top = 300
+    small = positive_pmi(matrix[:top, :top], vocabulary.counts[:top], shift=1.0)
+    vectors, values = eigen_vectors(small, dim=40)
+    exact_values, exact_vectors = np.linalg.eigh(small.toarray())
+    keep = np.argsort(exact_values)[::-1][:40]
+    best = (exact_vectors[:, keep] * np.maximum(exact_values[keep], 0)) @ exact_vectors[:, keep].T
+    np.testing.assert_allclose(values, exact_values[keep], rtol=1e-6)
+    np.testing.assert_allclose(vectors.astype(np.float64) @ vectors.T, best, atol=2e-4)
+    full = positive_pmi(matrix[:60, :60], vocabulary.counts[:60], shift=1.0).toarray()
+    exact = eigen_vectors(sp.csr_matrix(full), dim=59)[0].astype(np.float64)
+    if np.linalg.eigvalsh(full).min() > -1e-9:  # PSD: reproduced exactly
+        np.testing.assert_allclose(exact @ exact.T, full, atol=1e-4)
+
+
+def test_function_words_get_the_smallest_norms(trained_models):
+    """Su's "norm = importance": with the shift, the shortest vectors among the
+    frequent words are function words."""
+    model = load_model(trained_models / "pmi")
+    frequent = np.asarray(model.norms[:300])
+    shortest = [model.words[i] for i in np.argsort(frequent)[:15]]
+    function_words = default_stopwords("english")
+    assert sum(word in function_words for word in shortest) >= 12, shortest
+    for word in ("the", "of", "and"):
+        assert frequent[model.words.index(word)] < np.median(frequent)
+
+
+def test_command_writes_a_complete_model(trained_models):
+    model = load_model(trained_models / "pmi")
+    manifest = model.manifest
+    assert manifest["kind"] == "pmi" and manifest["dim"] == 24
+    assert manifest["params"]["solver"] == "eig" and manifest["params"]["window"] == 5
+    assert manifest["params"]["shift_k"] == 5.0 and manifest["training"]["pairs"] > 0
+    assert model.counts[0] == max(model.counts)
+
+
+def test_adagrad_command_with_eig_start(tiny_corpus, tmp_path):
+    path = train("pmi", tiny_corpus, tmp_path / "ada", "--solver", "adagrad", "--init", "eig",
+                 "--dim", "8", "--epochs", "2", "--min-count", "10", "--threads", "1")
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["params"]["init"] == "eig" and manifest["params"]["window"] == 10
+    assert len(manifest["training"]["loss_per_epoch"]) == 2
+    assert manifest["training"]["records_per_second_per_thread"] > 0
+    assert manifest["evaluation"]["wordsim353"]["pairs"] > 0
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--shift", "0.5"], "--shift must be at least 1"),
+    (["--cds", "0"], "--cds in (0, 1]"),
+    (["--dim", "100000"], "must be larger than --dim"),
+    (["--eta", "-1"], "eta > 0"),
+])
+def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys, options, message):
+    out = tmp_path / "m"
+    assert main(["train", "pmi", "--corpus", str(tiny_corpus), "--out", str(out),
+                 *options]) == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists()
