@@ -82,7 +82,7 @@ def _fsync(path: Path) -> None:
 
 def _unit_rows(vectors: np.ndarray, norms: np.ndarray) -> np.ndarray:
     norms = norms[:, None]
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    return np.divide(vectors, norms, out=np.zeros(vectors.shape), where=norms > 0)
 
 
 @dataclass
@@ -192,8 +192,9 @@ def write_model(
         counts = np.ascontiguousarray(counts, dtype=np.int64)
     words = list(words)
     _check_vocabulary(words, counts, vectors.shape[0])
-    norms = np.linalg.norm(vectors, axis=1)
-    data = {"vectors": vectors, "vectors_norm": _unit_rows(vectors, norms), "norms": norms}
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)  # float32 squares overflow
+    data = {"vectors": vectors, "vectors_norm": _unit_rows(vectors, norms).astype(np.float32),
+            "norms": norms.astype(np.float32)}
     if counts is not None:
         data["counts"] = counts
     for name, array in (arrays or {}).items():

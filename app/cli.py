@@ -1,6 +1,7 @@
 """The ``wordlens`` command line: one tool, one subcommand per job.
 
-Each subcommand lives in its own module, which exposes
+Each subcommand lives in its own module (or a class of one, named ``module:Class``),
+which exposes
 
 - ``COMMAND``: its words on the command line, e.g. ``("train", "pmi")``;
 - ``HELP``: one line for ``wordlens --help``;
@@ -28,6 +29,8 @@ COMMAND_MODULES = (
     "training.train_pmi",
     "training.train_word2vec",
     "training.evaluate",
+    "training.convert:Export",
+    "training.convert:Import",
     "app.serve",
     "app.keywords_job",
 )
@@ -45,8 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
-    for module_name in COMMAND_MODULES:
+    for entry in COMMAND_MODULES:
+        module_name, _, attribute = entry.partition(":")
         module = importlib.import_module(module_name)
+        if attribute:
+            module = getattr(module, attribute)
         *group_path, leaf = module.COMMAND
         subparsers = commands
         for word in group_path:
@@ -59,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = subparsers.add_parser(
             leaf,
             help=module.HELP,
-            description=module.__doc__,
+            description=module.__doc__ or importlib.import_module(module_name).__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.configure(command)

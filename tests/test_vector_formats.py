@@ -1,0 +1,104 @@
+"""Export → gensim round trips, and imports of good and malformed files."""
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from app.artifacts import load_model, write_model
+from app.cli import main
+from app.engine import Engine
+from training.vector_formats import VectorFormatError, read_vectors, write_vectors
+
+WORDS = ["the", "Über", "猫", "New_York", "café", "x"]
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    rng = np.random.default_rng(5)
+    matrix = rng.normal(size=(len(WORDS), 7)).astype(np.float32)
+    matrix[1, 2] = 1e-38  # extreme values must round-trip too
+    matrix[2, 3] = -3.4e38
+    return matrix
+
+
+GENSIM_OPTIONS = {"word2vec": {}, "word2vec-bin": {"binary": True}, "glove": {"no_header": True}}
+
+
+@pytest.mark.parametrize("fmt", list(GENSIM_OPTIONS))
+def test_export_loads_back_in_gensim_unchanged(tmp_path, vectors, fmt):
+    model = write_model(tmp_path / "m", kind="pmi", words=WORDS, vectors=vectors,
+                        counts=np.arange(6, 0, -1))
+    out = tmp_path / f"vectors.{fmt}"
+    assert main(["-q", "export", str(model), "--format", fmt, str(out)]) == 0
+    keyed = KeyedVectors.load_word2vec_format(str(out), **GENSIM_OPTIONS[fmt])
+    assert keyed.index_to_key == WORDS
+    np.testing.assert_array_equal(keyed.vectors, vectors)
+    words, read_back = read_vectors(out, fmt)
+    assert words == WORDS
+    np.testing.assert_array_equal(read_back, vectors)
+
+
+@pytest.mark.parametrize("fmt", list(GENSIM_OPTIONS))
+def test_import_files_written_by_gensim(tmp_path, vectors, fmt):
+    keyed = KeyedVectors(7)
+    keyed.add_vectors(WORDS, vectors)
+    source = tmp_path / "gensim.vec"
+    keyed.save_word2vec_format(str(source), binary=fmt == "word2vec-bin",
+                               write_header=fmt != "glove")
+    models = tmp_path / "models"
+    assert main(["-q", "import", str(source), "--format", fmt, "--out",
+                 str(models / "imported")]) == 0
+    model = load_model(models / "imported")
+    assert model.kind == "imported" and model.counts is None and model.words == WORDS
+    np.testing.assert_allclose(model.vectors, vectors, rtol=1e-6)
+    engine = Engine(models).get("imported")
+    assert engine.most_similar(["the"], topn=2) == [
+        (w, pytest.approx(s, rel=1e-5)) for w, s in keyed.most_similar("the", topn=2)]
+
+
+def test_limit_and_lowercase_tokenizer(tmp_path, vectors):
+    source = tmp_path / "v.txt"
+    write_vectors(source, WORDS, vectors, "glove")
+    assert main(["-q", "import", str(source), "--format", "glove", "--out",
+                 str(tmp_path / "m"), "--limit", "3", "--lowercase"]) == 0
+    model = Engine(tmp_path).get("m")
+    assert model.words == WORDS[:3]
+    assert model.similarity("THE", "the") == pytest.approx(1.0)
+    assert model.tokenizer.spec == {"name": "whitespace", "lowercase": True}
+
+
+@pytest.mark.parametrize("content, fmt, message", [
+    (b"3 2\na 1 2\nb 1 2 3\nc 1 2\n", "word2vec", r"v.bin:3: 'b' has 3 values, expected 2"),
+    (b"a 1 2\nb 1\n", "glove", r"v.bin:2: 'b' has 1 values, expected 2"),
+    (b"three two\na 1 2\n", "word2vec", r"v.bin:1: bad header"),
+    (b"2 2\na 1 2\n", "word2vec", "header announces 2 words, the file has 1"),
+    (b"a 1 x\n", "glove", r"v.bin:1: values of 'a' are not numbers"),
+    (b"2 2\na 1 2\n\xff\xfe 1 2\n", "word2vec", r"v.bin:3: not valid UTF-8"),
+    (b"2 2\na \x00\x00\x80\x3f\x00\x00\x80\x3f\nb \x00\x00", "word2vec-bin",
+     "word 2 of 2: 2 of 8 vector bytes"),
+    (b"", "glove", "no vectors"),
+])
+def test_malformed_files_are_rejected_naming_the_line(tmp_path, capsys, content, fmt, message):
+    source = tmp_path / "v.bin"
+    source.write_bytes(content)
+    with pytest.raises(VectorFormatError, match=message):
+        read_vectors(source, fmt)
+    assert main(["import", str(source), "--format", fmt, "--out", str(tmp_path / "m")]) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_unicode_errors_option(tmp_path):
+    source = tmp_path / "v.txt"
+    source.write_bytes(b"2 2\nok 1 2\nbad\xff 3 4\n")
+    words, _ = read_vectors(source, "word2vec", unicode_errors="replace")
+    assert words == ["ok", "bad\ufffd"]
+    words, _ = read_vectors(source, "word2vec", unicode_errors="ignore")
+    assert words == ["ok", "bad"]
+
+
+def test_repeated_words_keep_the_first(tmp_path):
+    source = tmp_path / "v.txt"
+    source.write_text("a 1 2\nb 3 4\na 5 6\n")
+    words, matrix = read_vectors(source, "glove")
+    assert words == ["a", "b"] and matrix[0].tolist() == [1, 2]

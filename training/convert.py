@@ -1,0 +1,84 @@
+"""Export a model's vectors to a standard format, or import published vectors.
+
+``wordlens export MODEL --format word2vec|word2vec-bin|glove OUT`` writes files that
+gensim's ``KeyedVectors.load_word2vec_format`` reads back (``binary=True`` for
+word2vec-bin, ``no_header=True`` for glove).
+
+``wordlens import FILE --format ... --out MODEL`` turns pretrained vectors (e.g.
+published GloVe or word2vec files) into a servable model: cosine queries work;
+related words and keywords need an output layer and counts that such files lack, so
+the server answers those with a clear 409 error. Query words are matched as the
+``--tokenizer`` normalises them: ``whitespace`` (default) keeps them exact and
+case-sensitive, as in word2vec's published files; ``--lowercase`` folds case (GloVe
+files are lower-case); ``english`` also applies that tokenizer's Unicode folding.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from training.options import positive_int
+
+FORMAT_CHOICES = ("word2vec", "word2vec-bin", "glove")
+
+
+class Export:
+    COMMAND = ("export",)
+    HELP = "write a model's vectors as word2vec (text or binary) or GloVe files"
+
+    @staticmethod
+    def configure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("model", metavar="MODEL",
+                            help="model directory, or a model name in the models directory")
+        parser.add_argument("--format", required=True, choices=FORMAT_CHOICES)
+        parser.add_argument("out", metavar="OUT", help="file to write")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from app.artifacts import load_model, model_path
+        from training.vector_formats import write_vectors
+
+        model = load_model(model_path(args.model))
+        write_vectors(args.out, model.words, model.vectors, args.format)
+        print(f"{len(model.words):,} vectors of {model.dim} dimensions written to {args.out}")
+        return 0
+
+
+class Import:
+    COMMAND = ("import",)
+    HELP = "turn word2vec or GloVe vector files into a servable model"
+
+    @staticmethod
+    def configure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("file", metavar="FILE", type=Path, help="vectors file")
+        parser.add_argument("--format", required=True, choices=FORMAT_CHOICES)
+        parser.add_argument("--out", required=True, metavar="MODEL",
+                            help="model directory to write")
+        parser.add_argument("--limit", type=positive_int, default=None,
+                            help="read only the first N words")
+        parser.add_argument("--unicode-errors", choices=["strict", "replace", "ignore"],
+                            default="strict", help="what to do with bytes that are not UTF-8")
+        parser.add_argument("--tokenizer", choices=["whitespace", "english", "jieba"],
+                            default="whitespace",
+                            help="how query text and words are normalised (whitespace)")
+        parser.add_argument("--lowercase", action="store_true",
+                            help="whitespace tokenizer: fold case (for lower-case vectors)")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from app.artifacts import write_model
+        from corpus import get_tokenizer
+        from training.vector_formats import read_vectors
+
+        if not args.file.is_file():
+            raise ValueError(f"vectors file not found: {args.file}")
+        words, vectors = read_vectors(args.file, args.format, args.limit, args.unicode_errors)
+        tokenizer = (get_tokenizer("whitespace", lowercase=args.lowercase)
+                     if args.tokenizer == "whitespace" else get_tokenizer(args.tokenizer))
+        path = write_model(args.out, kind="imported", words=words, vectors=vectors,
+                           manifest={"tokenizer": tokenizer.spec,
+                                     "source": {"file": str(args.file), "format": args.format,
+                                                "limit": args.limit}})
+        print(f"{len(words):,} vectors of {vectors.shape[1]} dimensions imported into {path}")
+        return 0
