@@ -53,3 +53,20 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
     return str(value)
+
+
+def run_measured(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Run a command; return (wall seconds, its peak resident memory in MiB, stdout)."""
+    import os
+    import subprocess
+
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               env={**os.environ, **(env or {})})
+    output = process.stdout.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed with status {process.returncode}")
+    return seconds, usage.ru_maxrss / 1024, output
