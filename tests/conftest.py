@@ -77,10 +77,15 @@ def tiny_corpus(tmp_path_factory) -> Path:
 
 
 def train(kind: str, corpus: Path, out: Path, *options: str) -> Path:
-    """Train a model with the real command line, in a subprocess."""
+    """Train a model with the real command line, in a subprocess.
+
+    PYTHONHASHSEED is fixed because gensim seeds each word's initial vector with
+    Python's (otherwise randomised) string hash: with one worker, runs repeat exactly.
+    """
     subprocess.run([sys.executable, "-m", "app.cli", "-q", "train", kind, "--corpus",
                     str(corpus), "--out", str(out), *options],
-                   cwd=ROOT, check=True, capture_output=True)
+                   cwd=ROOT, check=True, capture_output=True,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})
     return out
 
 

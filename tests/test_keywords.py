@@ -1,0 +1,94 @@
+"""Keyword extraction: equal to Su's plain algorithm, and good on hand-labelled text."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from app.artifacts import load_model
+from app.engine import WordModel
+from app.keywords import default_stopwords
+from conftest import ROOT, train
+
+sys.path.insert(0, str(ROOT / "bench"))
+from su_reference import keywords as su_keywords, pmi_keywords  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def models(trained_models):
+    return {name: WordModel(load_model(trained_models / name)) for name in ("pmi", "word2vec")}
+
+
+def random_documents(model, count, seed):
+    rng = np.random.default_rng(seed)
+    head = min(len(model), 2000)
+    return [[model.words[i] for i in rng.integers(0, head, rng.integers(1, 30))]
+            for _ in range(count)]
+
+
+@pytest.mark.parametrize("name, reference", [("word2vec", su_keywords),
+                                             ("pmi", pmi_keywords)])
+def test_rankings_equal_the_plain_reference(models, name, reference):
+    model = models[name]
+    for tokens in random_documents(model, 60, seed=len(name)):
+        ours = model.keywords(tokens, topk=len(tokens), exclude_stopwords=False).keywords
+        theirs = reference(model, tokens)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs],
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_options_filter_candidates(models):
+    model = models["pmi"]
+    text = "The senate and the house passed the new law on taxes."
+    everything = [w for w, _ in model.keywords(text, topk=20, exclude_stopwords=False).keywords]
+    default = [w for w, _ in model.keywords(text, topk=20).keywords]
+    assert "the" in everything and "the" not in default and "and" not in default
+    extra = [w for w, _ in model.keywords(text, topk=20, stopwords=("LAW",)).keywords]
+    assert "law" not in extra and set(extra) < set(default)
+    long_words = model.keywords(text, topk=20, min_length=5).keywords
+    assert all(len(w) >= 5 for w, _ in long_words)
+    frequent = model.keywords(text, topk=20, min_count=50).keywords
+    assert all(model.word_info(w)["count"] >= 50 for w, _ in frequent)
+    assert model.keywords(text, topk=2).keywords == model.keywords(text, topk=20).keywords[:2]
+    cosine = model.keywords(text, topk=3, variant="cosine")
+    assert cosine.method == "pmi_cosine" and all(-1 <= s <= 1 for _, s in cosine.keywords)
+
+
+def test_unknown_and_empty_texts(models):
+    for model in models.values():
+        result = model.keywords("Qwzxv plorbt!")
+        assert result.keywords == [] and result.unknown == ["qwzxv", "plorbt"]
+        assert "vocabulary" in result.reason
+        assert model.keywords("").reason == "the text has no tokens"
+        assert model.keywords("!!! ???").tokens == 0
+
+
+@pytest.fixture(scope="module")
+def english_models(tmp_path_factory):
+    """The default models, trained on the whole shipped English corpus (Word2Vec
+    with one worker, so that the run is reproducible)."""
+    folder = tmp_path_factory.mktemp("quality")
+    corpus = ROOT / "corpus/data/en.txt.gz"
+    return {
+        "pmi": WordModel(load_model(train("pmi", corpus, folder / "pmi", "--no-evaluate"))),
+        "word2vec": WordModel(load_model(train("word2vec", corpus, folder / "word2vec",
+                                               "--workers", "1", "--no-evaluate"))),
+    }
+
+
+def labelled_sentences():
+    lines = (ROOT / "tests/data/keywords_en.tsv").read_text(encoding="utf-8").splitlines()
+    return [line.split("\t") for line in lines if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("name", ["pmi", "word2vec"])
+def test_content_words_come_first_without_a_stop_word_filter(english_models, name):
+    """The scoring alone, stop-word filter off: the top keyword is one a reader
+    picked, and no function word reaches the top three."""
+    model = english_models[name]
+    function_words = default_stopwords("english")
+    for text, labels in labelled_sentences():
+        top = [w for w, _ in model.keywords(text, topk=3, exclude_stopwords=False).keywords]
+        assert top[0] in labels.split(), (text, top)
+        assert not function_words & set(top), (text, top)
