@@ -121,13 +121,20 @@ class CooccurrenceCounter:
 
     def result(self) -> sp.csr_matrix:
         """X as a symmetric CSR matrix, float64 (V, V), zero diagonal."""
-        upper = sp.csr_matrix(self.dense)
-        upper.resize((self.vocab_size, self.vocab_size))
-        for partial in self.partials:
-            upper = upper + partial
-        matrix = (upper + upper.T).tocsr()
-        matrix.setdiag(0)
-        matrix.eliminate_zeros()
+        # The dense block and the sparse partial sums hold disjoint pairs, so both
+        # are symmetrised on their own and stacked without summing duplicates.
+        dense = self.dense + self.dense.T
+        rows, cols = np.nonzero(dense)
+        parts_rows, parts_cols, parts_data = [rows], [cols], [dense[rows, cols]]
+        if self.partials:
+            self._merge()
+            sparse = (self.partials[0] + self.partials[0].T).tocoo()
+            parts_rows.append(sparse.row)
+            parts_cols.append(sparse.col)
+            parts_data.append(sparse.data)
+        matrix = sp.csr_matrix(
+            (np.concatenate(parts_data), (np.concatenate(parts_rows), np.concatenate(parts_cols))),
+            shape=(self.vocab_size, self.vocab_size))
         matrix.sort_indices()
         return matrix
 
