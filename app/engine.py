@@ -75,17 +75,16 @@ class ContextScores:
     method: str
 
 
-def _top(scores: np.ndarray, topn: int, excluded: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the ``topn`` largest finite scores, best first (ties: lower index)."""
-    scores = np.array(scores, dtype=np.float64, copy=True)
-    if excluded is not None:
-        scores[excluded] = -np.inf
-    candidates = np.flatnonzero(np.isfinite(scores))
-    if topn < len(candidates):
-        part = np.argpartition(-scores[candidates], topn - 1)[:topn]
-        candidates = candidates[part]
+def _top(scores: np.ndarray, topn: int, excluded: np.ndarray) -> np.ndarray:
+    """Indices of the ``topn`` largest scores, best first (ties: lower index), leaving
+    out the rows ``excluded``. ``scores`` is a fresh array: it is modified in place."""
+    scores[excluded] = -np.inf
+    size = len(scores)
+    count = min(topn + len(excluded), size)
+    candidates = np.argpartition(scores, size - count)[size - count:]
+    candidates = candidates[np.isfinite(scores[candidates])]
     order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order]
+    return candidates[order][:topn]
 
 
 class WordModel:
@@ -107,7 +106,7 @@ class WordModel:
                                               or {"name": "whitespace"})
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self.paths = HuffmanPaths(model.arrays) if "hs" in self.output_layers else None
-        self._zero = self.norms == 0
+        self._zero_rows = np.flatnonzero(self.norms == 0)
         self.model.index  # built now rather than on the first query
         self._lock = threading.Lock()
         self._correlation_cache: dict[int, np.ndarray] = {}
@@ -181,9 +180,11 @@ class WordModel:
 
     def _neighbours(self, scores: np.ndarray, topn: int, exclude: Iterable[int] = ()
                     ) -> list[tuple[str, float]]:
+        """The best ``topn`` of freshly computed ``scores`` (changed in place), query
+        words and zero vectors left out."""
         limit = len(scores)
-        excluded = self._zero[:limit].copy()
-        excluded[[i for i in exclude if i < limit]] = True
+        excluded = np.concatenate([self._zero_rows[self._zero_rows < limit],
+                                   [i for i in exclude if i < limit]]).astype(np.int64)
         return [(self.words[i], float(scores[i])) for i in _top(scores, topn, excluded)]
 
     def word_info(self, word: str) -> dict:

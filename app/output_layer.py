@@ -41,7 +41,8 @@ class HuffmanPaths:
         lengths = np.asarray(arrays["hs_lengths"], dtype=np.int64)
         self.nodes = self.syn1.shape[0]
         inside = np.arange(points.shape[1]) < lengths[:, None]
-        self.steps = np.where(inside, points + codes * self.nodes, 2 * self.nodes)
+        self.steps = np.where(inside, points + codes * self.nodes,
+                              2 * self.nodes).astype(np.int32)
 
     def log_prob_all(self, vector: np.ndarray) -> np.ndarray:
         """log p(u | w) for every word u of the vocabulary; ``vector`` is v_w (d,).
@@ -49,9 +50,10 @@ class HuffmanPaths:
         Returns float64 (V,): one (n, d)·(d,) product, then a gather along the paths.
         """
         dots = self.syn1 @ np.asarray(vector, dtype=np.float32)
-        table = np.concatenate([_log_sigmoid(dots.astype(np.float64)),
-                                _log_sigmoid(-dots.astype(np.float64)), [0.0]])
-        return table[self.steps].sum(axis=1)
+        positive = _log_sigmoid(dots)
+        # log σ(−x) = log σ(x) − x: one logaddexp pass instead of two
+        table = np.concatenate([positive, positive - dots, np.zeros(1, dtype=dots.dtype)])
+        return table.take(self.steps).sum(axis=1, dtype=np.float64)
 
     def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """log p(targets[j] | w_i) for input vectors (n, d) and target rows (m,).

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import numpy as np
@@ -133,7 +134,8 @@ def main() -> None:
         rng = np.random.default_rng(0)
         rows = []
         for name, model in engine.models.items():
-            words = [model.words[i] for i in rng.integers(0, min(5000, len(model)), 500)]
+            words = [quote(model.words[i])
+                     for i in rng.integers(0, min(5000, len(model)), 500)]
             workloads = {
                 "similarity": [f"/similarity?model={name}&w1={a}&w2={b}"
                                for a, b in zip(words, words[1:])],
