@@ -148,20 +148,21 @@ class WordModel:
                 f"{self.limits.max_text_chars:,}", limit=self.limits.max_text_chars)
         return self.tokenizer(text)
 
-    def known(self, tokens: Sequence[str]) -> tuple[list[int], list[str]]:
-        """Rows of the known tokens (repeats kept) and the distinct unknown ones."""
+    def known(self, tokens: Sequence[str], normalized: bool = False
+              ) -> tuple[list[int], list[str]]:
+        """Rows of the known tokens (repeats kept) and the distinct unknown ones.
+
+        ``normalized=True`` says the tokens come from this model's tokenizer, so the
+        per-word normalisation is skipped.
+        """
         if len(tokens) > self.limits.max_tokens:
             raise LimitExceededError(
                 f"{len(tokens):,} tokens in one text; the limit is {self.limits.max_tokens:,}",
                 limit=self.limits.max_tokens)
-        index = self.model.index
-        rows, unknown = [], {}
-        for token in tokens:
-            row = index.get(self.normalize(token))
-            if row is None:
-                unknown[token] = None
-            else:
-                rows.append(row)
+        forms = tokens if normalized else list(map(self.normalize, tokens))
+        found = list(map(self.model.index.get, forms))
+        rows = [row for row in found if row is not None]
+        unknown = dict.fromkeys(t for t, row in zip(tokens, found) if row is None)
         return rows, list(unknown)
 
     def check_topn(self, topn: int) -> int:
@@ -427,8 +428,10 @@ class WordModel:
         list); see :mod:`app.keywords` for the options. Returns a KeywordResult."""
         from app.keywords import KeywordOptions, extract_keywords
 
-        tokens = self.tokenize(text) if isinstance(text, str) else list(text)
-        return extract_keywords(self, tokens, KeywordOptions(topk=topk, **options))
+        if isinstance(text, str):
+            return extract_keywords(self, self.tokenize(text),
+                                    KeywordOptions(topk=topk, **options), normalized=True)
+        return extract_keywords(self, list(text), KeywordOptions(topk=topk, **options))
 
     # ---------------------------------------------------- sentence similarity
 

@@ -40,6 +40,7 @@ def _stopword_file(language: str) -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+@lru_cache(maxsize=None)
 def default_stopwords(tokenizer_name: str) -> frozenset[str]:
     """The default stop-words for a model's tokenizer (English, or Chinese + English)."""
     return frozenset().union(*(_stopword_file(language)
@@ -80,34 +81,43 @@ def _method(model: WordModel, variant: str) -> str:
     return "hs" if "hs" in model.output_layers else "ns"
 
 
-def _candidates(model: WordModel, rows: list[int], options: KeywordOptions) -> np.ndarray:
-    distinct = np.unique(np.asarray(rows, dtype=np.int64))
-    keep = np.ones(len(distinct), dtype=bool)
+@lru_cache(maxsize=32)
+def _word_filters(model: WordModel) -> tuple[np.ndarray, np.ndarray]:
+    """Per model: which rows are default stop-words, and each word's length (V,)."""
+    stopwords = default_stopwords(model.tokenizer.name)
+    is_stopword = np.fromiter((w in stopwords for w in model.words), dtype=bool,
+                              count=len(model.words))
+    lengths = np.fromiter(map(len, model.words), dtype=np.int64, count=len(model.words))
+    return is_stopword, lengths
+
+
+def _candidates(model: WordModel, distinct: np.ndarray, options: KeywordOptions) -> np.ndarray:
+    """The distinct token rows that may be keywords under ``options``."""
+    is_stopword, lengths = _word_filters(model)
+    keep = lengths[distinct] >= options.min_length
     if options.min_count > 1:
         keep &= model.counts[distinct] >= options.min_count
-    excluded = set()
     if options.exclude_stopwords:
-        excluded |= default_stopwords(model.tokenizer.name)
-    excluded |= {model.normalize(word) for word in options.stopwords}
-    for position, row in enumerate(distinct):
-        word = model.words[row]
-        if len(word) < options.min_length or word in excluded:
-            keep[position] = False
+        keep &= ~is_stopword[distinct]
+    if options.stopwords:
+        index = model.model.index
+        extra = [index.get(model.normalize(word), -1) for word in options.stopwords]
+        keep &= ~np.isin(distinct, extra)
     return distinct[keep]
 
 
-def score_candidates(model: WordModel, rows: Sequence[int], candidates: np.ndarray,
-                     method: str) -> np.ndarray:
-    """Scores (len(candidates),) float64 of candidate rows for a text's token rows."""
+def score_candidates(model: WordModel, tokens: np.ndarray, multiplicity: np.ndarray,
+                     candidates: np.ndarray, method: str) -> np.ndarray:
+    """Scores (len(candidates),) float64 of candidate rows for a text made of the
+    distinct token rows ``tokens``, each occurring ``multiplicity`` times."""
+    weights = multiplicity.astype(np.float64)
     if method == "hs":
-        tokens, multiplicity = np.unique(np.asarray(rows, dtype=np.int64), return_counts=True)
-        log_prob = model.paths.log_prob(model.vectors[candidates], tokens)
-        return log_prob @ multiplicity.astype(np.float64)  # Σ over every token, repeats too
+        return model.paths.log_prob(model.vectors[candidates], tokens) @ weights
     if method == "ns":
-        context = model.arrays["syn1neg"][list(rows)].sum(axis=0, dtype=np.float64)
+        context = weights @ model.arrays["syn1neg"][tokens]
         return model.vectors[candidates] @ context
-    total = model.vectors[list(rows)].sum(axis=0, dtype=np.float64)
-    scores = model.vectors[candidates].astype(np.float64) @ total
+    total = weights @ model.vectors[tokens]  # Σ v_u over every token, repeats included
+    scores = model.vectors[candidates] @ total
     if method == "pmi_cosine":
         length = np.linalg.norm(total) * model.norms[candidates].astype(np.float64)
         scores = np.divide(scores, length, out=np.zeros_like(scores), where=length > 0)
@@ -115,11 +125,15 @@ def score_candidates(model: WordModel, rows: Sequence[int], candidates: np.ndarr
 
 
 def extract_keywords(model: WordModel, tokens: Sequence[str],
-                     options: KeywordOptions = KeywordOptions()) -> KeywordResult:
-    """The ``options.topk`` keywords of a tokenised text, best first, with scores."""
+                     options: KeywordOptions = KeywordOptions(),
+                     normalized: bool = False) -> KeywordResult:
+    """The ``options.topk`` keywords of a tokenised text, best first, with scores.
+
+    ``normalized=True``: the tokens come from the model's own tokenizer.
+    """
     model.check_topn(options.topk)
     method = _method(model, options.variant)
-    rows, unknown = model.known(tokens)
+    rows, unknown = model.known(tokens, normalized)
     result = KeywordResult(method=method, keywords=[], tokens=len(tokens), unknown=unknown)
     if not tokens:
         result.reason = "the text has no tokens"
@@ -127,11 +141,12 @@ def extract_keywords(model: WordModel, tokens: Sequence[str],
     if not rows:
         result.reason = "no word of the text is in the model's vocabulary"
         return result
-    candidates = _candidates(model, rows, options)
+    distinct, multiplicity = np.unique(np.asarray(rows, dtype=np.int64), return_counts=True)
+    candidates = _candidates(model, distinct, options)
     if len(candidates) == 0:
         result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
         return result
-    scores = score_candidates(model, rows, candidates, method)
+    scores = score_candidates(model, distinct, multiplicity, candidates, method)
     order = np.lexsort((candidates, -scores))[:options.topk]
     result.keywords = [(model.words[candidates[i]], float(scores[i])) for i in order]
     return result

@@ -74,9 +74,13 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _start_worker(model_path: str, options: dict) -> None:
+    from threadpoolctl import threadpool_limits
+
     from app.artifacts import load_model
     from app.engine import WordModel
 
+    # Small matrix products: BLAS threads in every worker would only fight over cores.
+    threadpool_limits(1)
     # The parent verified the checksums; workers only map the same files.
     _worker_state["model"] = WordModel(load_model(model_path, verify=False))
     _worker_state["options"] = options
