@@ -12,7 +12,9 @@ The model artifact stores the paths padded: ``hs_points`` int32 (V, L),
 ``hs_codes`` int8 (V, L), ``hs_lengths`` int32 (V,), with ``syn1`` float32 (V, d).
 
 Every log σ(±x) a path needs is computed once per distinct (node, turn) and then
-gathered along the paths, so no Python loop runs per word.
+gathered along the paths, so no Python loop runs per word. For the whole vocabulary
+at once, the tree is walked top-down instead, one vectorised step per depth level:
+the log-probability of reaching a node is its parent's plus the turn's log σ.
 """
 
 from __future__ import annotations
@@ -43,17 +45,33 @@ class HuffmanPaths:
         inside = np.arange(points.shape[1]) < lengths[:, None]
         self.steps = np.where(inside, points + codes * self.nodes,
                               2 * self.nodes).astype(np.int32)
+        # The tree, top-down: for each depth, the inner nodes there, their parents and
+        # the (parent, turn) step leading to them; then each word's last step.
+        below = inside[:, 1:]
+        children = points[:, 1:][below]
+        parents = points[:, :-1][below]
+        turns = self.steps[:, :-1][below]
+        depths = np.broadcast_to(np.arange(1, points.shape[1]), below.shape)[below]
+        children, first = np.unique(children, return_index=True)
+        parents, turns, depths = parents[first], turns[first], depths[first]
+        self.levels = [(children[depths == d], parents[depths == d], turns[depths == d])
+                       for d in range(1, int(depths.max(initial=0)) + 1)]
+        last = np.arange(len(lengths)), lengths - 1
+        self.last_nodes = points[last]
+        self.last_steps = self.steps[last]
 
     def log_prob_all(self, vector: np.ndarray) -> np.ndarray:
         """log p(u | w) for every word u of the vocabulary; ``vector`` is v_w (d,).
 
         Returns float64 (V,): one (n, d)·(d,) product, then a gather along the paths.
         """
-        dots = self.syn1 @ np.asarray(vector, dtype=np.float32)
+        dots = (self.syn1 @ np.asarray(vector, dtype=np.float32)).astype(np.float64)
         positive = _log_sigmoid(dots)
-        # log σ(−x) = log σ(x) − x: one logaddexp pass instead of two
-        table = np.concatenate([positive, positive - dots, np.zeros(1, dtype=dots.dtype)])
-        return table.take(self.steps).sum(axis=1, dtype=np.float64)
+        turn = np.concatenate([positive, positive - dots])  # log σ(−x) = log σ(x) − x
+        reach = np.zeros(self.nodes)  # log-probability of reaching each inner node
+        for children, parents, steps in self.levels:
+            reach[children] = reach[parents] + turn[steps]
+        return reach[self.last_nodes] + turn[self.last_steps]
 
     def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """log p(targets[j] | w_i) for input vectors (n, d) and target rows (m,).
