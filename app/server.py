@@ -38,6 +38,7 @@ from app.errors import (
     UnsupportedQueryError,
 )
 from app.settings import Settings
+from app.web import mount_explorer
 
 __all__ = ["create_app"]
 
@@ -364,4 +365,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tokens2 = request.tokens2 if request.tokens2 is not None else m.tokenize(request.text2)
         return s.SentenceSimilarity(model=m.name, **m.sentence_similarity(tokens1, tokens2))
 
+    mount_explorer(app)
     return app

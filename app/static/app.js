@@ -1,0 +1,376 @@
+// wordlens explorer: a thin page over the public HTTP API (see /docs).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { models: [], defaultModel: null };
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error && body.error.message) || `HTTP ${status}`);
+    this.status = status;
+    this.body = (body && body.error) || {};
+  }
+}
+
+async function api(path, body) {
+  let response;
+  try {
+    response = await fetch(path, body === undefined ? {} : {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(0, { error: { message: "The server did not answer. Is it running?" } });
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function query(path, params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const item of [].concat(value)) if (item !== undefined && item !== "") search.append(key, item);
+  }
+  return `${path}?${search}`;
+}
+
+// A sentence a person can read, from the API's error body.
+function friendly(error) {
+  const body = error.body || {};
+  if (body.code === "unknown_word") {
+    const words = body.missing.map((w) => `“${w}”`).join(", ");
+    const verb = body.missing.length > 1 ? "are" : "is";
+    return `${words} ${verb} not in the vocabulary of model ${body.model}.`;
+  }
+  if (body.code === "unknown_model") return `Unknown model. Available: ${body.available.join(", ")}.`;
+  if (body.code === "unsupported_query") return `This model cannot answer that: ${body.message}`;
+  if (body.code === "too_large") return `Too large: ${body.message}`;
+  return error.message;
+}
+
+function showError(id, error) {
+  const box = $(id);
+  box.textContent = friendly(error);
+  box.hidden = false;
+}
+
+function clearError(id) {
+  $(id).hidden = true;
+  $(id).textContent = "";
+}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const format = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3));
+
+function selectedModels() {
+  if (!$("compare").checked) return [$("model").value];
+  const pick = (kind) => state.models.find((m) => m.kind === kind);
+  const chosen = [pick("pmi"), pick("word2vec")].filter(Boolean).map((m) => m.name);
+  return chosen.length ? chosen : [$("model").value];
+}
+
+// ------------------------------------------------------------------ models
+
+async function loadModels() {
+  const [models, ready] = await Promise.all([api("/models"), api("/readyz").catch((e) => e.body)]);
+  state.models = models;
+  state.defaultModel = ready && ready.default_model;
+  const select = $("model");
+  select.replaceChildren(...models.map((m) => element("option", { value: m.name, text: `${m.name} (${m.kind})` })));
+  if (state.defaultModel) select.value = state.defaultModel;
+  renderModels(models);
+}
+
+function renderModels(models) {
+  const score = (entry, key) => (entry && entry[key] !== undefined && entry[key] !== null ? format(entry[key]) : "—");
+  const rows = models.map((m) => {
+    const e = m.evaluation || {};
+    return element("tr", {},
+      element("th", { scope: "row", text: m.name }),
+      element("td", { text: m.kind }),
+      element("td", { text: m.vocab_size.toLocaleString() }),
+      element("td", { text: String(m.dim) }),
+      element("td", { text: m.tokenizer.name }),
+      element("td", { text: m.output_layers.join(", ") || "none" }),
+      element("td", { text: m.training && m.training.seconds ? `${m.training.seconds.toFixed(1)} s` : "—" }),
+      element("td", { text: score(e.wordsim353, "spearman_cosine") }),
+      element("td", { text: score(e.simlex999, "spearman_cosine") }),
+      element("td", { text: score(e.analogy, "3cosadd") }));
+  });
+  const head = ["model", "kind", "words", "dims", "tokenizer", "output layers", "training",
+    "WordSim-353", "SimLex-999", "analogies"].map((h) => element("th", { scope: "col", text: h }));
+  $("models").replaceChildren(element("table", {},
+    element("caption", { text: "Loaded models and their evaluation (Spearman ρ by cosine; analogy accuracy, 3CosAdd)" }),
+    element("thead", {}, element("tr", {}, ...head)), element("tbody", {}, ...rows)));
+}
+
+// ---------------------------------------------------------- one word
+
+function neighbourList(neighbours) {
+  return element("ol", {}, ...neighbours.map((n) => element("li", {},
+    element("button", { type: "button", class: "word", text: n.word, "data-word": n.word }),
+    element("span", { class: "score", text: format(n.score) }))));
+}
+
+function column(kind, title, note, result) {
+  const box = element("div", { class: `column ${kind}` },
+    element("h3", {}, title, " ", element("small", { text: note })));
+  if (result instanceof ApiError) box.append(element("p", { class: "error", text: friendly(result) }));
+  else box.append(neighbourList(result.neighbours));
+  return box;
+}
+
+async function explore(word) {
+  clearError("word-error");
+  const topn = Number($("topn").value) || 10;
+  const names = selectedModels();
+  $("neighbours").setAttribute("aria-busy", "true");
+  try {
+    const results = await Promise.all(names.map(async (model) => {
+      const [info, similar, related] = await Promise.all([
+        api(query(`/words/${encodeURIComponent(word)}`, { model })),
+        api(query("/most_similar", { positive: word, topn, model })),
+        api(query("/related", { word, topn, model })).catch((error) => error),
+      ]);
+      return { model, info, similar, related };
+    }));
+    $("word-info").replaceChildren(...results.map(({ model, info }) => element("p", {
+      text: `${model}: “${info.word}” — rank ${info.rank.toLocaleString()}` +
+        (info.count !== null ? `, seen ${info.count.toLocaleString()} times` : "") +
+        `, vector norm ${format(info.norm)}`,
+    })));
+    $("neighbours").replaceChildren(...results.flatMap(({ model, similar, related }) => [
+      column("similar", `Similar — ${model}`, "cosine: can replace it", similar),
+      column("related", `Related — ${model}`, related.method ? `context (${related.method}): appear with it` : "context", related),
+    ]));
+    await drawMap(results[0]);
+  } catch (error) {
+    $("word-info").replaceChildren();
+    $("neighbours").replaceChildren();
+    $("map-figure").hidden = true;
+    showError("word-error", error);
+  } finally {
+    $("neighbours").removeAttribute("aria-busy");
+  }
+}
+
+// Top two principal components of the rows of X (n × d), by power iteration on X Xᵀ.
+function pca2(rows) {
+  const n = rows.length, d = rows[0].length;
+  const mean = new Array(d).fill(0);
+  rows.forEach((r) => r.forEach((x, k) => { mean[k] += x / n; }));
+  const centred = rows.map((r) => r.map((x, k) => x - mean[k]));
+  const gram = centred.map((a) => centred.map((b) => a.reduce((s, x, k) => s + x * b[k], 0)));
+  const components = [];
+  for (let c = 0; c < 2; c++) {
+    let v = Array.from({ length: n }, (_, i) => Math.sin(i + 1 + c));
+    let value = 0;
+    for (let iteration = 0; iteration < 200; iteration++) {
+      let w = gram.map((row) => row.reduce((s, x, j) => s + x * v[j], 0));
+      for (const [u, lambda] of components) {  // deflate the components found
+        const dot = u.reduce((s, x, j) => s + x * v[j], 0);
+        w = w.map((x, j) => x - lambda * dot * u[j]);
+      }
+      const length = Math.hypot(...w) || 1;
+      value = length;
+      v = w.map((x) => x / length);
+    }
+    components.push([v, value]);
+  }
+  return rows.map((_, i) => components.map(([v, value]) => v[i] * Math.sqrt(value)));
+}
+
+async function drawMap({ model, info, similar, related }) {
+  const groups = [["query", [info.word]], ["similar", similar.neighbours.map((n) => n.word)]];
+  if (!(related instanceof ApiError)) groups.push(["related", related.neighbours.map((n) => n.word)]);
+  const seen = new Map();
+  for (const [kind, words] of groups) for (const w of words) if (!seen.has(w)) seen.set(w, kind);
+  const body = await api("/vectors", { words: [...seen.keys()], norm: true, model });
+  if (body.words.length < 3) { $("map-figure").hidden = true; return; }
+  const points = pca2(body.vectors);
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const scale = (values, size) => {
+    const low = Math.min(...values), high = Math.max(...values);
+    return (x) => 30 + ((x - low) / ((high - low) || 1)) * (size - 60);
+  };
+  const sx = scale(xs, 540), sy = scale(ys, 360);  // room on the right for labels
+  const svg = $("map");
+  const ns = "http://www.w3.org/2000/svg";
+  svg.replaceChildren();
+  [...seen.entries()].forEach(([w, kind], i) => {
+    const circle = document.createElementNS(ns, "circle");
+    circle.setAttribute("cx", sx(xs[i]));
+    circle.setAttribute("cy", sy(ys[i]));
+    circle.setAttribute("r", kind === "query" ? 8 : 6);
+    circle.setAttribute("class", kind);
+    circle.setAttribute("data-word", w);
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `${w} (${kind === "query" ? "the word" : kind})`;
+    circle.append(title);
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", sx(xs[i]) + 9);
+    label.setAttribute("y", sy(ys[i]) + 4);
+    label.textContent = w;
+    svg.append(circle, label);
+  });
+  $("map-figure").hidden = false;
+}
+
+// ----------------------------------------------------------- autocomplete
+
+let suggestionTimer = null;
+let activeSuggestion = -1;
+
+function setSuggestions(words) {
+  const list = $("suggestions");
+  activeSuggestion = -1;
+  list.replaceChildren(...words.map((w, i) => element("li", { role: "option", id: `suggestion-${i}`, "aria-selected": "false", text: w })));
+  list.hidden = words.length === 0;
+  $("word").setAttribute("aria-expanded", String(words.length > 0));
+}
+
+function moveSuggestion(step) {
+  const items = [...$("suggestions").children];
+  if (!items.length) return;
+  activeSuggestion = (activeSuggestion + step + items.length) % items.length;
+  items.forEach((item, i) => item.setAttribute("aria-selected", String(i === activeSuggestion)));
+  $("word").setAttribute("aria-activedescendant", items[activeSuggestion].id);
+}
+
+function pickSuggestion(word) {
+  $("word").value = word;
+  setSuggestions([]);
+  explore(word);
+}
+
+$("word").addEventListener("input", () => {
+  clearTimeout(suggestionTimer);
+  const prefix = $("word").value.trim();
+  if (!prefix) { setSuggestions([]); return; }
+  suggestionTimer = setTimeout(async () => {
+    try {
+      const body = await api(query("/complete", { prefix, limit: 8, model: selectedModels()[0] }));
+      if ($("word").value.trim() === prefix) setSuggestions(body.words);
+    } catch (error) { setSuggestions([]); }
+  }, 120);
+});
+
+$("word").addEventListener("keydown", (event) => {
+  if (event.key === "ArrowDown") { event.preventDefault(); moveSuggestion(1); }
+  else if (event.key === "ArrowUp") { event.preventDefault(); moveSuggestion(-1); }
+  else if (event.key === "Escape") setSuggestions([]);
+  else if (event.key === "Enter" && activeSuggestion >= 0) {
+    event.preventDefault();
+    pickSuggestion($("suggestions").children[activeSuggestion].textContent);
+  }
+});
+
+$("suggestions").addEventListener("mousedown", (event) => {
+  if (event.target.matches("li")) { event.preventDefault(); pickSuggestion(event.target.textContent); }
+});
+
+$("word").addEventListener("blur", () => setTimeout(() => setSuggestions([]), 100));
+
+$("word-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  setSuggestions([]);
+  const word = $("word").value.trim();
+  if (word) explore(word);
+});
+
+$("neighbours").addEventListener("click", (event) => {
+  const word = event.target.getAttribute && event.target.getAttribute("data-word");
+  if (word) { $("word").value = word; explore(word); }
+});
+
+// -------------------------------------------------------------- two words
+
+$("pair-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearError("pair-error");
+  const w1 = $("w1").value.trim(), w2 = $("w2").value.trim();
+  if (!w1 || !w2) return;
+  try {
+    const lines = await Promise.all(selectedModels().map(async (model) => {
+      const cosine = await api(query("/similarity", { w1, w2, model }));
+      const context = await api(query("/context_similarity", { w1, w2, model })).catch((e) => e);
+      const contextText = context instanceof ApiError ? friendly(context)
+        : `context similarity (${context.method}) ${format(context.score)}`;
+      return element("p", { text: `${model}: cosine similarity ${format(cosine.similarity)}; ${contextText}` });
+    }));
+    $("pair-result").replaceChildren(...lines);
+  } catch (error) {
+    $("pair-result").replaceChildren();
+    showError("pair-error", error);
+  }
+});
+
+// ---------------------------------------------------------------- analogy
+
+$("analogy-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearError("analogy-error");
+  const [a, b, c] = ["a", "b", "c"].map((id) => $(id).value.trim());
+  if (!a || !b || !c) return;
+  try {
+    const body = await api(query("/most_similar", { positive: [a, c], negative: b, topn: 5, model: $("model").value }));
+    $("analogy-result").replaceChildren(...body.neighbours.map((n) => element("li", { text: `${n.word} (${format(n.score)})` })));
+  } catch (error) {
+    $("analogy-result").replaceChildren();
+    showError("analogy-error", error);
+  }
+});
+
+// --------------------------------------------------------------- keywords
+
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+// The text with every occurrence of a keyword wrapped in <mark>, built as DOM nodes.
+function highlight(text, keywords) {
+  const ranks = new Map(keywords.map((k, i) => [k.word.toLowerCase(), [i + 1, k.score]]));
+  if (!keywords.length) return [document.createTextNode(text)];
+  const alternatives = keywords.map((k) => k.word).sort((x, y) => y.length - x.length).map((w) =>
+    /^[\p{Script=Latin}\p{N}']+$/u.test(w) ? `(?<![\\p{L}\\p{N}])${escapeRegExp(w)}(?![\\p{L}\\p{N}])` : escapeRegExp(w));
+  const pattern = new RegExp(alternatives.join("|"), "giu");
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    nodes.push(document.createTextNode(text.slice(last, match.index)));
+    const [rank, score] = ranks.get(match[0].toLowerCase()) || [0, 0];
+    nodes.push(element("mark", { title: `keyword ${rank}, score ${format(score)}`, "data-rank": String(rank) },
+      match[0], element("sup", { text: String(rank) })));
+    last = match.index + match[0].length;
+  }
+  nodes.push(document.createTextNode(text.slice(last)));
+  return nodes;
+}
+
+$("keywords-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearError("keywords-error");
+  const text = $("text").value;
+  try {
+    const body = await api("/keywords", {
+      text, topk: Number($("topk").value) || 5, exclude_stopwords: $("stopwords").checked, model: $("model").value,
+    });
+    $("highlighted").replaceChildren(...highlight(text, body.keywords));
+    $("keyword-list").replaceChildren(...body.keywords.map((k) => element("li", { text: `${k.word} (${format(k.score)})` })));
+    if (!body.keywords.length) showError("keywords-error", new Error(`No keywords: ${body.reason}.`));
+  } catch (error) {
+    $("highlighted").replaceChildren();
+    $("keyword-list").replaceChildren();
+    showError("keywords-error", error);
+  }
+});
+
+loadModels().catch((error) => showError("word-error", error));
