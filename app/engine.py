@@ -97,15 +97,17 @@ class WordModel:
         self.kind = model.kind
         self.manifest = model.manifest
         self.words = model.words
-        self.vectors = model.vectors
-        self.vectors_norm = model.vectors_norm
-        self.norms = model.norms
-        self.counts = model.counts
-        self.arrays = model.arrays
+        # Plain ndarray views of the memory maps: same pages, no np.memmap overhead
+        # on every slice.
+        self.arrays = {name: np.asarray(array) for name, array in model.arrays.items()}
+        self.vectors = self.arrays["vectors"]
+        self.vectors_norm = self.arrays["vectors_norm"]
+        self.norms = self.arrays["norms"]
+        self.counts = None if model.counts is None else np.asarray(model.counts)
         self.tokenizer: Tokenizer = from_spec(model.manifest.get("tokenizer")
                                               or {"name": "whitespace"})
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
-        self.paths = HuffmanPaths(model.arrays) if "hs" in self.output_layers else None
+        self.paths = HuffmanPaths(self.arrays) if "hs" in self.output_layers else None
         self._zero_rows = np.flatnonzero(self.norms == 0)
         self.model.index  # built now rather than on the first query
         self._lock = threading.Lock()

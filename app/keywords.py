@@ -112,7 +112,7 @@ def score_candidates(model: WordModel, tokens: np.ndarray, multiplicity: np.ndar
     distinct token rows ``tokens``, each occurring ``multiplicity`` times."""
     weights = multiplicity.astype(np.float64)
     if method == "hs":
-        return model.paths.log_prob(model.vectors[candidates], tokens) @ weights
+        return model.paths.log_prob_sum(model.vectors[candidates], tokens, weights)
     if method == "ns":
         context = weights @ model.arrays["syn1neg"][tokens]
         return model.vectors[candidates] @ context

@@ -53,6 +53,10 @@ def test_stored_layout_reproduces_gensim_probabilities(gensim_model):
                                                rel=1e-5, abs=1e-5)
     all_targets = paths.log_prob_all(gensim_model.wv.vectors[inputs[0]])
     np.testing.assert_allclose(all_targets[targets], ours[0], rtol=1e-5, atol=1e-5)
+    weights = rng.integers(1, 4, len(targets))
+    np.testing.assert_allclose(
+        paths.log_prob_sum(gensim_model.wv.vectors[inputs], targets, weights),
+        ours @ weights, rtol=1e-5)
 
 
 def test_probabilities_sum_to_one(gensim_model):
