@@ -109,7 +109,7 @@ class WordModel:
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self.paths = HuffmanPaths(self.arrays) if "hs" in self.output_layers else None
         self._zero_rows = np.flatnonzero(self.norms == 0)
-        self.model.index  # built now rather than on the first query
+        self.index = model.index  # built now rather than on the first query
         self._lock = threading.Lock()
         self._correlation_cache: dict[int, np.ndarray] = {}
 
@@ -123,7 +123,7 @@ class WordModel:
         return self.tokenizer.normalize(word)
 
     def __contains__(self, word: str) -> bool:
-        return self.normalize(word) in self.model.index
+        return self.normalize(word) in self.index
 
     def ids(self, words: Iterable[str]) -> list[int]:
         """Rows of ``words``; raises UnknownWordError listing every unknown one."""
@@ -132,7 +132,7 @@ class WordModel:
             raise LimitExceededError(
                 f"{len(words)} words in one query; the limit is {self.limits.max_words}",
                 limit=self.limits.max_words)
-        index = self.model.index
+        index = self.index
         normalized = [self.normalize(word) for word in words]
         missing = [word for word in dict.fromkeys(normalized) if word not in index]
         if missing:
@@ -162,7 +162,7 @@ class WordModel:
                 f"{len(tokens):,} tokens in one text; the limit is {self.limits.max_tokens:,}",
                 limit=self.limits.max_tokens)
         forms = tokens if normalized else list(map(self.normalize, tokens))
-        found = list(map(self.model.index.get, forms))
+        found = list(map(self.index.get, forms))
         rows = [row for row in found if row is not None]
         unknown = dict.fromkeys(t for t, row in zip(tokens, found) if row is None)
         return rows, list(unknown)

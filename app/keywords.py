@@ -100,7 +100,7 @@ def _candidates(model: WordModel, distinct: np.ndarray, options: KeywordOptions)
     if options.exclude_stopwords:
         keep &= ~is_stopword[distinct]
     if options.stopwords:
-        index = model.model.index
+        index = model.index
         extra = [index.get(model.normalize(word), -1) for word in options.stopwords]
         keep &= ~np.isin(distinct, extra)
     return distinct[keep]

@@ -150,9 +150,8 @@ def _finished_lines(path: Path) -> tuple[int, tuple | None]:
 
 
 def _skip_finished(records: Iterator, count: int, last: tuple | None, output: Path) -> Iterator:
-    record = None
-    for record in islice(records, count):
-        pass
+    skipped = deque(islice(records, count), maxlen=1)
+    record = skipped[0] if skipped else None
     if count and (record is None or (record.source, record.line) != last):
         raise ValueError(f"{output} does not match the input: its last record is "
                          f"{last[0]}:{last[1]}, input record {count} is "

@@ -109,7 +109,7 @@ def test_word2vec_related_words_are_su_scores(client, engine):
     for neighbour in body["neighbours"][:3]:
         word = neighbour["word"]
         expected = predict_proba(model, word, "war") - 0.9 * np.log(
-            model.counts[model.model.index[word]] / total)
+            model.counts[model.index[word]] / total)
         assert neighbour["score"] == pytest.approx(expected, rel=1e-4)
     pair = client.get("/context_similarity", params={"w1": "war", "w2": word,
                                                      "model": "word2vec"}).json()

@@ -8,7 +8,6 @@ from training.evaluate import _read_analogies, _read_pairs, evaluate_vectors
 def capital_country_vectors():
     questions = [q for q in _read_analogies() if q[0] == "Athens" or q[2] == "Athens"]
     capitals = sorted({q[0] for q in questions} | {q[2] for q in questions})
-    countries = sorted({q[1] for q in questions} | {q[3] for q in questions})
     rng = np.random.default_rng(1)
     dim = 256
     base = rng.normal(size=(len(capitals), dim))
