@@ -65,10 +65,30 @@ def pmi_records(cooccurrences: sp.csr_matrix, counts: np.ndarray, x_max: float =
             weights.astype(np.float32))
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+# Reordered sums (vectorised loops) but exact sqrt and division and no assumption of
+# finite values: "afn"/"arcp" turn g / sqrt(G) into an estimate that is NaN for
+# G = inf, and "nnan"/"ninf" would remove the skip test. IEEE division: a zero or
+# infinite divisor must not raise inside the threads.
+_FAST = {"nsz", "contract", "reassoc"}
+
+
+@njit(cache=True)
+def _finite(x):
+    """Strict IEEE test, compiled apart so the fast-math flags of the caller's loops
+    cannot fold it away (NaN fails both comparisons)."""
+    return -np.inf < x < np.inf
+
+
+@njit(fastmath=_FAST, error_model="numpy", cache=True, nogil=True)
 def _train_slice(rows, cols, targets, weights, vectors, squares, eta, start, stop):
-    """AdaGrad over records [start, stop); returns (Σ λ (⟨v_i, v_j⟩ − t)², skipped)."""
+    """AdaGrad over records [start, stop); returns (Σ λ (⟨v_i, v_j⟩ − t)², skipped).
+
+    As in Su's tool, G takes the squared gradients first and the two steps are then
+    applied only if every component is finite.
+    """
     dim = vectors.shape[1]
+    step_i = np.empty(dim, dtype=vectors.dtype)
+    step_j = np.empty(dim, dtype=vectors.dtype)
     loss = 0.0
     skipped = 0
     for r in range(start, stop):
@@ -79,17 +99,22 @@ def _train_slice(rows, cols, targets, weights, vectors, squares, eta, start, sto
             dot += vectors[i, k] * vectors[j, k]
         diff = dot - targets[r]
         scaled = weights[r] * diff
-        if not np.isfinite(scaled):
-            skipped += 1
-            continue
-        loss += scaled * diff
+        check = scaled
         for k in range(dim):
             g_i = scaled * vectors[j, k]
             g_j = scaled * vectors[i, k]
             squares[i, k] += g_i * g_i
             squares[j, k] += g_j * g_j
-            vectors[i, k] -= eta * g_i / np.sqrt(squares[i, k] + np.float32(1e-8))
-            vectors[j, k] -= eta * g_j / np.sqrt(squares[j, k] + np.float32(1e-8))
+            step_i[k] = eta * g_i / np.sqrt(squares[i, k] + np.float32(1e-8))
+            step_j[k] = eta * g_j / np.sqrt(squares[j, k] + np.float32(1e-8))
+            check += step_i[k] + step_j[k]
+        if not _finite(check):
+            skipped += 1
+            continue
+        loss += scaled * diff
+        for k in range(dim):
+            vectors[i, k] -= step_i[k]
+            vectors[j, k] -= step_j[k]
     return loss, skipped
 
 
