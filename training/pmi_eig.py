@@ -50,7 +50,8 @@ def eigen_vectors(matrix: sp.csr_matrix, dim: int = 128, seed: int = 1) -> tuple
     """V = U_d · sqrt(Λ_d) from the ``dim`` largest eigenpairs of a symmetric matrix.
 
     Returns (vectors float32 (V, dim), eigenvalues float64 (dim,) in decreasing order).
-    Negative eigenvalues (directions V Vᵀ cannot represent) give zero columns.
+    Negative eigenvalues (directions V Vᵀ cannot represent) give zero columns; words
+    whose row is empty get exactly zero vectors.
     """
     from scipy.sparse.linalg import eigsh
 
@@ -66,4 +67,9 @@ def eigen_vectors(matrix: sp.csr_matrix, dim: int = 128, seed: int = 1) -> tuple
     signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(dim)])
     vectors = vectors * signs
     scale = np.sqrt(np.maximum(values, 0.0))
-    return (vectors * scale).astype(np.float32), values
+    vectors = (vectors * scale).astype(np.float32)
+    # A word with an empty row (no positive PMI: "the" once shifted) has a zero vector
+    # in every exact solution; make it exactly zero, not round-off, so that it has
+    # cosine 0 with everything and stays out of neighbour lists.
+    vectors[np.diff(sp.csr_matrix(matrix).indptr) == 0] = 0
+    return vectors, values
