@@ -52,6 +52,22 @@ def test_one_adagrad_step_by_hand():
         weight * (v_i @ v_j - target) ** 2, rel=1e-5)
 
 
+def test_non_finite_updates_are_skipped():
+    # v_0 · v_1 overflows float32, so the update of that pair is not finite and is
+    # skipped (the vectors stay as they were); the pair (2, 3) trains normally.
+    pairs = sp.csr_matrix(np.array([[0, 30, 0, 0], [30, 0, 0, 0], [0, 0, 0, 5], [0, 0, 5, 0]],
+                                   dtype=float))
+    start = np.array([[3e19, 3e19], [3e19, 3e19], [0.1, 0.2], [0.3, -0.1]], dtype=np.float32)
+    for threads in (1, 2):
+        vectors, figures = train_adagrad(pairs, np.array([60, 90, 10, 20]),
+                                         AdagradParams(dim=2, epochs=2, threads=threads),
+                                         initial=start)
+        assert figures["skipped_updates"] == 4  # (0, 1) and (1, 0), in both epochs
+        assert np.isfinite(vectors).all()
+        np.testing.assert_array_equal(vectors[:2], start[:2])
+        assert not np.array_equal(vectors[2:], start[2:])
+
+
 @pytest.fixture(scope="module")
 def tiny_counts(tiny_corpus):
     from corpus import Corpus, get_tokenizer
@@ -103,6 +119,16 @@ def test_closed_form_is_the_best_positive_low_rank_fit(tiny_counts):
     exact = eigen_vectors(sp.csr_matrix(full), dim=59)[0].astype(np.float64)
     if np.linalg.eigvalsh(full).min() > -1e-9:  # PSD: reproduced exactly
         np.testing.assert_allclose(exact @ exact.T, full, atol=1e-4)
+
+
+def test_words_without_positive_pmi_get_exactly_zero_vectors(tiny_counts):
+    vocabulary, matrix = tiny_counts
+    # on a corpus this small, a large shift empties the rows of "the", "a", "in"
+    shifted = positive_pmi(matrix, vocabulary.counts, shift=20.0)
+    empty = np.diff(shifted.indptr) == 0
+    assert empty.any() and vocabulary.words[0] in np.array(vocabulary.words)[empty]
+    vectors, _ = eigen_vectors(shifted, dim=16)
+    assert np.all(vectors[empty] == 0) and np.all(np.abs(vectors[~empty]).sum(axis=1) > 0)
 
 
 def test_function_words_get_the_smallest_norms(trained_models):
