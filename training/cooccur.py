@@ -60,6 +60,49 @@ def _count_chunk(ids, documents, window, by_distance, dense, size, vocabulary, k
     return written
 
 
+@njit(cache=True)
+def _symmetrise(dense, tile=64):
+    """dense ← dense + denseᵀ in place, tile by tile so both reads stay in cache."""
+    size = dense.shape[0]
+    for top in range(0, size, tile):
+        for left in range(top, size, tile):
+            for i in range(top, min(top + tile, size)):
+                for j in range(max(left, i + 1), min(left + tile, size)):
+                    total = dense[i, j] + dense[j, i]
+                    dense[i, j] = total
+                    dense[j, i] = total
+
+
+@njit(cache=True)
+def _assemble(dense, indptr, indices, data, vocabulary):
+    """CSR arrays of the dense block (rows and columns < size) stacked with a sparse
+    matrix holding only pairs outside it; both sorted, so each row of a dense word is
+    its dense columns followed by its sparse columns (all ≥ size)."""
+    size = dense.shape[0]
+    lengths = np.diff(indptr)
+    for i in range(size):
+        for j in range(size):
+            if dense[i, j] != 0:
+                lengths[i] += 1
+    out_indptr = np.zeros(vocabulary + 1, dtype=np.int64)
+    out_indptr[1:] = np.cumsum(lengths)
+    out_indices = np.empty(out_indptr[-1], dtype=np.int32)
+    out_data = np.empty(out_indptr[-1], dtype=np.float64)
+    for i in range(vocabulary):
+        at = out_indptr[i]
+        if i < size:
+            for j in range(size):
+                if dense[i, j] != 0:
+                    out_indices[at] = j
+                    out_data[at] = dense[i, j]
+                    at += 1
+        for k in range(indptr[i], indptr[i + 1]):
+            out_indices[at] = indices[k]
+            out_data[at] = data[k]
+            at += 1
+    return out_indptr, out_indices, out_data
+
+
 @dataclass
 class CooccurrenceCounter:
     """Accumulates X over chunks of encoded documents.
@@ -120,23 +163,16 @@ class CooccurrenceCounter:
         self.merges += 1
 
     def result(self) -> sp.csr_matrix:
-        """X as a symmetric CSR matrix, float64 (V, V), zero diagonal."""
-        # The dense block and the sparse partial sums hold disjoint pairs, so both
-        # are symmetrised on their own and stacked without summing duplicates.
-        dense = self.dense + self.dense.T
-        rows, cols = np.nonzero(dense)
-        parts_rows, parts_cols, parts_data = [rows], [cols], [dense[rows, cols]]
+        """X as a symmetric CSR matrix, float64 (V, V), zero diagonal, sorted indices."""
+        _symmetrise(self.dense)
+        sparse = sp.csr_matrix((self.vocab_size, self.vocab_size))
         if self.partials:
             self._merge()
-            sparse = (self.partials[0] + self.partials[0].T).tocoo()
-            parts_rows.append(sparse.row)
-            parts_cols.append(sparse.col)
-            parts_data.append(sparse.data)
-        matrix = sp.csr_matrix(
-            (np.concatenate(parts_data), (np.concatenate(parts_rows), np.concatenate(parts_cols))),
-            shape=(self.vocab_size, self.vocab_size))
-        matrix.sort_indices()
-        return matrix
+            sparse = (self.partials[0] + self.partials[0].T).tocsr()
+            sparse.sort_indices()
+        indptr, indices, data = _assemble(self.dense, sparse.indptr, sparse.indices,
+                                          sparse.data, self.vocab_size)
+        return sp.csr_matrix((data, indices, indptr), shape=(self.vocab_size, self.vocab_size))
 
 
 def count_cooccurrences(
