@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.cooccur import CooccurrenceCounter, count_cooccurrences
+from training.cooccur import CooccurrenceCounter, budget, count_cooccurrences
 
 INDEX = {"a": 0, "b": 1, "c": 2}
 DOCUMENTS = [["a", "b", "c", "a"], ["b", "oov", "c"], ["a"], [], ["c", "c", "b"]]
@@ -56,6 +56,24 @@ def test_bounded_memory_on_a_corpus_larger_than_a_chunk():
         assert counter.stored_pairs <= distinct + 5000 + len(ids) * 4
     assert counter.merges > 0
     np.testing.assert_allclose(counter.result().toarray(), reference.toarray())
+
+
+def test_budget_splits_the_memory_and_counts_the_same():
+    small, large = budget(2**20, window=4), budget(2**30, window=4)
+    assert small["dense_words"] < large["dense_words"]
+    assert small["chunk_tokens"] < large["chunk_tokens"]
+    assert small["max_partial_pairs"] < large["max_partial_pairs"]
+    # the parts the settings bound add up to about the budget
+    dense = small["dense_words"] ** 2 * 8
+    chunks = 2 * small["chunk_tokens"] * (16 * 4 + 64)
+    assert 0.9 * 2**20 <= dense + chunks + small["max_partial_pairs"] * 24 <= 2**20
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(400)]
+    index = {w: i for i, w in enumerate(words)}
+    documents = [list(rng.choice(words, size=rng.integers(1, 30))) for _ in range(2000)]
+    reference = count_cooccurrences(documents, index, window=4, chunk_tokens=10**9)
+    tight = count_cooccurrences(documents, index, window=4, **budget(50_000, window=4))
+    np.testing.assert_allclose(tight.toarray(), reference.toarray())
 
 
 def test_bad_options():

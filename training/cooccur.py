@@ -10,12 +10,15 @@ Memory stays bounded whatever the corpus size. Documents are encoded in chunks o
 frequent words into a dense block (their pairs are most of the mass, GloVe's trick)
 and writes the other pairs out as keys, which are summed into sparse partial sums;
 partial sums are merged whenever they outgrow the budget. Memory is therefore the
-dense block + one chunk + the distinct pairs seen, never the corpus.
+dense block + two chunks (one counted while the next is read) + the distinct pairs
+seen, never the corpus; :func:`budget` splits a number of bytes between them.
 """
 
 from __future__ import annotations
 
 import logging
+from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Iterable
@@ -26,7 +29,7 @@ from numba import njit
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CooccurrenceCounter", "count_cooccurrences"]
+__all__ = ["CooccurrenceCounter", "budget", "count_cooccurrences"]
 
 
 @njit(cache=True, nogil=True)
@@ -154,6 +157,14 @@ class CooccurrenceCounter:
         if self.stored_pairs > self.max_partial_pairs and len(self.partials) > 1:
             self._merge()
 
+    def add_documents(self, ids: array, lengths: list[int]) -> None:
+        """Count one chunk of documents: their token ids end to end (−1 for words
+        outside the vocabulary, removed here, before windowing) and their lengths."""
+        encoded = np.frombuffer(ids, dtype=np.intc).astype(np.int32, copy=False)
+        numbers = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+        kept = encoded >= 0
+        self.add(encoded[kept], numbers[kept])
+
     def _merge(self) -> None:
         merged = self.partials[0]
         for partial in self.partials[1:]:
@@ -175,40 +186,52 @@ class CooccurrenceCounter:
         return sp.csr_matrix((data, indices, indptr), shape=(self.vocab_size, self.vocab_size))
 
 
+def budget(memory_bytes: int, window: int) -> dict:
+    """Counting settings that keep the working memory near ``memory_bytes``: a
+    quarter for the dense block (float64), a quarter for the chunks (per token: the
+    worst case of ``window`` keys and values, 16 bytes each, plus about 64 bytes of
+    ids and sparse temporaries), half for the sparse partial sums (a stored pair
+    takes 12 bytes, twice that while two are merged)."""
+    quarter = memory_bytes / 4
+    return {"dense_words": int((quarter / 8) ** 0.5),
+            "chunk_tokens": max(1000, int(quarter / 2 / (16 * window + 64))),
+            "max_partial_pairs": int(2 * quarter / 24)}
+
+
 def count_cooccurrences(
     documents: Iterable[list[str]],
     index: dict[str, int],
     window: int = 10,
     weighting: str = "constant",
-    chunk_tokens: int = 2_000_000,
+    chunk_tokens: int = 1_000_000,
     dense_words: int = 4096,
     max_partial_pairs: int = 20_000_000,
     progress=None,
 ) -> sp.csr_matrix:
     """Co-occurrence matrix X (V, V) of tokenised documents over vocabulary ``index``.
 
+    The kernel counts one chunk in a worker thread while the next is read and encoded.
     ``progress`` (optional) is called with the number of documents of each chunk.
     """
     counter = CooccurrenceCounter(len(index), window, weighting, dense_words, max_partial_pairs)
-    ids: list[int] = []
-    lengths: list[int] = []
-
-    def flush() -> None:
-        encoded = np.asarray(ids, dtype=np.int32)
-        document_numbers = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-        kept = encoded >= 0  # out-of-vocabulary tokens go before windowing
-        counter.add(encoded[kept], document_numbers[kept])
-        if progress is not None:
-            progress(len(lengths))
-        ids.clear()
-        lengths.clear()
-
-    for tokens in documents:
-        ids.extend(map(index.get, tokens, repeat(-1)))  # C-level lookups, no Python loop
-        lengths.append(len(tokens))
-        if len(ids) >= chunk_tokens:
-            flush()
-    flush()
+    ids, lengths = array("i"), []
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        counting = None
+        for tokens in documents:
+            ids.extend(map(index.get, tokens, repeat(-1)))  # C-level lookups, no Python loop
+            lengths.append(len(tokens))
+            if len(ids) >= chunk_tokens:
+                if counting is not None:
+                    counting.result()  # at most one chunk in the worker: memory stays bounded
+                counting = worker.submit(counter.add_documents, ids, lengths)
+                if progress is not None:
+                    progress(len(lengths))
+                ids, lengths = array("i"), []
+        if counting is not None:
+            counting.result()
+    counter.add_documents(ids, lengths)
+    if progress is not None:
+        progress(len(lengths))
     log.info("co-occurrences: %s kept tokens, %d partial merges", f"{counter.tokens:,}",
              counter.merges)
     return counter.result()

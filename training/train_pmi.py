@@ -72,18 +72,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="skip the benchmark scores at the end")
 
 
-def _counting_budget(memory_mb: int) -> tuple[int, int]:
-    """Split the counting budget: a quarter for the dense block of frequent pairs
-    (float64), the rest for sparse partial sums (about 16 bytes a pair)."""
-    budget = memory_mb * 2**20
-    dense_words = int((budget / 4 / 8) ** 0.5)
-    return dense_words, int(budget * 3 / 4 / 16)
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from training.cooccur import count_cooccurrences
+    from training.cooccur import budget, count_cooccurrences
     from training.pmi_adagrad import AdagradParams, train_adagrad
     from training.pmi_eig import eigen_vectors, positive_pmi
     from training.publish import publish_model
@@ -108,12 +100,11 @@ def run(args: argparse.Namespace) -> int:
     log.info("vocabulary: %s words of %s (min_count %d)", f"{len(vocabulary):,}",
              f"{vocabulary.total_types:,}", args.min_count)
 
-    dense_words, max_pairs = _counting_budget(args.memory_mb)
     counted = time.perf_counter()
     with tqdm(desc="co-occurrences", unit=" docs", mininterval=1.0) as bar:
         cooccurrences = count_cooccurrences(corpus, vocabulary.index, window, args.weighting,
-                                            dense_words=dense_words,
-                                            max_partial_pairs=max_pairs, progress=bar.update)
+                                            progress=bar.update,
+                                            **budget(args.memory_mb * 2**20, window))
     count_seconds = time.perf_counter() - counted
     log.info("co-occurrence matrix: %s non-zero cells in %.1f s",
              f"{cooccurrences.nnz:,}", count_seconds)
