@@ -129,6 +129,7 @@ def test_words_without_positive_pmi_get_exactly_zero_vectors(tiny_counts):
     assert empty.any() and vocabulary.words[0] in np.array(vocabulary.words)[empty]
     vectors, _ = eigen_vectors(shifted, dim=16)
     assert np.all(vectors[empty] == 0) and np.all(np.abs(vectors[~empty]).sum(axis=1) > 0)
+    assert vectors.flags.c_contiguous  # rows, as the AdaGrad kernel walks them
 
 
 def test_function_words_get_the_smallest_norms(trained_models):

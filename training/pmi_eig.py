@@ -67,7 +67,7 @@ def eigen_vectors(matrix: sp.csr_matrix, dim: int = 128, seed: int = 1) -> tuple
     signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(dim)])
     vectors = vectors * signs
     scale = np.sqrt(np.maximum(values, 0.0))
-    vectors = (vectors * scale).astype(np.float32)
+    vectors = np.ascontiguousarray(vectors * scale, dtype=np.float32)  # eigsh's are Fortran order
     # A word with an empty row (no positive PMI: "the" once shifted) has a zero vector
     # in every exact solution; make it exactly zero, not round-off, so that it has
     # cosine 0 with everything and stays out of neighbour lists.
