@@ -190,12 +190,15 @@ def run(args: argparse.Namespace) -> int:
     started, written = time.perf_counter(), 0
     try:
         if args.workers == 1:
+            from threadpoolctl import threadpool_limits
+
             _worker_state.update(model=model, options=options)
-            for batch in _batches(records, BATCH_SIZE):
-                output.write(_process_batch(batch))
-                output.flush()
-                written += len(batch)
-                progress.update(len(batch))
+            with threadpool_limits(1):  # as in the workers: the same sums, the same scores
+                for batch in _batches(records, BATCH_SIZE):
+                    output.write(_process_batch(batch))
+                    output.flush()
+                    written += len(batch)
+                    progress.update(len(batch))
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(args.workers, mp_context=context,
