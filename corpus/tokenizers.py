@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 __all__ = ["Tokenizer", "TOKENIZER_NAMES", "get_tokenizer", "from_spec"]
 
@@ -47,6 +47,15 @@ def _fold(text: str) -> str:
     return text.lower()
 
 
+def _fold_all(words: Iterable[str]) -> list[str]:
+    """``_fold(word.strip())`` of every word, without a Python call per word when all
+    are ASCII (the common case)."""
+    stripped = list(map(str.strip, words))
+    if all(map(str.isascii, stripped)):
+        return list(map(str.lower, stripped))
+    return list(map(_fold, stripped))
+
+
 class Tokenizer:
     """A named, configurable text → tokens function.
 
@@ -61,6 +70,10 @@ class Tokenizer:
     def normalize(self, word: str) -> str:
         """Fold a single query word the way training text was folded."""
         return word
+
+    def normalize_all(self, words: Iterable[str]) -> list[str]:
+        """``normalize`` of every word (subclasses avoid a Python call per word)."""
+        return list(map(self.normalize, words))
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -85,6 +98,9 @@ class EnglishTokenizer(Tokenizer):
     def normalize(self, word: str) -> str:
         return _fold(word.strip())
 
+    def normalize_all(self, words: Iterable[str]) -> list[str]:
+        return _fold_all(words)
+
 
 class WhitespaceTokenizer(Tokenizer):
     name = "whitespace"
@@ -98,6 +114,10 @@ class WhitespaceTokenizer(Tokenizer):
     def normalize(self, word: str) -> str:
         word = word.strip()
         return word.lower() if self.lowercase else word
+
+    def normalize_all(self, words: Iterable[str]) -> list[str]:
+        stripped = map(str.strip, words)
+        return list(map(str.lower, stripped) if self.lowercase else stripped)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -138,6 +158,9 @@ class JiebaTokenizer(Tokenizer):
 
     def normalize(self, word: str) -> str:
         return _fold(word.strip())
+
+    def normalize_all(self, words: Iterable[str]) -> list[str]:
+        return _fold_all(words)
 
     @property
     def settings(self) -> dict[str, Any]:

@@ -77,6 +77,14 @@ def test_spec_round_trip(name):
     assert rebuilt("Hello World 你好") == tokenizer("Hello World 你好")
 
 
+@pytest.mark.parametrize("tokenizer", [get_tokenizer(name) for name in TOKENIZER_NAMES]
+                         + [get_tokenizer("whitespace", lowercase=True)], ids=repr)
+@pytest.mark.parametrize("words", [["The", " Cat ", "sat"],
+                                   ["Ｃａｆé", "don\u2019t", "ÉCOLE", "plain"], []])
+def test_normalize_all_is_normalize_of_each_word(tokenizer, words):
+    assert tokenizer.normalize_all(words) == [tokenizer.normalize(w) for w in words]
+
+
 def test_settings_are_recorded():
     assert get_tokenizer("jieba", hmm=False).spec == {"name": "jieba", "hmm": False}
     assert get_tokenizer("whitespace", lowercase=True).spec == {
