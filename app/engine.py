@@ -116,6 +116,12 @@ class WordModel:
     def __len__(self) -> int:
         return len(self.words)
 
+    def warm_up(self) -> None:
+        """Score keywords once, so that the first request does not pay for loading
+        the compiled Huffman-path kernel (about half a second per process)."""
+        if self.paths is not None:
+            self.paths.log_prob_sum(self.vectors[:1], np.arange(1), np.ones(1))
+
     # ----------------------------------------------------------------- words
 
     def normalize(self, word: str) -> str:
@@ -133,7 +139,7 @@ class WordModel:
                 f"{len(words)} words in one query; the limit is {self.limits.max_words}",
                 limit=self.limits.max_words)
         index = self.index
-        normalized = [self.normalize(word) for word in words]
+        normalized = self.tokenizer.normalize_all(words)
         missing = [word for word in dict.fromkeys(normalized) if word not in index]
         if missing:
             raise UnknownWordError(missing, self.name)
@@ -161,8 +167,10 @@ class WordModel:
             raise LimitExceededError(
                 f"{len(tokens):,} tokens in one text; the limit is {self.limits.max_tokens:,}",
                 limit=self.limits.max_tokens)
-        forms = tokens if normalized else list(map(self.normalize, tokens))
+        forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
         found = list(map(self.index.get, forms))
+        if None not in found:
+            return found, []
         rows = [row for row in found if row is not None]
         unknown = dict.fromkeys(t for t, row in zip(tokens, found) if row is None)
         return rows, list(unknown)

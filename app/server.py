@@ -107,6 +107,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
              ", ".join(engine.names) or "none", engine.default)
     for name, reason in engine.errors.items():
         log.error("model %s unavailable: %s", name, reason)
+    for model in engine.models.values():
+        model.warm_up()
 
     app = FastAPI(
         title="wordlens",

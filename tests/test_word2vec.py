@@ -59,6 +59,29 @@ def test_stored_layout_reproduces_gensim_probabilities(gensim_model):
         ours @ weights, rtol=1e-5)
 
 
+def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
+    """The kernel's scratch space is reset after each text and kept per thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
+    vectors = gensim_model.wv.vectors
+    rng = np.random.default_rng(1)
+    texts = [(rng.integers(0, len(vectors), rng.integers(1, 30)),
+              rng.integers(1, 4, 30).astype(float)) for _ in range(200)]
+    expected = [paths.log_prob(vectors[:8], t) @ w[:len(t)] for t, w in texts]
+
+    def score(text):
+        targets, weights = text
+        return paths.log_prob_sum(vectors[:8], targets, weights[:len(targets)])
+
+    with ThreadPoolExecutor(4) as pool:
+        for ours, reference in zip(pool.map(score, texts), expected):
+            np.testing.assert_allclose(ours, reference, rtol=1e-5)
+    for text, reference in zip(texts, expected):  # and in this thread, one after another
+        np.testing.assert_allclose(score(text), reference, rtol=1e-5)
+    assert (paths._scratch.slot == -1).all()
+
+
 def test_probabilities_sum_to_one(gensim_model):
     paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
     for row in (0, 7, 123, len(gensim_model.wv) - 1):
