@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.cooccur import CooccurrenceCounter, budget, count_cooccurrences
+from training.cooccur import CooccurrenceCounter, budget, count_cooccurrences, count_encoded
 
 INDEX = {"a": 0, "b": 1, "c": 2}
 DOCUMENTS = [["a", "b", "c", "a"], ["b", "oov", "c"], ["a"], [], ["c", "c", "b"]]
@@ -56,6 +56,27 @@ def test_bounded_memory_on_a_corpus_larger_than_a_chunk():
         assert counter.stored_pairs <= distinct + 5000 + len(ids) * 4
     assert counter.merges > 0
     np.testing.assert_allclose(counter.result().toarray(), reference.toarray())
+
+
+def test_encoded_corpus_counts_the_same_in_chunks(tmp_path):
+    from training.encode import encode_corpus
+    from training.vocab import count_words
+
+    rng = np.random.default_rng(2)
+    words = [f"w{i}" for i in range(200)] + ["rare"]
+    documents = [list(rng.choice(words[:200], size=rng.integers(0, 30))) for _ in range(1500)]
+    documents[7].append("rare")
+    chunks = []
+    encoded = encode_corpus(documents, tmp_path, chunk_tokens=1000, progress=chunks.append)
+    assert len(encoded.chunks) > 10 and sum(chunks) == encoded.documents == len(documents)
+    assert (tmp_path / "ids.bin").stat().st_size == 4 * sum(map(len, documents))
+    assert encoded.counter() == count_words(documents)
+    index = {w: i for i, w in enumerate(words[:150])}  # "rare" and 50 others left out
+    for weighting in ("constant", "distance"):
+        reference = count_cooccurrences(documents, index, window=3, weighting=weighting)
+        ours = count_encoded(encoded, index, window=3, weighting=weighting, dense_words=40,
+                             max_partial_pairs=3000)
+        np.testing.assert_allclose(ours.toarray(), reference.toarray())
 
 
 def test_budget_splits_the_memory_and_counts_the_same():

@@ -12,6 +12,10 @@ and writes the other pairs out as keys, which are summed into sparse partial sum
 partial sums are merged whenever they outgrow the budget. Memory is therefore the
 dense block + two chunks (one counted while the next is read) + the distinct pairs
 seen, never the corpus; :func:`budget` splits a number of bytes between them.
+
+:func:`count_encoded` counts a corpus that :mod:`training.encode` has already turned
+into ids (the training command's way: the corpus is tokenised once);
+:func:`count_cooccurrences` counts tokenised documents directly.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from training.encode import EncodedCorpus
+
 log = logging.getLogger(__name__)
 
-__all__ = ["CooccurrenceCounter", "budget", "count_cooccurrences"]
+__all__ = ["CooccurrenceCounter", "budget", "count_cooccurrences", "count_encoded"]
 
 
 @njit(cache=True, nogil=True)
@@ -157,13 +163,13 @@ class CooccurrenceCounter:
         if self.stored_pairs > self.max_partial_pairs and len(self.partials) > 1:
             self._merge()
 
-    def add_documents(self, ids: array, lengths: list[int]) -> None:
-        """Count one chunk of documents: their token ids end to end (−1 for words
-        outside the vocabulary, removed here, before windowing) and their lengths."""
-        encoded = np.frombuffer(ids, dtype=np.intc).astype(np.int32, copy=False)
+    def add_documents(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        """Count one chunk of documents: their token ids end to end, int32 (−1 for
+        words outside the vocabulary, removed here, before windowing), and their
+        lengths."""
         numbers = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-        kept = encoded >= 0
-        self.add(encoded[kept], numbers[kept])
+        kept = ids >= 0
+        self.add(ids[kept], numbers[kept])
 
     def _merge(self) -> None:
         merged = self.partials[0]
@@ -223,15 +229,40 @@ def count_cooccurrences(
             if len(ids) >= chunk_tokens:
                 if counting is not None:
                     counting.result()  # at most one chunk in the worker: memory stays bounded
-                counting = worker.submit(counter.add_documents, ids, lengths)
+                counting = worker.submit(counter.add_documents,
+                                         np.frombuffer(ids, dtype=np.int32), lengths)
                 if progress is not None:
                     progress(len(lengths))
                 ids, lengths = array("i"), []
         if counting is not None:
             counting.result()
-    counter.add_documents(ids, lengths)
+    counter.add_documents(np.frombuffer(ids, dtype=np.int32), lengths)
     if progress is not None:
         progress(len(lengths))
+    return _finish(counter)
+
+
+def count_encoded(
+    encoded: EncodedCorpus,
+    index: dict[str, int],
+    window: int = 10,
+    weighting: str = "constant",
+    dense_words: int = 4096,
+    max_partial_pairs: int = 20_000_000,
+    progress=None,
+) -> sp.csr_matrix:
+    """Co-occurrence matrix X (V, V) of a corpus encoded by :func:`training.encode.
+    encode_corpus`, over vocabulary ``index``; chunk by chunk as it was written.
+    ``progress`` (optional) is called with the number of documents of each chunk."""
+    counter = CooccurrenceCounter(len(index), window, weighting, dense_words, max_partial_pairs)
+    for ids, lengths in encoded.iter_chunks(index):
+        counter.add_documents(ids, lengths)
+        if progress is not None:
+            progress(len(lengths))
+    return _finish(counter)
+
+
+def _finish(counter: CooccurrenceCounter) -> sp.csr_matrix:
     log.info("co-occurrences: %s kept tokens, %d partial merges", f"{counter.tokens:,}",
              counter.merges)
     return counter.result()

@@ -1,6 +1,7 @@
 """Train PMI word vectors: one vector per word with ⟨v_i, v_j⟩ ≈ PMI(i, j).
 
-Stages: vocabulary → co-occurrence counts → solver → model. Solvers:
+Stages: corpus → token ids (tokenised once) → vocabulary → co-occurrence counts →
+solver → model. Solvers:
 
 - ``eig`` (default): closed form, the top eigenpairs of the positive, shifted PMI
   matrix (V = U·sqrt(Λ)); default window 5, shift k = 5, no context smoothing.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
 import time
 
 from training.options import (
@@ -75,11 +77,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from training.cooccur import budget, count_cooccurrences
+    from training.cooccur import budget, count_encoded
+    from training.encode import encode_corpus
     from training.pmi_adagrad import AdagradParams, train_adagrad
     from training.pmi_eig import eigen_vectors, positive_pmi
     from training.publish import publish_model
-    from training.vocab import build_vocabulary, count_words
+    from training.vocab import build_vocabulary
 
     window = args.window or (5 if args.solver == "eig" else 10)
     adagrad = AdagradParams(dim=args.dim, epochs=args.epochs, eta=args.eta, x_max=args.x_max,
@@ -92,24 +95,29 @@ def run(args: argparse.Namespace) -> int:
     out = output_path(args, "pmi")
     started = time.perf_counter()
 
-    counter = count_words(tqdm(corpus, desc="vocabulary", unit=" docs", mininterval=1.0))
-    vocabulary = build_vocabulary(counter, args.min_count, args.max_vocab)
-    if len(vocabulary) <= args.dim:
-        raise ValueError(f"the vocabulary ({len(vocabulary)} words) must be larger than "
-                         f"--dim ({args.dim}); lower --dim or --min-count")
-    log.info("vocabulary: %s words of %s (min_count %d)", f"{len(vocabulary):,}",
-             f"{vocabulary.total_types:,}", args.min_count)
+    memory = budget(args.memory_mb * 2**20, window)
+    with tempfile.TemporaryDirectory(prefix=".wordlens-pmi-") as scratch:
+        with tqdm(desc="reading", unit=" docs", mininterval=1.0) as bar:
+            encoded = encode_corpus(corpus, scratch, memory["chunk_tokens"], bar.update)
+        vocabulary = build_vocabulary(encoded.counter(), args.min_count, args.max_vocab)
+        if len(vocabulary) <= args.dim:
+            raise ValueError(f"the vocabulary ({len(vocabulary)} words) must be larger than "
+                             f"--dim ({args.dim}); lower --dim or --min-count")
+        log.info("vocabulary: %s words of %s (min_count %d)", f"{len(vocabulary):,}",
+                 f"{vocabulary.total_types:,}", args.min_count)
 
-    counted = time.perf_counter()
-    with tqdm(desc="co-occurrences", unit=" docs", mininterval=1.0) as bar:
-        cooccurrences = count_cooccurrences(corpus, vocabulary.index, window, args.weighting,
-                                            progress=bar.update,
-                                            **budget(args.memory_mb * 2**20, window))
-    count_seconds = time.perf_counter() - counted
+        counted = time.perf_counter()
+        with tqdm(total=encoded.documents, desc="co-occurrences", unit=" docs",
+                  mininterval=1.0) as bar:
+            cooccurrences = count_encoded(encoded, vocabulary.index, window, args.weighting,
+                                          memory["dense_words"], memory["max_partial_pairs"],
+                                          progress=bar.update)
+        count_seconds = time.perf_counter() - counted
     log.info("co-occurrence matrix: %s non-zero cells in %.1f s",
              f"{cooccurrences.nnz:,}", count_seconds)
 
-    training: dict = {"count_seconds": round(count_seconds, 3), "pairs": cooccurrences.nnz}
+    training: dict = {"read_seconds": round(counted - started, 3),
+                      "count_seconds": round(count_seconds, 3), "pairs": cooccurrences.nnz}
     solving = time.perf_counter()
     if args.solver == "eig" or args.init == "eig":
         vectors, eigenvalues = eigen_vectors(
