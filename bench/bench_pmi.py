@@ -14,9 +14,9 @@ Each variant runs in its own process (wall time and peak resident memory):
    weights, one seeded shuffle): the C reference (bench/pmi_adagrad_reference.c,
    GloVe's compiler flags) against ``wordlens train pmi --solver adagrad``:
    records/s/thread and quality.
-3. ``wordlens train pmi`` with the default closed-form solver and three other settings
-   of it (no shift, context smoothing, window 10: the measurements behind the
-   default), with AdaGrad (window 10, 30 epochs) and with AdaGrad started from the
+3. ``wordlens train pmi`` with the default closed-form solver and five other settings
+   of it (shift, context smoothing, window and weighting: the measurements behind
+   the default), with AdaGrad (window 10, 30 epochs) and with AdaGrad started from the
    closed form, and gensim Word2Vec
    (skip-gram, hierarchical softmax, 128 dimensions, window 5, 5 epochs), the
    yardstick, on the same tokenised corpus.
@@ -265,10 +265,12 @@ def main() -> None:
 
         rows = []
         runs = [
-            ("pmi eig (default: window 5, k = 5)", ["--solver", "eig"]),
-            ("pmi eig, window 5, no shift (k = 1)", ["--shift", "1"]),
-            ("pmi eig, window 5, k = 5, smoothing 0.75", ["--cds", "0.75"]),
-            ("pmi eig, window 10, k = 5", ["--window", "10"]),
+            ("pmi eig (default: window 8, 1/distance, k = 5)", ["--solver", "eig"]),
+            ("pmi eig, window 8, 1/distance, no shift (k = 1)", ["--shift", "1"]),
+            ("pmi eig, window 8, 1/distance, k = 3", ["--shift", "3"]),
+            ("pmi eig, window 8, 1/distance, k = 5, smoothing 0.75", ["--cds", "0.75"]),
+            ("pmi eig, window 5, constant, k = 5", ["--window", "5", "--weighting", "constant"]),
+            ("pmi eig, window 10, constant, k = 5", ["--window", "10", "--weighting", "constant"]),
             (f"pmi adagrad, window 10, {args.epochs} epochs",
              ["--solver", "adagrad", "--epochs", str(args.epochs)]),
             (f"pmi adagrad from eig, window 10, {args.epochs} epochs",

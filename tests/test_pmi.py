@@ -148,7 +148,8 @@ def test_command_writes_a_complete_model(trained_models):
     model = load_model(trained_models / "pmi")
     manifest = model.manifest
     assert manifest["kind"] == "pmi" and manifest["dim"] == 24
-    assert manifest["params"]["solver"] == "eig" and manifest["params"]["window"] == 5
+    assert manifest["params"]["solver"] == "eig" and manifest["params"]["window"] == 8
+    assert manifest["params"]["weighting"] == "distance"
     assert manifest["params"]["shift_k"] == 5.0 and manifest["training"]["pairs"] > 0
     assert model.counts[0] == max(model.counts)
 

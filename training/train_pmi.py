@@ -4,7 +4,8 @@ Stages: corpus → token ids (tokenised once) → vocabulary → co-occurrence c
 solver → model. Solvers:
 
 - ``eig`` (default): closed form, the top eigenpairs of the positive, shifted PMI
-  matrix (V = U·sqrt(Λ)); default window 5, shift k = 5, no context smoothing.
+  matrix (V = U·sqrt(Λ)); default window 8 with 1/distance weights, shift k = 5,
+  no context smoothing.
 - ``adagrad``: Su Jianlin's weighted least squares trained with AdaGrad, exactly as
   published (his settings: window 10, 30 epochs, x_max 100, α 0.75, η 0.1);
   ``--init eig`` starts it from the closed-form solution.
@@ -44,9 +45,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="closed form (eig, default) or Su's AdaGrad trainer")
     parser.add_argument("--dim", type=positive_int, default=128, help="vector dimensions (128)")
     parser.add_argument("--window", type=positive_int, default=None,
-                        help="co-occurrence window (default: 5 for eig, 10 for adagrad)")
-    parser.add_argument("--weighting", choices=["constant", "distance"], default="constant",
-                        help="each neighbour counts 1 (constant) or 1/distance")
+                        help="co-occurrence window (default: 8 for eig, 10 for adagrad)")
+    parser.add_argument("--weighting", choices=["constant", "distance"], default=None,
+                        help="each neighbour counts 1/distance (default for eig) or 1 "
+                        "(constant, default for adagrad)")
     parser.add_argument("--min-count", type=positive_int, default=5,
                         help="ignore words seen fewer times (5)")
     parser.add_argument("--max-vocab", type=positive_int, default=None,
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from training.publish import publish_model
     from training.vocab import build_vocabulary
 
-    window = args.window or (5 if args.solver == "eig" else 10)
+    window = args.window or (8 if args.solver == "eig" else 10)
+    weighting = args.weighting or ("distance" if args.solver == "eig" else "constant")
     adagrad = AdagradParams(dim=args.dim, epochs=args.epochs, eta=args.eta, x_max=args.x_max,
                             alpha=args.alpha, truncate=not args.untruncated,
                             threads=args.threads, seed=args.seed)
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         counted = time.perf_counter()
         with tqdm(total=encoded.documents, desc="co-occurrences", unit=" docs",
                   mininterval=1.0) as bar:
-            cooccurrences = count_encoded(encoded, vocabulary.index, window, args.weighting,
+            cooccurrences = count_encoded(encoded, vocabulary.index, window, weighting,
                                           memory["dense_words"], memory["max_partial_pairs"],
                                           progress=bar.update)
         count_seconds = time.perf_counter() - counted
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     training["seconds"] = round(time.perf_counter() - started, 3)
 
     params = {"solver": args.solver, "dim": args.dim, "window": window,
-              "weighting": args.weighting, "min_count": args.min_count,
+              "weighting": weighting, "min_count": args.min_count,
               "max_vocab": args.max_vocab, "seed": args.seed}
     if args.solver == "eig" or args.init == "eig":
         params.update(shift_k=args.shift, cds=args.cds)
