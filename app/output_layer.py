@@ -36,7 +36,17 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
-@njit(cache=True, nogil=True)
+def _compiled(function):
+    """``numba.njit`` with the compiled code cached on disk where numba finds a
+    writable place for it, and without the cache (compiled in each process) where it
+    finds none (read-only install, no home directory), rather than failing to import."""
+    try:
+        return njit(cache=True, nogil=True)(function)
+    except RuntimeError:
+        return njit(nogil=True)(function)
+
+
+@_compiled
 def _path_weights(targets, weights, points, codes, syn1, slot):
     """The distinct inner nodes k on the paths of ``targets`` (weighted by
     ``weights``): their ``syn1`` rows (k, d) float32, half the weight of the paths

@@ -144,3 +144,23 @@ def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
                  str(tmp_path / "m"), "--min-count", "100000"]) == 1
     assert "no word occurs 100000+ times" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_kernel_compiles_without_a_writable_cache(monkeypatch):
+    """No place to cache compiled code (read-only install, no home): the module still
+    imports and scores, compiling in the process."""
+    from numba.core import caching
+
+    from app import output_layer
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+    with pytest.raises(RuntimeError, match="no locator"):
+        caching.FunctionCache(output_layer._path_weights.py_func)
+    uncached = output_layer._compiled(output_layer._path_weights.py_func)
+    points = np.array([[0, 1], [0, 2]], dtype=np.int32)  # 2 inner nodes; 2 is padding
+    rows, half, linear = uncached(np.array([0, 1]), np.array([1.0, 2.0]), points,
+                                  np.array([[0, 1], [1, 0]], dtype=np.int8),
+                                  np.eye(2, dtype=np.float32), np.full(3, -1, np.int32))
+    np.testing.assert_array_equal(rows, np.eye(2, dtype=np.float32))
+    np.testing.assert_allclose(half, [1.5, 0.5])
+    np.testing.assert_allclose(linear, [1.5 - 2.0, 0.5 - 1.0])
