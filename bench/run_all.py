@@ -4,7 +4,7 @@
 
 Needs the default models (``make models``) and, for the Chinese keyword comparison,
 ``wordlens train word2vec --corpus corpus/data/zh.txt.gz --tokenizer jieba
---out models/word2vec-zh``. Takes about 20 minutes on 2 cores.
+--out models/word2vec-zh``. Takes about 35 minutes on 2 cores.
 """
 
 from __future__ import annotations
