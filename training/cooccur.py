@@ -5,33 +5,31 @@ pair of tokens at most ``window`` apart in the same document counts 1 (or 1/dist
 with ``weighting="distance"``, as GloVe does); windows never cross documents; X is
 symmetric (both (i, j) and (j, i) recorded) and its diagonal is dropped.
 
-Memory stays bounded whatever the corpus size. Documents are encoded in chunks of
-``chunk_tokens`` tokens; a compiled kernel adds each chunk's pairs among the most
-frequent words into a dense block (their pairs are most of the mass, GloVe's trick)
-and writes the other pairs out as keys, which are summed into sparse partial sums;
-partial sums are merged whenever they outgrow the budget. Memory is therefore the
-dense block + two chunks (one counted while the next is read) + the distinct pairs
-seen, never the corpus; :func:`budget` splits a number of bytes between them.
+Memory stays bounded whatever the corpus size. The corpus comes as chunks of token
+ids (:mod:`training.encode`, ``chunk_tokens`` tokens each); a compiled kernel adds
+each chunk's pairs among the most frequent words into a dense block (their pairs are
+most of the mass, GloVe's trick) and writes the other pairs out as keys, which are
+summed into sparse partial sums; partial sums are merged whenever they outgrow the
+budget. Memory is therefore the dense block + a chunk and its keys + the distinct
+pairs seen, never the corpus; :func:`budget` splits a number of bytes between them.
 
-:func:`count_encoded` counts a corpus that :mod:`training.encode` has already turned
-into ids (the training command's way: the corpus is tokenised once);
-:func:`count_cooccurrences` counts tokenised documents directly.
+:func:`count_encoded` counts an encoded corpus (the training command encodes once,
+for the vocabulary and the counts); :func:`count_cooccurrences` encodes tokenised
+documents into a temporary directory first.
 """
 
 from __future__ import annotations
 
 import logging
-from array import array
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Iterable
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from training.encode import EncodedCorpus
+from training.encode import EncodedCorpus, encode_corpus
 
 log = logging.getLogger(__name__)
 
@@ -214,32 +212,14 @@ def count_cooccurrences(
     max_partial_pairs: int = 20_000_000,
     progress=None,
 ) -> sp.csr_matrix:
-    """Co-occurrence matrix X (V, V) of tokenised documents over vocabulary ``index``.
-
-    The kernel counts one chunk in a worker thread while the next is read and encoded.
-    ``progress`` (optional) is called with the number of documents of each chunk.
-    """
-    counter = CooccurrenceCounter(len(index), window, weighting, dense_words, max_partial_pairs)
-    ids, lengths = array("i"), []
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        counting = None
-        for tokens in documents:
-            ids.extend(map(index.get, tokens, repeat(-1)))  # C-level lookups, no Python loop
-            lengths.append(len(tokens))
-            if len(ids) >= chunk_tokens:
-                if counting is not None:
-                    counting.result()  # at most one chunk in the worker: memory stays bounded
-                counting = worker.submit(counter.add_documents,
-                                         np.frombuffer(ids, dtype=np.int32), lengths)
-                if progress is not None:
-                    progress(len(lengths))
-                ids, lengths = array("i"), []
-        if counting is not None:
-            counting.result()
-    counter.add_documents(np.frombuffer(ids, dtype=np.int32), lengths)
-    if progress is not None:
-        progress(len(lengths))
-    return _finish(counter)
+    """Co-occurrence matrix X (V, V) of tokenised documents over vocabulary ``index``:
+    :func:`training.encode.encode_corpus` into a temporary directory, then
+    :func:`count_encoded`. ``progress`` (optional) is called with the number of
+    documents of each chunk counted."""
+    with tempfile.TemporaryDirectory(prefix=".wordlens-cooccur-") as scratch:
+        encoded = encode_corpus(documents, scratch, chunk_tokens)
+        return count_encoded(encoded, index, window, weighting, dense_words,
+                             max_partial_pairs, progress)
 
 
 def count_encoded(
@@ -259,10 +239,6 @@ def count_encoded(
         counter.add_documents(ids, lengths)
         if progress is not None:
             progress(len(lengths))
-    return _finish(counter)
-
-
-def _finish(counter: CooccurrenceCounter) -> sp.csr_matrix:
     log.info("co-occurrences: %s kept tokens, %d partial merges", f"{counter.tokens:,}",
              counter.merges)
     return counter.result()
