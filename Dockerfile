@@ -19,7 +19,8 @@ RUN python3 -m venv /opt/wordlens
 COPY pyproject.toml ./
 RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
     && /opt/wordlens/bin/pip install -r requirements.txt
-COPY README.md ./
+COPY README.md LICENSE ./
+COPY wordlens ./wordlens
 COPY app ./app
 COPY training ./training
 COPY corpus ./corpus

@@ -35,16 +35,16 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from app.artifacts import Model, find_models, load_model
-from app.output_layer import HuffmanPaths
-from app.errors import (
+from wordlens.artifacts import Model, find_models, load_model
+from wordlens.app.output_layer import HuffmanPaths
+from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
     UnknownModelError,
     UnknownWordError,
     UnsupportedQueryError,
 )
-from corpus.tokenizers import Tokenizer, from_spec
+from wordlens.corpus.tokenizers import Tokenizer, from_spec
 
 __all__ = ["Engine", "WordModel", "Limits", "ContextScores"]
 
@@ -436,7 +436,7 @@ class WordModel:
     def keywords(self, text: str | Sequence[str], topk: int = 10, **options):
         """Keywords of a text (a string, tokenised by the model's tokenizer, or a token
         list); see :mod:`app.keywords` for the options. Returns a KeywordResult."""
-        from app.keywords import KeywordOptions, extract_keywords
+        from wordlens.app.keywords import KeywordOptions, extract_keywords
 
         if isinstance(text, str):
             return extract_keywords(self, self.tokenize(text),

@@ -25,8 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
-from app.engine import WordModel
-from app.errors import InvalidQueryError
+from wordlens.app.engine import WordModel
+from wordlens.app.errors import InvalidQueryError
 
 __all__ = ["KeywordOptions", "KeywordResult", "extract_keywords", "default_stopwords"]
 

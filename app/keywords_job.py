@@ -76,8 +76,8 @@ def _options(args: argparse.Namespace) -> dict:
 def _start_worker(model_path: str, options: dict) -> None:
     from threadpoolctl import threadpool_limits
 
-    from app.artifacts import load_model
-    from app.engine import WordModel
+    from wordlens.artifacts import load_model
+    from wordlens.app.engine import WordModel
 
     # Small matrix products: BLAS threads in every worker would only fight over cores.
     threadpool_limits(1)
@@ -88,7 +88,7 @@ def _start_worker(model_path: str, options: dict) -> None:
 
 def keyword_record(model, record, options: dict) -> dict:
     """The output record of one input record (a :class:`corpus.Record`)."""
-    from app.errors import QueryError
+    from wordlens.app.errors import QueryError
 
     line = {"source": record.source, "line": record.line, "id": record.id, "method": None,
             "keywords": [], "tokens": 0, "unknown": [], "reason": None, "error": None}
@@ -113,7 +113,7 @@ def _process_batch(records: list) -> str:
 
 
 def _records(inputs: list[str], args: argparse.Namespace) -> Iterator:
-    from corpus import iter_records
+    from wordlens.corpus import iter_records
 
     for source in inputs:
         yield from iter_records(source, text_field=args.field, id_field=args.id_field,
@@ -162,8 +162,8 @@ def _skip_finished(records: Iterator, count: int, last: tuple | None, output: Pa
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.artifacts import load_model, model_path
-    from app.engine import WordModel
+    from wordlens.artifacts import load_model, model_path
+    from wordlens.app.engine import WordModel
 
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")

@@ -45,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         os.environ["WORDLENS_DEFAULT_MODEL"] = args.default_model
     if args.no_verify:
         os.environ["WORDLENS_VERIFY"] = "0"
-    uvicorn.run("app.server:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("wordlens.app.server:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level)
     return 0

@@ -25,11 +25,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import __version__
-from app import schemas as s
-from app.engine import Engine, WordModel
-from app.keywords import KeywordResult
-from app.errors import (
+from wordlens import __version__
+from wordlens.app import schemas as s
+from wordlens.app.engine import Engine, WordModel
+from wordlens.app.keywords import KeywordResult
+from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
     QueryError,
@@ -37,8 +37,8 @@ from app.errors import (
     UnknownWordError,
     UnsupportedQueryError,
 )
-from app.settings import Settings
-from app.web import mount_explorer
+from wordlens.app.settings import Settings
+from wordlens.app.web import mount_explorer
 
 __all__ = ["create_app"]
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.engine import Limits
+from wordlens.app.engine import Limits
 
 __all__ = ["Settings"]
 

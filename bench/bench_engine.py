@@ -18,7 +18,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as each server worker runs
 import numpy as np  # noqa: E402
 
 from common import best_of, table  # noqa: E402
-from app.engine import Engine  # noqa: E402
+from wordlens.app.engine import Engine  # noqa: E402
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ from common import ROOT, table
 from threadpoolctl import threadpool_limits
 from su_reference import keywords as su_keywords
 
-from app.artifacts import load_model
-from app.engine import WordModel
+from wordlens.artifacts import load_model
+from wordlens.app.engine import WordModel
 
 
 def corpus_lines(path: Path, count: int, min_tokens: int, tokenize) -> list[str]:
@@ -109,7 +109,7 @@ def main() -> None:
             source.write_text("".join(itertools.islice(stream, args.batch_documents)))
         for workers in (1, 2):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "app.cli", "-q", "keywords", "--no-progress",
+            subprocess.run([sys.executable, "-m", "wordlens", "-q", "keywords", "--no-progress",
                             "--model", str(args.models / "word2vec"), str(source), "-o",
                             str(Path(scratch) / f"out{workers}.jsonl"), "--workers",
                             str(workers)], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)

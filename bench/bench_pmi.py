@@ -49,7 +49,7 @@ WINDOW, MIN_COUNT, THREADS = 10, 5, os.cpu_count() or 1
 
 def tokenise(path: Path) -> None:
     """The default corpus through wordlens's English tokenizer, one document a line."""
-    from corpus import Corpus, get_tokenizer
+    from wordlens.corpus import Corpus, get_tokenizer
 
     with open(path, "w", encoding="utf-8") as out:
         for tokens in Corpus(CORPUS, get_tokenizer("english")):
@@ -57,8 +57,8 @@ def tokenise(path: Path) -> None:
 
 
 def read_vocabulary(text: Path):
-    from corpus import Corpus, get_tokenizer
-    from training.vocab import build_vocabulary, count_words
+    from wordlens.corpus import Corpus, get_tokenizer
+    from wordlens.training.vocab import build_vocabulary, count_words
 
     corpus = Corpus(text, get_tokenizer("whitespace"))
     return corpus, build_vocabulary(count_words(corpus), MIN_COUNT)
@@ -69,10 +69,10 @@ def count_wordlens(text: Path, out: Path) -> None:
     vocabulary from their counts, then the counting kernel over the ids."""
     import scipy.sparse as sp
 
-    from corpus import Corpus, get_tokenizer
-    from training.cooccur import count_encoded
-    from training.encode import encode_corpus
-    from training.vocab import build_vocabulary
+    from wordlens.corpus import Corpus, get_tokenizer
+    from wordlens.training.cooccur import count_encoded
+    from wordlens.training.encode import encode_corpus
+    from wordlens.training.vocab import build_vocabulary
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
@@ -111,7 +111,7 @@ def write_training_records(text: Path, directory: Path) -> None:
     """wordlens's X (constant weights) as GloVe records in one seeded shuffled order,
     the unigram counts and the words, for the C trainer."""
     from glove_reference import write_records
-    from training.cooccur import count_cooccurrences
+    from wordlens.training.cooccur import count_cooccurrences
 
     corpus, vocabulary = read_vocabulary(text)
     matrix = count_cooccurrences(corpus, vocabulary.index, WINDOW)
@@ -123,7 +123,7 @@ def write_training_records(text: Path, directory: Path) -> None:
 def gensim_variant(text: Path, out: Path) -> None:
     from gensim.models import Word2Vec
 
-    from app.artifacts import write_model
+    from wordlens.artifacts import write_model
 
     started = time.perf_counter()
     model = Word2Vec(corpus_file=str(text), sg=1, hs=1, negative=0, vector_size=128,
@@ -139,7 +139,7 @@ VARIANTS = {"count-wordlens": count_wordlens, "count-scipy": count_scipy,
 
 
 def importance(model) -> int:
-    from app.keywords import default_stopwords
+    from wordlens.app.keywords import default_stopwords
 
     stop = default_stopwords("english")
     shortest = np.argsort(np.asarray(model.norms[:2000]))[:25]
@@ -147,7 +147,7 @@ def importance(model) -> int:
 
 
 def scores(model) -> dict:
-    from training.evaluate import evaluate_model
+    from wordlens.training.evaluate import evaluate_model
 
     figures = evaluate_model(model)
     return {"WS353": figures["wordsim353"]["spearman_cosine"],
@@ -209,7 +209,7 @@ def counting_table(script, text: Path, scratch: Path, tools: dict | None) -> Non
 
 
 def adagrad_reference_row(script, text: Path, scratch: Path, tools: dict, epochs: int) -> dict:
-    from app.artifacts import load_model, write_model
+    from wordlens.artifacts import load_model, write_model
 
     directory = scratch / "records"
     directory.mkdir()
@@ -244,7 +244,7 @@ def main() -> None:
         name, *paths = args.variant
         return VARIANTS[name](*map(Path, paths))
 
-    from app.artifacts import load_model
+    from wordlens.artifacts import load_model
     from glove_reference import build
 
     tools = None
@@ -279,7 +279,7 @@ def main() -> None:
         for label, options in runs:
             out = scratch / f"model-{len(rows)}"
             seconds, peak, _ = run_measured(
-                [sys.executable, "-m", "app.cli", "-q", "train", "pmi", "--out", str(out),
+                [sys.executable, "-m", "wordlens", "-q", "train", "pmi", "--out", str(out),
                  "--no-evaluate", *options])
             model = load_model(out, verify=False)
             row = {"model": label, "wall s": seconds, "peak MiB": peak, **scores(model)}

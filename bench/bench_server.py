@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     args = parser.parse_args()
 
-    from app.engine import Engine
+    from wordlens.app.engine import Engine
 
     args.models = str(Path(args.models).resolve())
     engine = Engine(args.models, verify=False)
@@ -114,7 +114,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--models", args.models, "--port",
+        [sys.executable, "-m", "wordlens", "serve", "--models", args.models, "--port",
          str(port), "--workers", str(args.workers), "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:

@@ -12,7 +12,7 @@ import time
 
 from common import table
 
-from corpus import DEFAULT_CHINESE, DEFAULT_ENGLISH, Corpus, get_tokenizer, iter_documents
+from wordlens.corpus import DEFAULT_CHINESE, DEFAULT_ENGLISH, Corpus, get_tokenizer, iter_documents
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ def variant(name: str, corpus: str, scratch: str) -> None:
 
     from gensim.models import Word2Vec
 
-    from corpus import Corpus, get_tokenizer
+    from wordlens.corpus import Corpus, get_tokenizer
 
     workers = os.cpu_count()
     documents = Corpus(corpus, get_tokenizer("english"))
@@ -52,7 +52,7 @@ def variant(name: str, corpus: str, scratch: str) -> None:
         started = time.perf_counter()
         Word2Vec(corpus_file=str(path), workers=workers, **SETTINGS)
     else:
-        from training.word2vec import Word2VecParams, train_word2vec
+        from wordlens.training.word2vec import Word2VecParams, train_word2vec
 
         started = time.perf_counter()
         train_word2vec(documents, Word2VecParams(workers=workers), scratch_dir=scratch)
@@ -80,7 +80,7 @@ def main() -> None:
             rows.append({"variant": label, "seconds": json.loads(output)["seconds"],
                          "peak MiB": peak})
         seconds, peak, _ = run_measured(
-            [sys.executable, "-m", "app.cli", "-q", "train", "word2vec", "--corpus", args.corpus,
+            [sys.executable, "-m", "wordlens", "-q", "train", "word2vec", "--corpus", args.corpus,
              "--out", str(Path(scratch) / "model"), "--no-evaluate"])
         rows.append({"variant": "wordlens train word2vec", "seconds": seconds, "peak MiB": peak})
     baseline = rows[0]["seconds"]

@@ -1,6 +1,6 @@
 """Corpus data and reading: the shipped default corpora, document streaming, tokenisers."""
 
-from corpus.reader import (
+from wordlens.corpus.reader import (
     DEFAULT_CHINESE,
     DEFAULT_ENGLISH,
     Corpus,
@@ -11,7 +11,7 @@ from corpus.reader import (
     iter_documents,
     iter_records,
 )
-from corpus.tokenizers import TOKENIZER_NAMES, Tokenizer, from_spec, get_tokenizer
+from wordlens.corpus.tokenizers import TOKENIZER_NAMES, Tokenizer, from_spec, get_tokenizer
 
 __all__ = [
     "DEFAULT_CHINESE",

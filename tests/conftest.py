@@ -31,7 +31,7 @@ def running_server(models_dir: Path, *extra_args: str, env: dict | None = None,
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--models", str(models_dir),
+            [sys.executable, "-m", "wordlens", "serve", "--models", str(models_dir),
              "--host", "127.0.0.1", "--port", str(port), *extra_args],
             cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -82,7 +82,7 @@ def train(kind: str, corpus: Path, out: Path, *options: str) -> Path:
     PYTHONHASHSEED is fixed because gensim seeds each word's initial vector with
     Python's (otherwise randomised) string hash: with one worker, runs repeat exactly.
     """
-    subprocess.run([sys.executable, "-m", "app.cli", "-q", "train", kind, "--corpus",
+    subprocess.run([sys.executable, "-m", "wordlens", "-q", "train", kind, "--corpus",
                     str(corpus), "--out", str(out), *options],
                    cwd=ROOT, check=True, capture_output=True,
                    env={**os.environ, "PYTHONHASHSEED": "0"})

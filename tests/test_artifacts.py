@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from app.artifacts import (
+from wordlens.artifacts import (
     ModelFormatError,
     find_models,
     load_model,
@@ -88,7 +88,7 @@ def test_killed_writer_leaves_no_model(tmp_path):
     and the next write removes its debris."""
     script = textwrap.dedent(f"""
         import os, signal, numpy as np
-        from app import artifacts
+        from wordlens import artifacts
         real_save = np.save
         def save_then_die(file, array, allow_pickle=False):
             real_save(file, array, allow_pickle=allow_pickle)

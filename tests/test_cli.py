@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from app.cli import main
+from wordlens.cli import main
 
 
 def test_corpus_stats_prints_figures(tmp_path, capsys):
@@ -25,7 +25,7 @@ def test_errors_are_one_line(tmp_path, capsys):
 
 
 def test_every_subcommand_has_help(capsys):
-    from app.cli import COMMAND_MODULES, build_parser
+    from wordlens.cli import COMMAND_MODULES, build_parser
     import importlib
 
     build_parser()

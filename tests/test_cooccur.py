@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.cooccur import CooccurrenceCounter, budget, count_cooccurrences, count_encoded
+from wordlens.training.cooccur import CooccurrenceCounter, budget, count_cooccurrences, count_encoded
 
 INDEX = {"a": 0, "b": 1, "c": 2}
 DOCUMENTS = [["a", "b", "c", "a"], ["b", "oov", "c"], ["a"], [], ["c", "c", "b"]]
@@ -59,8 +59,8 @@ def test_bounded_memory_on_a_corpus_larger_than_a_chunk():
 
 
 def test_encoded_corpus_counts_the_same_in_chunks(tmp_path):
-    from training.encode import encode_corpus
-    from training.vocab import count_words
+    from wordlens.training.encode import encode_corpus
+    from wordlens.training.vocab import count_words
 
     rng = np.random.default_rng(2)
     words = [f"w{i}" for i in range(200)] + ["rare"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from app.engine import Engine
+from wordlens.app.engine import Engine
 from conftest import ROOT, running_server, train
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -26,7 +26,7 @@ def models_dir(trained_models, tmp_path_factory):
         chinese.write_text("".join(itertools.islice(stream, 3000)), encoding="utf-8")
     train("word2vec", chinese, trained_models / "zh", "--tokenizer", "jieba", "--dim", "16",
           "--min-count", "3", "--epochs", "3", "--no-evaluate")
-    from app.cli import main
+    from wordlens.cli import main
 
     exported = trained_models.parent / "pmi.txt"
     assert main(["-q", "export", str(trained_models / "pmi"), "--format", "word2vec",

@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from app.artifacts import write_model
-from app.engine import Engine, Limits, WordModel
-from app.errors import (
+from wordlens.artifacts import write_model
+from wordlens.app.engine import Engine, Limits, WordModel
+from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
     UnknownModelError,
     UnknownWordError,
     UnsupportedQueryError,
 )
-from app.artifacts import load_model
+from wordlens.artifacts import load_model
 
 WORDS = [f"w{i}" for i in range(500)] + ["Paris", "café", "北京"]
 ZERO = 7  # a word whose vector is zero

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from training.evaluate import _read_analogies, _read_pairs, evaluate_vectors
+from wordlens.training.evaluate import _read_analogies, _read_pairs, evaluate_vectors
 
 
 def capital_country_vectors():

@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from app.artifacts import load_model
-from app.engine import WordModel
-from app.keywords import default_stopwords
+from wordlens.artifacts import load_model
+from wordlens.app.engine import WordModel
+from wordlens.app.keywords import default_stopwords
 from conftest import ROOT, train
 
 sys.path.insert(0, str(ROOT / "bench"))

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from app.artifacts import write_model
-from app.cli import main
-from app.engine import Engine
+from wordlens.artifacts import write_model
+from wordlens.cli import main
+from wordlens.app.engine import Engine
 
 WORDS = ["the", "cat", "sat", "on", "mat", "dog", "log", "bird", "tree", "river"]
 
@@ -82,7 +82,7 @@ def test_jsonl_ids_and_bad_lines(tmp_path, models_dir, capsys):
 
 def test_standard_input(models_dir):
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "-q", "keywords", "--no-progress", "--model",
+        [sys.executable, "-m", "wordlens", "-q", "keywords", "--no-progress", "--model",
          str(models_dir / "pmi"), "--stdin-format", "jsonl", "--topk", "1"],
         input='{"id": 1, "text": "the dog on the log"}\n', capture_output=True, text=True,
         check=True)
@@ -129,7 +129,7 @@ def test_resume_after_a_killed_run(tmp_path, models_dir):
     source = tmp_path / "docs.txt"
     source.write_text("\n".join(documents(40_000, seed=9)) + "\n")
     reference, output = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
-    command = [sys.executable, "-m", "app.cli", "-q", "keywords", "--no-progress", "--model",
+    command = [sys.executable, "-m", "wordlens", "-q", "keywords", "--no-progress", "--model",
                str(models_dir / "pmi"), str(source), "--workers", "1", "-o"]
     process = subprocess.Popen(command + [str(output)])
     deadline = time.monotonic() + 60

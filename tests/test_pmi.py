@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from app.artifacts import load_model
-from app.cli import main
-from app.keywords import default_stopwords
+from wordlens.artifacts import load_model
+from wordlens.cli import main
+from wordlens.app.keywords import default_stopwords
 from conftest import train
-from training.pmi_adagrad import AdagradParams, pmi_records, train_adagrad
-from training.pmi_eig import eigen_vectors, positive_pmi
+from wordlens.training.pmi_adagrad import AdagradParams, pmi_records, train_adagrad
+from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
 
 X = sp.csr_matrix(np.array([[0, 50, 200, 1],
                             [50, 0, 10, 0],
@@ -70,9 +70,9 @@ def test_non_finite_updates_are_skipped():
 
 @pytest.fixture(scope="module")
 def tiny_counts(tiny_corpus):
-    from corpus import Corpus, get_tokenizer
-    from training.cooccur import count_cooccurrences
-    from training.vocab import build_vocabulary, count_words
+    from wordlens.corpus import Corpus, get_tokenizer
+    from wordlens.training.cooccur import count_cooccurrences
+    from wordlens.training.vocab import build_vocabulary, count_words
 
     documents = list(Corpus(tiny_corpus, get_tokenizer("english")))
     vocabulary = build_vocabulary(count_words(documents), min_count=3)

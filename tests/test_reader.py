@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from corpus import Corpus, CorpusError, ReadStats, get_tokenizer, iter_documents, iter_records
+from wordlens.corpus import Corpus, CorpusError, ReadStats, get_tokenizer, iter_documents, iter_records
 
 
 def write(path, data: bytes):

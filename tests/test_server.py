@@ -8,8 +8,8 @@ import numpy as np
 import httpx
 import pytest
 
-from app.artifacts import write_model
-from app.engine import Engine
+from wordlens.artifacts import write_model
+from wordlens.app.engine import Engine
 from conftest import running_server
 
 WORDS = [f"w{i}" for i in range(300)] + ["paris", "café", "北京", "天安门"]

@@ -1,6 +1,6 @@
 import pytest
 
-from corpus import TOKENIZER_NAMES, from_spec, get_tokenizer
+from wordlens.corpus import TOKENIZER_NAMES, from_spec, get_tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from app.artifacts import load_model, write_model
-from app.cli import main
-from app.engine import Engine
-from training.vector_formats import VectorFormatError, read_vectors, write_vectors
+from wordlens.artifacts import load_model, write_model
+from wordlens.cli import main
+from wordlens.app.engine import Engine
+from wordlens.training.vector_formats import VectorFormatError, read_vectors, write_vectors
 
 WORDS = ["the", "Über", "猫", "New_York", "café", "x"]
 

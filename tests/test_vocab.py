@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from corpus import get_tokenizer
-from training.vocab import build_vocabulary, count_words
+from wordlens.corpus import get_tokenizer
+from wordlens.training.vocab import build_vocabulary, count_words
 
 TEXT = [
     "the cat sat on the mat",

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from gensim.models import Word2Vec
 
-from app.artifacts import load_model
-from app.engine import WordModel
-from app.output_layer import HuffmanPaths
-from training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
+from wordlens.artifacts import load_model
+from wordlens.app.engine import WordModel
+from wordlens.app.output_layer import HuffmanPaths
+from wordlens.training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
 
 
 @pytest.fixture(scope="module")
 def documents(tiny_corpus):
-    from corpus import Corpus, get_tokenizer
+    from wordlens.corpus import Corpus, get_tokenizer
 
     return list(Corpus(tiny_corpus, get_tokenizer("english")))
 
@@ -135,7 +135,7 @@ def test_negative_sampling_only(tiny_corpus, tmp_path):
 
 
 def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
-    from app.cli import main
+    from wordlens.cli import main
 
     assert main(["train", "word2vec", "--corpus", str(tiny_corpus), "--out",
                  str(tmp_path / "m"), "--no-hs"]) == 1
@@ -151,7 +151,7 @@ def test_kernel_compiles_without_a_writable_cache(monkeypatch):
     imports and scores, compiling in the process."""
     from numba.core import caching
 
-    from app import output_layer
+    from wordlens.app import output_layer
 
     monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
     with pytest.raises(RuntimeError, match="no locator"):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from training.options import positive_int
+from wordlens.training.options import positive_int
 
 FORMAT_CHOICES = ("word2vec", "word2vec-bin", "glove")
 
@@ -36,8 +36,8 @@ class Export:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from app.artifacts import load_model, model_path
-        from training.vector_formats import write_vectors
+        from wordlens.artifacts import load_model, model_path
+        from wordlens.training.vector_formats import write_vectors
 
         model = load_model(model_path(args.model))
         write_vectors(args.out, model.words, model.vectors, args.format)
@@ -67,9 +67,9 @@ class Import:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from app.artifacts import write_model
-        from corpus import get_tokenizer
-        from training.vector_formats import read_vectors
+        from wordlens.artifacts import write_model
+        from wordlens.corpus import get_tokenizer
+        from wordlens.training.vector_formats import read_vectors
 
         if not args.file.is_file():
             raise ValueError(f"vectors file not found: {args.file}")

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from training.encode import EncodedCorpus, encode_corpus
+from wordlens.training.encode import EncodedCorpus, encode_corpus
 
 log = logging.getLogger(__name__)
 

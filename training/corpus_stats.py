@@ -7,7 +7,7 @@ import argparse
 import json
 import time
 
-from training.options import add_corpus_arguments, corpus_from_args, positive_int
+from wordlens.training.options import add_corpus_arguments, corpus_from_args, positive_int
 
 COMMAND = ("corpus", "stats")
 HELP = "read a corpus and print its size and tokenising speed"
@@ -24,7 +24,7 @@ def corpus_stats(corpus, min_count: int = 5) -> dict:
     """Figures of one pass over a :class:`corpus.Corpus`."""
     from tqdm import tqdm
 
-    from training.vocab import count_words
+    from wordlens.training.vocab import count_words
 
     started = time.perf_counter()
     counter = count_words(tqdm(corpus, desc="reading", unit=" docs", mininterval=1.0,

@@ -190,7 +190,7 @@ def format_scores(figures: dict) -> str:
 
 def evaluate_model(model) -> dict:
     """Figures for a loaded :class:`app.artifacts.Model`."""
-    from corpus import from_spec
+    from wordlens.corpus import from_spec
 
     tokenizer = from_spec(model.manifest.get("tokenizer", {"name": "whitespace"}))
     return evaluate_vectors(
@@ -208,7 +208,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.artifacts import load_model, model_path, update_manifest
+    from wordlens.artifacts import load_model, model_path, update_manifest
 
     path = model_path(args.model)
     figures = evaluate_model(load_model(path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
+from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
 
 __all__ = [
     "add_corpus_arguments",
@@ -67,7 +67,7 @@ def add_output_argument(parser: argparse.ArgumentParser, default_name: str) -> N
 
 
 def output_path(args: argparse.Namespace, default_name: str):
-    from app.artifacts import models_dir
+    from wordlens.artifacts import models_dir
 
     return args.out if args.out is not None else models_dir() / default_name
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.artifacts import load_model, update_manifest, write_model
-from training.evaluate import evaluate_model, format_scores
+from wordlens.artifacts import load_model, update_manifest, write_model
+from wordlens.training.evaluate import evaluate_model, format_scores
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import os
 import tempfile
 import time
 
-from training.options import (
+from wordlens.training.options import (
     add_corpus_arguments,
     add_output_argument,
     corpus_from_args,
@@ -79,12 +79,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from training.cooccur import budget, count_encoded
-    from training.encode import encode_corpus
-    from training.pmi_adagrad import AdagradParams, train_adagrad
-    from training.pmi_eig import eigen_vectors, positive_pmi
-    from training.publish import publish_model
-    from training.vocab import build_vocabulary
+    from wordlens.training.cooccur import budget, count_encoded
+    from wordlens.training.encode import encode_corpus
+    from wordlens.training.pmi_adagrad import AdagradParams, train_adagrad
+    from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
+    from wordlens.training.publish import publish_model
+    from wordlens.training.vocab import build_vocabulary
 
     window = args.window or (8 if args.solver == "eig" else 10)
     weighting = args.weighting or ("distance" if args.solver == "eig" else "constant")

@@ -13,7 +13,7 @@ import argparse
 import os
 import time
 
-from training.options import (
+from wordlens.training.options import (
     add_corpus_arguments,
     add_output_argument,
     corpus_from_args,
@@ -56,8 +56,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import gensim
 
-    from training.publish import publish_model
-    from training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
+    from wordlens.training.publish import publish_model
+    from wordlens.training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
 
     params = Word2VecParams(
         vector_size=args.dim, window=args.window, min_count=args.min_count,

@@ -22,17 +22,17 @@ import os
 import sys
 from typing import Sequence
 
-from app import __version__
+from wordlens import __version__
 
 COMMAND_MODULES = (
-    "training.corpus_stats",
-    "training.train_pmi",
-    "training.train_word2vec",
-    "training.evaluate",
-    "training.convert:Export",
-    "training.convert:Import",
-    "app.serve",
-    "app.keywords_job",
+    "wordlens.training.corpus_stats",
+    "wordlens.training.train_pmi",
+    "wordlens.training.train_word2vec",
+    "wordlens.training.evaluate",
+    "wordlens.training.convert:Export",
+    "wordlens.training.convert:Import",
+    "wordlens.app.serve",
+    "wordlens.app.keywords_job",
 )
 
 
