@@ -28,15 +28,13 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from wordlens.artifacts import Model, find_models, load_model
-from wordlens.app.output_layer import HuffmanPaths
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
@@ -44,6 +42,8 @@ from wordlens.app.errors import (
     UnknownWordError,
     UnsupportedQueryError,
 )
+from wordlens.app.output_layer import HuffmanPaths
+from wordlens.artifacts import Model, find_models, load_model
 from wordlens.corpus.tokenizers import Tokenizer, from_spec
 
 __all__ = ["Engine", "WordModel", "Limits", "ContextScores"]
@@ -81,7 +81,7 @@ def _top(scores: np.ndarray, topn: int, excluded: np.ndarray) -> np.ndarray:
     scores[excluded] = -np.inf
     size = len(scores)
     count = min(topn + len(excluded), size)
-    candidates = np.argpartition(scores, size - count)[size - count:]
+    candidates = np.argpartition(scores, size - count)[size - count :]
     candidates = candidates[np.isfinite(scores[candidates])]
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order][:topn]
@@ -104,8 +104,9 @@ class WordModel:
         self.vectors_norm = self.arrays["vectors_norm"]
         self.norms = self.arrays["norms"]
         self.counts = None if model.counts is None else np.asarray(model.counts)
-        self.tokenizer: Tokenizer = from_spec(model.manifest.get("tokenizer")
-                                              or {"name": "whitespace"})
+        self.tokenizer: Tokenizer = from_spec(
+            model.manifest.get("tokenizer") or {"name": "whitespace"}
+        )
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self.paths = HuffmanPaths(self.arrays) if "hs" in self.output_layers else None
         self._zero_rows = np.flatnonzero(self.norms == 0)
@@ -137,7 +138,8 @@ class WordModel:
         if len(words) > self.limits.max_words:
             raise LimitExceededError(
                 f"{len(words)} words in one query; the limit is {self.limits.max_words}",
-                limit=self.limits.max_words)
+                limit=self.limits.max_words,
+            )
         index = self.index
         normalized = self.tokenizer.normalize_all(words)
         missing = [word for word in dict.fromkeys(normalized) if word not in index]
@@ -152,12 +154,12 @@ class WordModel:
         """Tokens of ``text`` by the model's tokenizer (bounded length)."""
         if len(text) > self.limits.max_text_chars:
             raise LimitExceededError(
-                f"text of {len(text):,} characters; the limit is "
-                f"{self.limits.max_text_chars:,}", limit=self.limits.max_text_chars)
+                f"text of {len(text):,} characters; the limit is {self.limits.max_text_chars:,}",
+                limit=self.limits.max_text_chars,
+            )
         return self.tokenizer(text)
 
-    def known(self, tokens: Sequence[str], normalized: bool = False
-              ) -> tuple[list[int], list[str]]:
+    def known(self, tokens: Sequence[str], normalized: bool = False) -> tuple[list[int], list[str]]:
         """Rows of the known tokens (repeats kept) and the distinct unknown ones.
 
         ``normalized=True`` says the tokens come from this model's tokenizer, so the
@@ -166,7 +168,8 @@ class WordModel:
         if len(tokens) > self.limits.max_tokens:
             raise LimitExceededError(
                 f"{len(tokens):,} tokens in one text; the limit is {self.limits.max_tokens:,}",
-                limit=self.limits.max_tokens)
+                limit=self.limits.max_tokens,
+            )
         forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
         found = list(map(self.index.get, forms))
         if None not in found:
@@ -179,7 +182,8 @@ class WordModel:
         if not 1 <= topn <= self.limits.max_topn:
             raise (LimitExceededError if topn > 0 else InvalidQueryError)(
                 f"topn must be between 1 and {self.limits.max_topn}, got {topn}",
-                limit=self.limits.max_topn)
+                limit=self.limits.max_topn,
+            )
         return topn
 
     def _restricted(self, restrict_vocab: int | None) -> int:
@@ -189,20 +193,27 @@ class WordModel:
             raise InvalidQueryError(f"restrict_vocab must be positive, got {restrict_vocab}")
         return min(restrict_vocab, len(self.words))
 
-    def _neighbours(self, scores: np.ndarray, topn: int, exclude: Iterable[int] = ()
-                    ) -> list[tuple[str, float]]:
+    def _neighbours(
+        self, scores: np.ndarray, topn: int, exclude: Iterable[int] = ()
+    ) -> list[tuple[str, float]]:
         """The best ``topn`` of freshly computed ``scores`` (changed in place), query
         words and zero vectors left out."""
         limit = len(scores)
-        excluded = np.concatenate([self._zero_rows[self._zero_rows < limit],
-                                   [i for i in exclude if i < limit]]).astype(np.int64)
+        excluded = np.concatenate(
+            [self._zero_rows[self._zero_rows < limit], [i for i in exclude if i < limit]]
+        ).astype(np.int64)
         return [(self.words[i], float(scores[i])) for i in _top(scores, topn, excluded)]
 
     def word_info(self, word: str) -> dict:
         """Count, frequency rank (1 = most frequent), relative frequency and norm."""
         row = self.id(word)
-        info = {"word": self.words[row], "rank": row + 1, "norm": float(self.norms[row]),
-                "count": None, "frequency": None}
+        info = {
+            "word": self.words[row],
+            "rank": row + 1,
+            "norm": float(self.norms[row]),
+            "count": None,
+            "frequency": None,
+        }
         if self.counts is not None:
             info["count"] = int(self.counts[row])
             info["frequency"] = float(self.counts[row] / self._total_count)
@@ -230,7 +241,7 @@ class WordModel:
         start = bisect.bisect_left(words, prefix)
         stop = bisect.bisect_left(words, prefix + "\U0010ffff", lo=start)
         rows = np.sort(order[start:stop])
-        return [self.words[i] for i in rows[offset:offset + limit]], int(stop - start)
+        return [self.words[i] for i in rows[offset : offset + limit]], int(stop - start)
 
     # -------------------------------------------------------- cosine family
 
@@ -287,8 +298,9 @@ class WordModel:
         query /= len(rows_pos) + len(rows_neg)
         length = np.linalg.norm(query)
         if length == 0:
-            raise InvalidQueryError("the query vector is zero (the words cancel out or "
-                                    "have zero vectors)")
+            raise InvalidQueryError(
+                "the query vector is zero (the words cancel out or have zero vectors)"
+            )
         limit = self._restricted(restrict_vocab)
         scores = basis[:limit] @ (query / length).astype(np.float32)
         return self._neighbours(scores, topn, rows_pos + rows_neg)
@@ -309,18 +321,20 @@ class WordModel:
         searched = self.vectors_norm[:limit]
         cosines = searched @ self.vectors_norm[rows_pos + rows_neg].T  # (limit, k)
         shifted = (1.0 + cosines.astype(np.float64)) / 2
-        scores = shifted[:, :len(rows_pos)].prod(axis=1)
-        scores /= shifted[:, len(rows_pos):].prod(axis=1) + _COSMUL_EPSILON
+        scores = shifted[:, : len(rows_pos)].prod(axis=1)
+        scores /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
         return self._neighbours(scores, topn, rows_pos + rows_neg)
 
-    def similar_by_vector(self, vector: Sequence[float], topn: int = 10,
-                          restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+    def similar_by_vector(
+        self, vector: Sequence[float], topn: int = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
         """Words closest by cosine to a raw vector of the model's dimension."""
         self.check_topn(topn)
         vector = np.asarray(vector, dtype=np.float64)
         if vector.shape != (self.vectors.shape[1],):
             raise InvalidQueryError(
-                f"vector has {vector.size} components, the model has {self.vectors.shape[1]}")
+                f"vector has {vector.size} components, the model has {self.vectors.shape[1]}"
+            )
         length = np.linalg.norm(vector)
         if not np.isfinite(length) or length == 0:
             raise InvalidQueryError("the vector must be finite and non-zero")
@@ -356,10 +370,12 @@ class WordModel:
         """
         if self.kind != "pmi":
             raise UnsupportedQueryError(
-                f"correlation similarity needs a PMI model; {self.name!r} is {self.kind}")
+                f"correlation similarity needs a PMI model; {self.name!r} is {self.kind}"
+            )
         if not 2 <= n <= self.limits.max_correlation_n:
             raise InvalidQueryError(
-                f"correlation_n must be between 2 and {self.limits.max_correlation_n}, got {n}")
+                f"correlation_n must be between 2 and {self.limits.max_correlation_n}, got {n}"
+            )
         n = min(n, len(self.words))
         with self._lock:
             cached = self._correlation_cache.get(n)
@@ -372,8 +388,9 @@ class WordModel:
                 factor = np.linalg.cholesky(covariance + ridge * np.eye(covariance.shape[0]))
                 projected = np.asarray(self.vectors, dtype=np.float64) @ factor
                 lengths = np.linalg.norm(projected, axis=1, keepdims=True)
-                cached = np.divide(projected, lengths, out=np.zeros_like(projected),
-                                   where=lengths > 0).astype(np.float32)
+                cached = np.divide(
+                    projected, lengths, out=np.zeros_like(projected), where=lengths > 0
+                ).astype(np.float32)
                 if len(self._correlation_cache) >= 4:
                     self._correlation_cache.pop(next(iter(self._correlation_cache)))
                 self._correlation_cache[n] = cached
@@ -392,9 +409,11 @@ class WordModel:
         if self.kind == "word2vec" and self.output_layers and self.counts is not None:
             return
         if self.kind == "imported":
-            reason = ("imported vectors have no output layer and no word counts, so "
-                      "context similarity and keywords cannot be computed; train a PMI "
-                      "or Word2Vec model with wordlens for those")
+            reason = (
+                "imported vectors have no output layer and no word counts, so "
+                "context similarity and keywords cannot be computed; train a PMI "
+                "or Word2Vec model with wordlens for those"
+            )
         else:
             reason = f"model {self.name!r} has no output layer or counts"
         raise UnsupportedQueryError(reason, model=self.name)
@@ -423,8 +442,9 @@ class WordModel:
         result = self.context_scores(self.words[a], alpha)
         return float(result.scores[b]), result.method
 
-    def related(self, word: str, topn: int = 10, alpha: float = 0.9
-                ) -> tuple[list[tuple[str, float]], str]:
+    def related(
+        self, word: str, topn: int = 10, alpha: float = 0.9
+    ) -> tuple[list[tuple[str, float]], str]:
         """The ``topn`` words most related to ``word`` by context similarity."""
         self.check_topn(topn)
         row = self.id(word)
@@ -439,8 +459,9 @@ class WordModel:
         from wordlens.app.keywords import KeywordOptions, extract_keywords
 
         if isinstance(text, str):
-            return extract_keywords(self, self.tokenize(text),
-                                    KeywordOptions(topk=topk, **options), normalized=True)
+            return extract_keywords(
+                self, self.tokenize(text), KeywordOptions(topk=topk, **options), normalized=True
+            )
         return extract_keywords(self, list(text), KeywordOptions(topk=topk, **options))
 
     # ---------------------------------------------------- sentence similarity
@@ -452,11 +473,15 @@ class WordModel:
         if not rows1 or not rows2:
             raise InvalidQueryError(
                 "each text needs at least one word of the vocabulary",
-                unknown=[*unknown1, *unknown2])
+                unknown=[*unknown1, *unknown2],
+            )
         sum1 = self.vectors[rows1].sum(axis=0, dtype=np.float64)
         sum2 = self.vectors[rows2].sum(axis=0, dtype=np.float64)
-        return {"dot": float(sum1 @ sum2), "cosine": self._cosine(sum1, sum2),
-                "unknown": [unknown1, unknown2]}
+        return {
+            "dot": float(sum1 @ sum2),
+            "cosine": self._cosine(sum1, sum2),
+            "unknown": [unknown1, unknown2],
+        }
 
 
 class Engine:
@@ -473,8 +498,13 @@ class Engine:
     A model that fails to load is left out and its reason kept in ``errors``.
     """
 
-    def __init__(self, models_dir: str | Path, default: str | None = None,
-                 verify: bool = True, limits: Limits = Limits()):
+    def __init__(
+        self,
+        models_dir: str | Path,
+        default: str | None = None,
+        verify: bool = True,
+        limits: Limits = Limits(),
+    ):
         self.models_dir = Path(models_dir)
         self.models: dict[str, WordModel] = {}
         self.errors: dict[str, str] = {}
@@ -486,7 +516,8 @@ class Engine:
                 log.error("model %s not loaded: %s", name, error)
         if default is not None and default not in self.models:
             self.errors[default] = self.errors.get(
-                default, f"the default model {default!r} is not in {self.models_dir}")
+                default, f"the default model {default!r} is not in {self.models_dir}"
+            )
             default = None
         self.default = default or ("pmi" if "pmi" in self.models else next(iter(self.models), None))
 

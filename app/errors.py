@@ -28,8 +28,9 @@ class UnknownModelError(QueryError):
 
     def __init__(self, name: str, available: list[str]):
         listed = ", ".join(available) or "none loaded"
-        super().__init__(f"unknown model {name!r}; available: {listed}",
-                         model=name, available=available)
+        super().__init__(
+            f"unknown model {name!r}; available: {listed}", model=name, available=available
+        )
 
 
 class UnknownWordError(QueryError, KeyError):
@@ -38,8 +39,11 @@ class UnknownWordError(QueryError, KeyError):
     def __init__(self, missing: list[str], model: str):
         quoted = ", ".join(repr(word) for word in missing)
         noun = "word" if len(missing) == 1 else "words"
-        super().__init__(f"{noun} not in the vocabulary of model {model!r}: {quoted}",
-                         missing=missing, model=model)
+        super().__init__(
+            f"{noun} not in the vocabulary of model {model!r}: {quoted}",
+            missing=missing,
+            model=model,
+        )
 
     __str__ = Exception.__str__  # KeyError would quote the message
 

@@ -18,10 +18,10 @@ Unknown tokens are reported, never fatal.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -31,21 +31,28 @@ from wordlens.app.errors import InvalidQueryError
 __all__ = ["KeywordOptions", "KeywordResult", "extract_keywords", "default_stopwords"]
 
 STOPWORD_DIR = Path(__file__).resolve().parent / "stopwords"
-_STOPWORD_FILES = {"english": ("english",), "whitespace": ("english",),
-                   "jieba": ("chinese", "english")}
+_STOPWORD_FILES = {
+    "english": ("english",),
+    "whitespace": ("english",),
+    "jieba": ("chinese", "english"),
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stopword_file(language: str) -> frozenset[str]:
     lines = (STOPWORD_DIR / f"{language}.txt").read_text(encoding="utf-8").splitlines()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_stopwords(tokenizer_name: str) -> frozenset[str]:
     """The default stop-words for a model's tokenizer (English, or Chinese + English)."""
-    return frozenset().union(*(_stopword_file(language)
-                               for language in _STOPWORD_FILES.get(tokenizer_name, ("english",))))
+    return frozenset().union(
+        *(
+            _stopword_file(language)
+            for language in _STOPWORD_FILES.get(tokenizer_name, ("english",))
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -86,8 +93,9 @@ def _method(model: WordModel, variant: str) -> str:
 def _word_filters(model: WordModel) -> tuple[np.ndarray, np.ndarray]:
     """Per model: which rows are default stop-words, and each word's length (V,)."""
     stopwords = default_stopwords(model.tokenizer.name)
-    is_stopword = np.fromiter((w in stopwords for w in model.words), dtype=bool,
-                              count=len(model.words))
+    is_stopword = np.fromiter(
+        (w in stopwords for w in model.words), dtype=bool, count=len(model.words)
+    )
     lengths = np.fromiter(map(len, model.words), dtype=np.int64, count=len(model.words))
     return is_stopword, lengths
 
@@ -109,8 +117,13 @@ def _candidates(model: WordModel, distinct: np.ndarray, options: KeywordOptions)
     return distinct[keep]
 
 
-def score_candidates(model: WordModel, tokens: np.ndarray, multiplicity: np.ndarray,
-                     candidates: np.ndarray, method: str) -> np.ndarray:
+def score_candidates(
+    model: WordModel,
+    tokens: np.ndarray,
+    multiplicity: np.ndarray,
+    candidates: np.ndarray,
+    method: str,
+) -> np.ndarray:
     """Scores (len(candidates),) float64 of candidate rows for a text made of the
     distinct token rows ``tokens``, each occurring ``multiplicity`` times."""
     weights = np.asarray(multiplicity, dtype=np.float64)
@@ -127,9 +140,12 @@ def score_candidates(model: WordModel, tokens: np.ndarray, multiplicity: np.ndar
     return scores
 
 
-def extract_keywords(model: WordModel, tokens: Sequence[str],
-                     options: KeywordOptions = KeywordOptions(),
-                     normalized: bool = False) -> KeywordResult:
+def extract_keywords(
+    model: WordModel,
+    tokens: Sequence[str],
+    options: KeywordOptions = KeywordOptions(),
+    normalized: bool = False,
+) -> KeywordResult:
     """The ``options.topk`` keywords of a tokenised text, best first, with scores.
 
     ``normalized=True``: the tokens come from the model's own tokenizer.
@@ -152,6 +168,6 @@ def extract_keywords(model: WordModel, tokens: Sequence[str],
         result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
         return result
     scores = score_candidates(model, distinct, multiplicity, candidates, method)
-    best = sorted(zip((-scores).tolist(), candidates.tolist()))[:options.topk]
+    best = sorted(zip((-scores).tolist(), candidates.tolist()))[: options.topk]
     result.keywords = [(model.words[row], -negative) for negative, row in best]  # ties: lower row
     return result

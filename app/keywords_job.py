@@ -25,10 +25,10 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
 
 COMMAND = ("keywords",)
 HELP = "extract keywords from files of documents (JSON Lines out)"
@@ -38,46 +38,84 @@ _worker_state: dict = {}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="*", default=["-"], metavar="INPUT",
-                        help="input files (.txt, .jsonl, optionally .gz) or - for "
-                        "standard input (default)")
-    parser.add_argument("--model", required=True, metavar="NAME",
-                        help="model directory, or a model name in the models directory")
-    parser.add_argument("-o", "--output", default="-", metavar="OUT",
-                        help="output JSON Lines file (default: standard output)")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        default=["-"],
+        metavar="INPUT",
+        help="input files (.txt, .jsonl, optionally .gz) or - for standard input (default)",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME",
+        help="model directory, or a model name in the models directory",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="OUT",
+        help="output JSON Lines file (default: standard output)",
+    )
     parser.add_argument("--topk", type=int, default=10, metavar="K", help="keywords per document")
     parser.add_argument("--field", default="text", help="JSON field holding the text")
     parser.add_argument("--id-field", default="id", help="JSON field carried over as id")
-    parser.add_argument("--stdin-format", choices=["txt", "jsonl"], default="txt",
-                        help="format of standard input (default: txt)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help="worker processes (default: all cores)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue an interrupted output file instead of replacing it")
-    parser.add_argument("--include-stopwords", action="store_true",
-                        help="keep stop-words among the candidates")
-    parser.add_argument("--stopwords", nargs="+", default=[], metavar="WORD",
-                        help="further words never to return")
-    parser.add_argument("--min-length", type=int, default=1, metavar="N",
-                        help="shortest keyword in characters")
-    parser.add_argument("--min-count", type=int, default=1, metavar="N",
-                        help="least corpus count of a keyword")
-    parser.add_argument("--variant", choices=["default", "cosine"], default="default",
-                        help="cosine: rank by cos(Σ v_u, v_w) (PMI models)")
+    parser.add_argument(
+        "--stdin-format",
+        choices=["txt", "jsonl"],
+        default="txt",
+        help="format of standard input (default: txt)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes (default: all cores)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted output file instead of replacing it",
+    )
+    parser.add_argument(
+        "--include-stopwords", action="store_true", help="keep stop-words among the candidates"
+    )
+    parser.add_argument(
+        "--stopwords", nargs="+", default=[], metavar="WORD", help="further words never to return"
+    )
+    parser.add_argument(
+        "--min-length", type=int, default=1, metavar="N", help="shortest keyword in characters"
+    )
+    parser.add_argument(
+        "--min-count", type=int, default=1, metavar="N", help="least corpus count of a keyword"
+    )
+    parser.add_argument(
+        "--variant",
+        choices=["default", "cosine"],
+        default="default",
+        help="cosine: rank by cos(Σ v_u, v_w) (PMI models)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _options(args: argparse.Namespace) -> dict:
-    return {"topk": args.topk, "exclude_stopwords": not args.include_stopwords,
-            "stopwords": tuple(args.stopwords), "min_length": args.min_length,
-            "min_count": args.min_count, "variant": args.variant}
+    return {
+        "topk": args.topk,
+        "exclude_stopwords": not args.include_stopwords,
+        "stopwords": tuple(args.stopwords),
+        "min_length": args.min_length,
+        "min_count": args.min_count,
+        "variant": args.variant,
+    }
 
 
 def _start_worker(model_path: str, options: dict) -> None:
     from threadpoolctl import threadpool_limits
 
-    from wordlens.artifacts import load_model
     from wordlens.app.engine import WordModel
+    from wordlens.artifacts import load_model
 
     # Small matrix products: BLAS threads in every worker would only fight over cores.
     threadpool_limits(1)
@@ -90,8 +128,17 @@ def keyword_record(model, record, options: dict) -> dict:
     """The output record of one input record (a :class:`corpus.Record`)."""
     from wordlens.app.errors import QueryError
 
-    line = {"source": record.source, "line": record.line, "id": record.id, "method": None,
-            "keywords": [], "tokens": 0, "unknown": [], "reason": None, "error": None}
+    line = {
+        "source": record.source,
+        "line": record.line,
+        "id": record.id,
+        "method": None,
+        "keywords": [],
+        "tokens": 0,
+        "unknown": [],
+        "reason": None,
+        "error": None,
+    }
     if record.error is not None:
         line["error"] = {"code": "bad_input", "message": record.error}
         return line
@@ -100,24 +147,30 @@ def keyword_record(model, record, options: dict) -> dict:
     except QueryError as error:
         line["error"] = {"code": error.code, "message": error.message}
         return line
-    line.update(method=result.method, tokens=result.tokens, unknown=result.unknown,
-                reason=result.reason,
-                keywords=[{"word": w, "score": round(x, 6)} for w, x in result.keywords])
+    line.update(
+        method=result.method,
+        tokens=result.tokens,
+        unknown=result.unknown,
+        reason=result.reason,
+        keywords=[{"word": w, "score": round(x, 6)} for w, x in result.keywords],
+    )
     return line
 
 
 def _process_batch(records: list) -> str:
     model, options = _worker_state["model"], _worker_state["options"]
-    return "".join(json.dumps(keyword_record(model, r, options), ensure_ascii=False) + "\n"
-                   for r in records)
+    return "".join(
+        json.dumps(keyword_record(model, r, options), ensure_ascii=False) + "\n" for r in records
+    )
 
 
 def _records(inputs: list[str], args: argparse.Namespace) -> Iterator:
     from wordlens.corpus import iter_records
 
     for source in inputs:
-        yield from iter_records(source, text_field=args.field, id_field=args.id_field,
-                                stdin_format=args.stdin_format)
+        yield from iter_records(
+            source, text_field=args.field, id_field=args.id_field, stdin_format=args.stdin_format
+        )
 
 
 def _batches(records: Iterable, size: int) -> Iterator[list]:
@@ -153,17 +206,19 @@ def _skip_finished(records: Iterator, count: int, last: tuple | None, output: Pa
     skipped = deque(islice(records, count), maxlen=1)
     record = skipped[0] if skipped else None
     if count and (record is None or (record.source, record.line) != last):
-        raise ValueError(f"{output} does not match the input: its last record is "
-                         f"{last[0]}:{last[1]}, input record {count} is "
-                         f"{'missing' if record is None else f'{record.source}:{record.line}'}")
+        raise ValueError(
+            f"{output} does not match the input: its last record is "
+            f"{last[0]}:{last[1]}, input record {count} is "
+            f"{'missing' if record is None else f'{record.source}:{record.line}'}"
+        )
     return records
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from wordlens.artifacts import load_model, model_path
     from wordlens.app.engine import WordModel
+    from wordlens.artifacts import load_model, model_path
 
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
@@ -185,8 +240,14 @@ def run(args: argparse.Namespace) -> int:
             records = _skip_finished(records, done, last, output_path)
         output = open(output_path, "a" if args.resume else "w", encoding="utf-8")
 
-    progress = tqdm(unit=" docs", desc="keywords", initial=done, disable=args.no_progress,
-                    mininterval=1.0, file=sys.stderr)
+    progress = tqdm(
+        unit=" docs",
+        desc="keywords",
+        initial=done,
+        disable=args.no_progress,
+        mininterval=1.0,
+        file=sys.stderr,
+    )
     started, written = time.perf_counter(), 0
     try:
         if args.workers == 1:
@@ -201,9 +262,12 @@ def run(args: argparse.Namespace) -> int:
                     progress.update(len(batch))
         else:
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(args.workers, mp_context=context,
-                                     initializer=_start_worker,
-                                     initargs=(str(path), options)) as pool:
+            with ProcessPoolExecutor(
+                args.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(str(path), options),
+            ) as pool:
                 pending: deque = deque()
                 for batch in _batches(records, BATCH_SIZE):
                     pending.append((len(batch), pool.submit(_process_batch, batch)))
@@ -217,9 +281,12 @@ def run(args: argparse.Namespace) -> int:
             output.close()
     seconds = time.perf_counter() - started
     rate = written / seconds if seconds > 0 else 0.0
-    print(f"wordlens keywords: {written:,} documents in {seconds:.1f} s "
-          f"({rate:,.0f} documents/s, {args.workers} worker(s))"
-          + (f"; {done:,} already done" if done else ""), file=sys.stderr)
+    print(
+        f"wordlens keywords: {written:,} documents in {seconds:.1f} s "
+        f"({rate:,.0f} documents/s, {args.workers} worker(s))"
+        + (f"; {done:,} already done" if done else ""),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -99,8 +99,7 @@ class HuffmanPaths:
         lengths = np.asarray(arrays["hs_lengths"], dtype=np.int64)
         self.nodes = self.syn1.shape[0]
         inside = np.arange(points.shape[1]) < lengths[:, None]
-        self.steps = np.where(inside, points + codes * self.nodes,
-                              2 * self.nodes).astype(np.int32)
+        self.steps = np.where(inside, points + codes * self.nodes, 2 * self.nodes).astype(np.int32)
         self.points = np.where(inside, points, self.nodes).astype(np.int32)
         self.codes = np.where(inside, codes, 0).astype(np.int8)
         self._scratch = threading.local()
@@ -113,8 +112,10 @@ class HuffmanPaths:
         depths = np.broadcast_to(np.arange(1, points.shape[1]), below.shape)[below]
         children, first = np.unique(children, return_index=True)
         parents, turns, depths = parents[first], turns[first], depths[first]
-        self.levels = [(children[depths == d], parents[depths == d], turns[depths == d])
-                       for d in range(1, int(depths.max(initial=0)) + 1)]
+        self.levels = [
+            (children[depths == d], parents[depths == d], turns[depths == d])
+            for d in range(1, int(depths.max(initial=0)) + 1)
+        ]
         last = np.arange(len(lengths)), lengths - 1
         self.last_nodes = points[last]
         self.last_steps = self.steps[last]
@@ -142,7 +143,7 @@ class HuffmanPaths:
         dots = np.asarray(vectors, dtype=np.float32) @ self.syn1[real - turned * self.nodes].T
         dots[:, turned] *= -1
         values = np.zeros((dots.shape[0], len(distinct)), dtype=np.float32)
-        values[:, :len(real)] = _log_sigmoid(dots)
+        values[:, : len(real)] = _log_sigmoid(dots)
         return values, position.reshape(steps.shape)
 
     def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -153,8 +154,9 @@ class HuffmanPaths:
         values, position = self._step_values(vectors, self.steps[np.asarray(targets)])
         return values[:, position].sum(axis=2, dtype=np.float64)
 
-    def log_prob_sum(self, vectors: np.ndarray, targets: np.ndarray,
-                     weights: np.ndarray) -> np.ndarray:
+    def log_prob_sum(
+        self, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
         """Σ_j weights[j] · log p(targets[j] | w_i) for input vectors (n, d), float64 (n,).
 
         The same as ``log_prob(vectors, targets) @ weights``, node by node: with
@@ -167,8 +169,13 @@ class HuffmanPaths:
         if slot is None:  # one per thread: the kernel writes to it
             slot = self._scratch.slot = np.full(self.nodes + 1, -1, dtype=np.int32)
         rows, half, linear = _path_weights(
-            np.asarray(targets, dtype=np.int64), np.asarray(weights, dtype=np.float64),
-            self.points, self.codes, self.syn1, slot)
+            np.asarray(targets, dtype=np.int64),
+            np.asarray(weights, dtype=np.float64),
+            self.points,
+            self.codes,
+            self.syn1,
+            slot,
+        )
         dots = np.asarray(vectors, dtype=np.float32) @ rows.T
         size = np.abs(dots)
         # float32 log is vectorised, log1p is not (8× slower); what log1p would add

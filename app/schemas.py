@@ -19,9 +19,12 @@ class Request(BaseModel):
 
 # ------------------------------------------------------------------ responses
 
+
 class ErrorBody(BaseModel):
-    code: str = Field(description="unknown_word, unknown_model, unsupported_query, "
-                      "too_large, invalid_query or invalid_request")
+    code: str = Field(
+        description="unknown_word, unknown_model, unsupported_query, "
+        "too_large, invalid_query or invalid_request"
+    )
     message: str
     model_config = ConfigDict(extra="allow")
 
@@ -65,8 +68,9 @@ class Neighbour(BaseModel):
 
 class Neighbours(BaseModel):
     model: str
-    method: str = Field(description="cosine, cosmul, correlation (similar words); "
-                        "pmi, hs or ns (related words)")
+    method: str = Field(
+        description="cosine, cosmul, correlation (similar words); pmi, hs or ns (related words)"
+    )
     neighbours: list[Neighbour]
 
 
@@ -82,8 +86,10 @@ class ContextSimilarity(BaseModel):
     model: str
     w1: str
     w2: str
-    method: str = Field(description="pmi: ⟨v_a, v_b⟩; hs: log p(b|a) − α log p(b); "
-                        "ns: v_a·c_b + (β − α) log n(b), an approximation")
+    method: str = Field(
+        description="pmi: ⟨v_a, v_b⟩; hs: log p(b|a) − α log p(b); "
+        "ns: v_a·c_b + (β − α) log n(b), an approximation"
+    )
     score: float
 
 
@@ -139,6 +145,7 @@ class SentenceSimilarity(BaseModel):
 
 # ------------------------------------------------------------------- requests
 
+
 class MostSimilarRequest(Request):
     positive: list[str] = []
     negative: list[str] = []
@@ -165,13 +172,15 @@ class SetSimilarityRequest(Request):
 
 class KeywordOptionsBody(Request):
     topk: int = Field(default=10, ge=1, description="number of keywords")
-    exclude_stopwords: bool = Field(default=True, description="leave out the default "
-                                    "stop-words of the model's language")
+    exclude_stopwords: bool = Field(
+        default=True, description="leave out the default stop-words of the model's language"
+    )
     stopwords: list[str] = Field(default=[], description="further words to leave out")
     min_length: int = Field(default=1, ge=1, description="shortest keyword, in characters")
     min_count: int = Field(default=1, ge=1, description="least corpus count of a keyword")
     variant: Literal["default", "cosine"] = Field(
-        default="default", description="cosine: rank by cos(Σ v_u, v_w) (PMI models)")
+        default="default", description="cosine: rank by cos(Σ v_u, v_w) (PMI models)"
+    )
 
 
 def _text_or_tokens(body, text_name: str = "text", tokens_name: str = "tokens") -> str | None:
@@ -211,8 +220,10 @@ class Keyword(BaseModel):
 
 class KeywordsResponse(BaseModel):
     model: str
-    method: str = Field(description="hs: Σ log p(u|w); ns: v_w·Σ c_u; pmi: ⟨Σ v_u, v_w⟩; "
-                        "pmi_cosine: cos(Σ v_u, v_w)")
+    method: str = Field(
+        description="hs: Σ log p(u|w); ns: v_w·Σ c_u; pmi: ⟨Σ v_u, v_w⟩; "
+        "pmi_cosine: cos(Σ v_u, v_w)"
+    )
     keywords: list[Keyword]
     tokens: int = Field(description="number of tokens in the text")
     unknown: list[str] = Field(description="distinct tokens not in the vocabulary")

@@ -15,24 +15,48 @@ HELP = "start the HTTP server"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     env = os.environ
-    parser.add_argument("--models", default=env.get("WORDLENS_MODELS", "models"), metavar="DIR",
-                        help="models directory, one sub-folder per model "
-                        "($WORDLENS_MODELS, default ./models)")
-    parser.add_argument("--host", default=env.get("WORDLENS_HOST", "127.0.0.1"),
-                        help="address to bind ($WORDLENS_HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(env.get("WORDLENS_PORT", "8000")),
-                        help="port ($WORDLENS_PORT, default 8000)")
-    parser.add_argument("--workers", type=int, default=int(env.get("WORDLENS_WORKERS", "1")),
-                        help="worker processes; they share the memory-mapped matrices "
-                        "($WORDLENS_WORKERS, default 1)")
-    parser.add_argument("--default-model", default=env.get("WORDLENS_DEFAULT_MODEL"),
-                        metavar="NAME", help="model used when a request names none "
-                        "($WORDLENS_DEFAULT_MODEL, default: pmi, else the first)")
-    parser.add_argument("--no-verify", action="store_true",
-                        help="skip the SHA-256 check of model files at start-up "
-                        "(faster start; sets WORDLENS_VERIFY=0)")
-    parser.add_argument("--log-level", default=env.get("WORDLENS_LOG_LEVEL", "info"),
-                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--models",
+        default=env.get("WORDLENS_MODELS", "models"),
+        metavar="DIR",
+        help="models directory, one sub-folder per model ($WORDLENS_MODELS, default ./models)",
+    )
+    parser.add_argument(
+        "--host",
+        default=env.get("WORDLENS_HOST", "127.0.0.1"),
+        help="address to bind ($WORDLENS_HOST, default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env.get("WORDLENS_PORT", "8000")),
+        help="port ($WORDLENS_PORT, default 8000)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(env.get("WORDLENS_WORKERS", "1")),
+        help="worker processes; they share the memory-mapped matrices "
+        "($WORDLENS_WORKERS, default 1)",
+    )
+    parser.add_argument(
+        "--default-model",
+        default=env.get("WORDLENS_DEFAULT_MODEL"),
+        metavar="NAME",
+        help="model used when a request names none "
+        "($WORDLENS_DEFAULT_MODEL, default: pmi, else the first)",
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the SHA-256 check of model files at start-up "
+        "(faster start; sets WORDLENS_VERIFY=0)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=env.get("WORDLENS_LOG_LEVEL", "info"),
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
         os.environ["WORDLENS_DEFAULT_MODEL"] = args.default_model
     if args.no_verify:
         os.environ["WORDLENS_VERIFY"] = "0"
-    uvicorn.run("wordlens.app.server:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level)
+    uvicorn.run(
+        "wordlens.app.server:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
     return 0

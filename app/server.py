@@ -28,7 +28,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wordlens import __version__
 from wordlens.app import schemas as s
 from wordlens.app.engine import Engine, WordModel
-from wordlens.app.keywords import KeywordResult
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
@@ -37,6 +36,7 @@ from wordlens.app.errors import (
     UnknownWordError,
     UnsupportedQueryError,
 )
+from wordlens.app.keywords import KeywordResult
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
 
@@ -51,27 +51,35 @@ STATUS = {
     LimitExceededError: 413,
     InvalidQueryError: 422,
 }
-ERROR_RESPONSES = {
-    status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)
-}
+ERROR_RESPONSES = {status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)}
 
-ModelQuery = Annotated[str | None, Query(description="model name (default: the server's "
-                                         "default model)")]
+ModelQuery = Annotated[
+    str | None, Query(description="model name (default: the server's default model)")
+]
 WordQuery = Annotated[str, Query(min_length=1, max_length=1000)]
 TopNQuery = Annotated[int, Query(ge=1, description="number of words to return")]
-AlphaQuery = Annotated[float, Query(ge=0.0, le=2.0, description="weight of the prior "
-                                    "log p(b) subtracted from log p(b|a) (Word2Vec); "
-                                    "1 gives the PMI, below 1 favours frequent words")]
+AlphaQuery = Annotated[
+    float,
+    Query(
+        ge=0.0,
+        le=2.0,
+        description="weight of the prior "
+        "log p(b) subtracted from log p(b|a) (Word2Vec); "
+        "1 gives the PMI, below 1 favours frequent words",
+    ),
+]
 
 
 def _error(status: int, code: str, message: str, **details) -> JSONResponse:
-    return JSONResponse(status_code=status,
-                        content={"error": {"code": code, "message": message, **details}})
+    return JSONResponse(
+        status_code=status, content={"error": {"code": code, "message": message, **details}}
+    )
 
 
 def _neighbours(model: WordModel, method: str, pairs) -> s.Neighbours:
-    return s.Neighbours(model=model.name, method=method,
-                        neighbours=[s.Neighbour(word=w, score=x) for w, x in pairs])
+    return s.Neighbours(
+        model=model.name, method=method, neighbours=[s.Neighbour(word=w, score=x) for w, x in pairs]
+    )
 
 
 def _model_info(model: WordModel) -> s.ModelInfo:
@@ -82,11 +90,17 @@ def _model_info(model: WordModel) -> s.ModelInfo:
     if model.kind == "pmi":
         queries.append("correlation")
     return s.ModelInfo(
-        name=model.name, kind=model.kind, dim=manifest["dim"],
-        vocab_size=manifest["vocab_size"], tokenizer=model.tokenizer.spec,
-        output_layers=model.output_layers, queries=queries,
-        created=manifest.get("created"), corpus=manifest.get("corpus"),
-        params=manifest.get("params") or {}, training=manifest.get("training") or {},
+        name=model.name,
+        kind=model.kind,
+        dim=manifest["dim"],
+        vocab_size=manifest["vocab_size"],
+        tokenizer=model.tokenizer.spec,
+        output_layers=model.output_layers,
+        queries=queries,
+        created=manifest.get("created"),
+        corpus=manifest.get("corpus"),
+        params=manifest.get("params") or {},
+        training=manifest.get("training") or {},
         evaluation=manifest.get("evaluation") or {},
     )
 
@@ -101,10 +115,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
         threadpool_limits(settings.blas_threads)
     if engine is None:
-        engine = Engine(settings.models_dir, default=settings.default_model,
-                        verify=settings.verify_checksums, limits=settings.limits)
-    log.info("models loaded from %s: %s (default %s)", settings.models_dir,
-             ", ".join(engine.names) or "none", engine.default)
+        engine = Engine(
+            settings.models_dir,
+            default=settings.default_model,
+            verify=settings.verify_checksums,
+            limits=settings.limits,
+        )
+    log.info(
+        "models loaded from %s: %s (default %s)",
+        settings.models_dir,
+        ", ".join(engine.names) or "none",
+        engine.default,
+    )
     for name, reason in engine.errors.items():
         log.error("model %s unavailable: %s", name, reason)
     for model in engine.models.values():
@@ -127,14 +149,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError):
         problems = [
-            {"location": [str(part) for part in problem.get("loc", ())],
-             "message": problem.get("msg", "")}
+            {
+                "location": [str(part) for part in problem.get("loc", ())],
+                "message": problem.get("msg", ""),
+            }
             for problem in error.errors()
         ]
         first = problems[0] if problems else {"location": [], "message": "invalid request"}
         where = ".".join(first["location"][1:] or first["location"]) or "request"
-        return _error(422, "invalid_request", f"{where}: {first['message']}",
-                      errors=problems)
+        return _error(422, "invalid_request", f"{where}: {first['message']}", errors=problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
@@ -153,8 +176,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def limit_body_size(request: Request, call_next):
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return _error(413, "too_large", f"request body of {int(declared):,} bytes; the "
-                          f"limit is {settings.max_body_bytes:,}", limit=settings.max_body_bytes)
+            return _error(
+                413,
+                "too_large",
+                f"request body of {int(declared):,} bytes; the "
+                f"limit is {settings.max_body_bytes:,}",
+                limit=settings.max_body_bytes,
+            )
         return await call_next(request)
 
     # ------------------------------------------------------------ service
@@ -164,12 +192,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """The process is alive."""
         return s.Health()
 
-    @app.get("/readyz", response_model=s.Readiness, tags=["service"],
-             responses={503: {"model": s.Readiness}})
+    @app.get(
+        "/readyz",
+        response_model=s.Readiness,
+        tags=["service"],
+        responses={503: {"model": s.Readiness}},
+    )
     def readyz():
         """Ready when at least one model loaded and none failed (503 otherwise)."""
-        body = s.Readiness(ready=engine.ready, default_model=engine.default,
-                           models=engine.names, errors=engine.errors)
+        body = s.Readiness(
+            ready=engine.ready,
+            default_model=engine.default,
+            models=engine.names,
+            errors=engine.errors,
+        )
         return body if engine.ready else JSONResponse(status_code=503, content=body.model_dump())
 
     @app.get("/models", response_model=list[s.ModelInfo], tags=["service"])
@@ -177,37 +213,59 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Every loaded model's manifest: kind, sizes, tokenizer, parameters, scores."""
         return [_model_info(model) for model in engine.models.values()]
 
-    @app.get("/models/{name}", response_model=s.ModelInfo, tags=["service"],
-             responses=ERROR_RESPONSES)
+    @app.get(
+        "/models/{name}", response_model=s.ModelInfo, tags=["service"], responses=ERROR_RESPONSES
+    )
     def model_info(name: str):
         return _model_info(model_for(name))
 
     # -------------------------------------------------------- similar words
 
-    @app.get("/similarity", response_model=s.Similarity, tags=["similar words"],
-             responses=ERROR_RESPONSES)
-    def similarity(w1: WordQuery, w2: WordQuery, model: ModelQuery = None,
-                   method: Literal["cosine", "correlation"] = "cosine",
-                   correlation_n: Annotated[int, Query(ge=2)] = 1000):
+    @app.get(
+        "/similarity",
+        response_model=s.Similarity,
+        tags=["similar words"],
+        responses=ERROR_RESPONSES,
+    )
+    def similarity(
+        w1: WordQuery,
+        w2: WordQuery,
+        model: ModelQuery = None,
+        method: Literal["cosine", "correlation"] = "cosine",
+        correlation_n: Annotated[int, Query(ge=2)] = 1000,
+    ):
         """Cosine similarity of two words, or Su's correlation similarity (PMI)."""
         m = model_for(model)
-        value = (m.similarity(w1, w2) if method == "cosine"
-                 else m.correlation_similarity(w1, w2, correlation_n))
+        value = (
+            m.similarity(w1, w2)
+            if method == "cosine"
+            else m.correlation_similarity(w1, w2, correlation_n)
+        )
         return s.Similarity(model=m.name, w1=w1, w2=w2, method=method, similarity=value)
 
     def _most_similar(request: s.MostSimilarRequest) -> s.Neighbours:
         m = model_for(request.model)
         if request.method == "cosmul":
-            pairs = m.most_similar_cosmul(request.positive, request.negative,
-                                          request.topn, request.restrict_vocab)
+            pairs = m.most_similar_cosmul(
+                request.positive, request.negative, request.topn, request.restrict_vocab
+            )
         else:
-            pairs = m.most_similar(request.positive, request.negative, request.topn,
-                                   request.restrict_vocab, request.method,
-                                   request.correlation_n)
+            pairs = m.most_similar(
+                request.positive,
+                request.negative,
+                request.topn,
+                request.restrict_vocab,
+                request.method,
+                request.correlation_n,
+            )
         return _neighbours(m, request.method, pairs)
 
-    @app.get("/most_similar", response_model=s.Neighbours, tags=["similar words"],
-             responses=ERROR_RESPONSES)
+    @app.get(
+        "/most_similar",
+        response_model=s.Neighbours,
+        tags=["similar words"],
+        responses=ERROR_RESPONSES,
+    )
     def most_similar_get(
         positive: Annotated[list[str], Query()] = [],
         negative: Annotated[list[str], Query()] = [],
@@ -218,30 +276,55 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         model: ModelQuery = None,
     ):
         """Nearest words by cosine; with negatives, analogies (king − man + woman)."""
-        return _most_similar(s.MostSimilarRequest(
-            positive=positive, negative=negative, topn=topn, restrict_vocab=restrict_vocab,
-            method=method, correlation_n=correlation_n, model=model))
+        return _most_similar(
+            s.MostSimilarRequest(
+                positive=positive,
+                negative=negative,
+                topn=topn,
+                restrict_vocab=restrict_vocab,
+                method=method,
+                correlation_n=correlation_n,
+                model=model,
+            )
+        )
 
-    @app.post("/most_similar", response_model=s.Neighbours, tags=["similar words"],
-              responses=ERROR_RESPONSES)
+    @app.post(
+        "/most_similar",
+        response_model=s.Neighbours,
+        tags=["similar words"],
+        responses=ERROR_RESPONSES,
+    )
     def most_similar_post(request: s.MostSimilarRequest):
         return _most_similar(request)
 
-    @app.post("/similar_by_vector", response_model=s.Neighbours, tags=["similar words"],
-              responses=ERROR_RESPONSES)
+    @app.post(
+        "/similar_by_vector",
+        response_model=s.Neighbours,
+        tags=["similar words"],
+        responses=ERROR_RESPONSES,
+    )
     def similar_by_vector(request: s.SimilarByVectorRequest):
         m = model_for(request.model)
-        return _neighbours(m, "cosine", m.similar_by_vector(
-            request.vector, request.topn, request.restrict_vocab))
+        return _neighbours(
+            m, "cosine", m.similar_by_vector(request.vector, request.topn, request.restrict_vocab)
+        )
 
-    @app.post("/doesnt_match", response_model=s.OddOneOut, tags=["similar words"],
-              responses=ERROR_RESPONSES)
+    @app.post(
+        "/doesnt_match",
+        response_model=s.OddOneOut,
+        tags=["similar words"],
+        responses=ERROR_RESPONSES,
+    )
     def doesnt_match(request: s.WordsRequest):
         m = model_for(request.model)
         return s.OddOneOut(model=m.name, word=m.doesnt_match(request.words))
 
-    @app.post("/n_similarity", response_model=s.SetSimilarity, tags=["similar words"],
-              responses=ERROR_RESPONSES)
+    @app.post(
+        "/n_similarity",
+        response_model=s.SetSimilarity,
+        tags=["similar words"],
+        responses=ERROR_RESPONSES,
+    )
     def n_similarity(request: s.SetSimilarityRequest):
         m = model_for(request.model)
         return s.SetSimilarity(model=m.name, similarity=m.n_similarity(request.ws1, request.ws2))
@@ -250,34 +333,42 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def vector(word: WordQuery, model: ModelQuery = None, norm: bool = False):
         """A word's vector (unit length with ``norm=true``)."""
         m = model_for(model)
-        return s.WordVector(model=m.name, word=m.words[m.id(word)],
-                            vector=m.vector(word, norm).tolist())
+        return s.WordVector(
+            model=m.name, word=m.words[m.id(word)], vector=m.vector(word, norm).tolist()
+        )
 
-    @app.post("/vectors", response_model=s.WordVectors, tags=["words"],
-              responses=ERROR_RESPONSES)
+    @app.post("/vectors", response_model=s.WordVectors, tags=["words"], responses=ERROR_RESPONSES)
     def vectors(request: s.VectorsRequest):
         """Several words' vectors at once (unit length with ``norm=true``)."""
         m = model_for(request.model)
         rows = m.ids(request.words)
         matrix = (m.vectors_norm if request.norm else m.vectors)[rows]
-        return s.WordVectors(model=m.name, words=[m.words[i] for i in rows],
-                             vectors=matrix.tolist())
+        return s.WordVectors(
+            model=m.name, words=[m.words[i] for i in rows], vectors=matrix.tolist()
+        )
 
     # -------------------------------------------------------- related words
 
-    @app.get("/context_similarity", response_model=s.ContextSimilarity,
-             tags=["related words"], responses=ERROR_RESPONSES)
-    def context_similarity(w1: WordQuery, w2: WordQuery, model: ModelQuery = None,
-                           alpha: AlphaQuery = 0.9):
+    @app.get(
+        "/context_similarity",
+        response_model=s.ContextSimilarity,
+        tags=["related words"],
+        responses=ERROR_RESPONSES,
+    )
+    def context_similarity(
+        w1: WordQuery, w2: WordQuery, model: ModelQuery = None, alpha: AlphaQuery = 0.9
+    ):
         """How strongly w1 and w2 go together (co-occurrence), not how alike they are."""
         m = model_for(model)
         score, method = m.context_similarity(w1, w2, alpha)
         return s.ContextSimilarity(model=m.name, w1=w1, w2=w2, method=method, score=score)
 
-    @app.get("/related", response_model=s.Neighbours, tags=["related words"],
-             responses=ERROR_RESPONSES)
-    def related(word: WordQuery, topn: TopNQuery = 10, model: ModelQuery = None,
-                alpha: AlphaQuery = 0.9):
+    @app.get(
+        "/related", response_model=s.Neighbours, tags=["related words"], responses=ERROR_RESPONSES
+    )
+    def related(
+        word: WordQuery, topn: TopNQuery = 10, model: ModelQuery = None, alpha: AlphaQuery = 0.9
+    ):
         """The words that most go together with ``word`` (context similarity)."""
         m = model_for(model)
         pairs, method = m.related(word, topn, alpha)
@@ -285,19 +376,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # ---------------------------------------------------------------- words
 
-    @app.get("/words/{word}", response_model=s.WordInfo, tags=["words"],
-             responses=ERROR_RESPONSES)
-    def word_info(word: Annotated[str, Path(min_length=1, max_length=1000)],
-                  model: ModelQuery = None):
+    @app.get("/words/{word}", response_model=s.WordInfo, tags=["words"], responses=ERROR_RESPONSES)
+    def word_info(
+        word: Annotated[str, Path(min_length=1, max_length=1000)], model: ModelQuery = None
+    ):
         """Count, frequency rank and vector norm (a PMI model's importance measure)."""
         m = model_for(model)
         return s.WordInfo(model=m.name, **m.word_info(word))
 
-    @app.get("/complete", response_model=s.Completion, tags=["words"],
-             responses=ERROR_RESPONSES)
-    def complete(prefix: Annotated[str, Query(max_length=1000)], model: ModelQuery = None,
-                 limit: Annotated[int, Query(ge=1)] = 10,
-                 offset: Annotated[int, Query(ge=0)] = 0):
+    @app.get("/complete", response_model=s.Completion, tags=["words"], responses=ERROR_RESPONSES)
+    def complete(
+        prefix: Annotated[str, Query(max_length=1000)],
+        model: ModelQuery = None,
+        limit: Annotated[int, Query(ge=1)] = 10,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ):
         """Vocabulary words starting with ``prefix``, most frequent first, paged."""
         m = model_for(model)
         words, total = m.complete(prefix, limit, offset)
@@ -305,42 +398,62 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # ------------------------------------------------------------- keywords
 
-    def _keywords(m: WordModel, text: str | None, tokens: list[str] | None,
-                  options: s.KeywordOptionsBody) -> KeywordResult:
-        return m.keywords(text if text is not None else tokens, topk=options.topk,
-                          exclude_stopwords=options.exclude_stopwords,
-                          stopwords=tuple(options.stopwords), min_length=options.min_length,
-                          min_count=options.min_count, variant=options.variant)
+    def _keywords(
+        m: WordModel, text: str | None, tokens: list[str] | None, options: s.KeywordOptionsBody
+    ) -> KeywordResult:
+        return m.keywords(
+            text if text is not None else tokens,
+            topk=options.topk,
+            exclude_stopwords=options.exclude_stopwords,
+            stopwords=tuple(options.stopwords),
+            min_length=options.min_length,
+            min_count=options.min_count,
+            variant=options.variant,
+        )
 
     def _keyword_list(result: KeywordResult) -> list[s.Keyword]:
         return [s.Keyword(word=w, score=x) for w, x in result.keywords]
 
-    @app.post("/keywords", response_model=s.KeywordsResponse, tags=["keywords"],
-              responses=ERROR_RESPONSES)
+    @app.post(
+        "/keywords", response_model=s.KeywordsResponse, tags=["keywords"], responses=ERROR_RESPONSES
+    )
     def keywords(request: s.KeywordsRequest):
         """The words of a text that best predict it (Su's argmax_w p(text | w))."""
         m = model_for(request.model)
         result = _keywords(m, request.text, request.tokens, request)
-        return s.KeywordsResponse(model=m.name, method=result.method,
-                                  keywords=_keyword_list(result), tokens=result.tokens,
-                                  unknown=result.unknown, reason=result.reason)
+        return s.KeywordsResponse(
+            model=m.name,
+            method=result.method,
+            keywords=_keyword_list(result),
+            tokens=result.tokens,
+            unknown=result.unknown,
+            reason=result.reason,
+        )
 
-    @app.post("/keywords/batch", response_model=s.KeywordsBatchResponse, tags=["keywords"],
-              responses=ERROR_RESPONSES)
+    @app.post(
+        "/keywords/batch",
+        response_model=s.KeywordsBatchResponse,
+        tags=["keywords"],
+        responses=ERROR_RESPONSES,
+    )
     def keywords_batch(request: s.KeywordsBatchRequest):
         """Keywords of many documents; each result is what ``/keywords`` gives for that
         document, or its own error: one bad document never fails the batch."""
         m = model_for(request.model)
         count, limit = len(request.documents), settings.max_batch_documents
         if count > limit:
-            raise LimitExceededError(f"{count:,} documents in one batch; the limit is "
-                                     f"{limit:,}", limit=limit)
-        characters = sum(len(d.text or "") + sum(map(len, d.tokens or ()))
-                         for d in request.documents)
+            raise LimitExceededError(
+                f"{count:,} documents in one batch; the limit is {limit:,}", limit=limit
+            )
+        characters = sum(
+            len(d.text or "") + sum(map(len, d.tokens or ())) for d in request.documents
+        )
         if characters > settings.max_batch_chars:
             raise LimitExceededError(
                 f"{characters:,} characters in one batch; the limit is "
-                f"{settings.max_batch_chars:,}", limit=settings.max_batch_chars)
+                f"{settings.max_batch_chars:,}",
+                limit=settings.max_batch_chars,
+            )
         results = []
         for document in request.documents:
             item = s.BatchResult(id=document.id)
@@ -349,17 +462,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     raise InvalidQueryError(problem)
                 result = _keywords(m, document.text, document.tokens, request)
             except QueryError as error:
-                item.error = s.ErrorBody(code=error.code, message=error.message,
-                                         **error.details)
+                item.error = s.ErrorBody(code=error.code, message=error.message, **error.details)
             else:
-                item = s.BatchResult(id=document.id, method=result.method,
-                                     keywords=_keyword_list(result), tokens=result.tokens,
-                                     unknown=result.unknown, reason=result.reason)
+                item = s.BatchResult(
+                    id=document.id,
+                    method=result.method,
+                    keywords=_keyword_list(result),
+                    tokens=result.tokens,
+                    unknown=result.unknown,
+                    reason=result.reason,
+                )
             results.append(item)
         return s.KeywordsBatchResponse(model=m.name, results=results)
 
-    @app.post("/sentence_similarity", response_model=s.SentenceSimilarity,
-              tags=["related words"], responses=ERROR_RESPONSES)
+    @app.post(
+        "/sentence_similarity",
+        response_model=s.SentenceSimilarity,
+        tags=["related words"],
+        responses=ERROR_RESPONSES,
+    )
     def sentence_similarity(request: s.SentenceSimilarityRequest):
         """⟨Σ v, Σ v⟩ and cosine of two texts (or token lists)."""
         m = model_for(request.model)

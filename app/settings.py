@@ -31,7 +31,7 @@ class Settings:
     limits: Limits = Limits()
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
 
         def integer(name: str, default: int) -> int:

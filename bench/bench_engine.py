@@ -16,8 +16,8 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as each server worker runs
 
 import numpy as np  # noqa: E402
-
 from common import best_of, table  # noqa: E402
+
 from wordlens.app.engine import Engine  # noqa: E402
 
 
@@ -36,10 +36,10 @@ def main() -> None:
         keyed.add_vectors(model.words, np.asarray(model.vectors))
         keyed.fill_norms()
         rng = np.random.default_rng(0)
-        queries = [model.words[i] for i in rng.integers(0, min(10_000, len(model)),
-                                                        args.queries)]
-        assert [w for w, _ in model.most_similar([queries[0]], topn=10)] == \
-            [w for w, _ in keyed.most_similar(queries[0], topn=10)]
+        queries = [model.words[i] for i in rng.integers(0, min(10_000, len(model)), args.queries)]
+        assert [w for w, _ in model.most_similar([queries[0]], topn=10)] == [
+            w for w, _ in keyed.most_similar(queries[0], topn=10)
+        ]
 
         def ours():
             for word in queries:
@@ -54,10 +54,14 @@ def main() -> None:
                 model.related(word, topn=10)
 
         ours_s, gensim_s = best_of(ours, 3) / len(queries), best_of(gensim, 3) / len(queries)
-        row = {"model": name, "vocabulary": len(model), "dim": model.vectors.shape[1],
-               "most_similar ms (wordlens)": ours_s * 1e3,
-               "most_similar ms (gensim)": gensim_s * 1e3,
-               "gensim / wordlens": gensim_s / ours_s}
+        row = {
+            "model": name,
+            "vocabulary": len(model),
+            "dim": model.vectors.shape[1],
+            "most_similar ms (wordlens)": ours_s * 1e3,
+            "most_similar ms (gensim)": gensim_s * 1e3,
+            "gensim / wordlens": gensim_s / ours_s,
+        }
         if model.kind != "imported":
             related_s = best_of(related, 3) / len(queries)
             row["related ms"] = related_s * 1e3

@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 from common import ROOT, table
-from threadpoolctl import threadpool_limits
 from su_reference import keywords as su_keywords
+from threadpoolctl import threadpool_limits
 
-from wordlens.artifacts import load_model
 from wordlens.app.engine import WordModel
+from wordlens.artifacts import load_model
 
 
 def corpus_lines(path: Path, count: int, min_tokens: int, tokenize) -> list[str]:
@@ -54,7 +54,7 @@ def alternating_rates(first, second, items, block: int = 50, repeats: int = 5):
     one) runs each block ``repeats`` times."""
     seconds = [0.0, 0.0]
     for start in range(0, len(items), block):
-        chunk = items[start:start + block]
+        chunk = items[start : start + block]
         seconds[0] += len(chunk) / rate(first, chunk)
         seconds[1] += len(chunk) * repeats / rate(second, chunk * repeats)
     return len(items) / seconds[0], len(items) * repeats / seconds[1]
@@ -63,8 +63,9 @@ def alternating_rates(first, second, items, block: int = 50, repeats: int = 5):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default="models", type=Path)
-    parser.add_argument("--documents", type=int, default=300,
-                        help="documents timed with Su's plain reference")
+    parser.add_argument(
+        "--documents", type=int, default=300, help="documents timed with Su's plain reference"
+    )
     parser.add_argument("--batch-documents", type=int, default=40_000)
     args = parser.parse_args()
     rows = []
@@ -72,19 +73,27 @@ def main() -> None:
     english = WordModel(load_model(args.models / "word2vec", verify=False))
     documents = corpus_lines(ROOT / "corpus/data/en.txt.gz", 5000, 5, english.tokenize)
     token_lists = [english.tokenize(text) for text in documents]
-    sample = token_lists[:args.documents]
+    sample = token_lists[: args.documents]
     ours = [english.keywords(t, topk=10, exclude_stopwords=False).keywords for t in sample]
     reference = [su_keywords(english, t)[:10] for t in sample]
     same = sum([w for w, _ in a] == [w for w, _ in b] for a, b in zip(ours, reference))
     with threadpool_limits(1):  # as in a server worker and the batch job's workers
         reference_rate, ours_rate = alternating_rates(
             lambda t: su_keywords(english, t),
-            lambda t: english.keywords(t, topk=10, exclude_stopwords=False), sample)
+            lambda t: english.keywords(t, topk=10, exclude_stopwords=False),
+            sample,
+        )
     mean_tokens = sum(map(len, sample)) / len(sample)
-    rows.append({"task": f"English corpus lines (mean {mean_tokens:.0f} tokens), Word2Vec HS",
-                 "baseline": "Su's plain reference", "baseline docs/s": reference_rate,
-                 "wordlens docs/s": ours_rate, "speed-up": ours_rate / reference_rate,
-                 "same top 10": f"{same}/{len(sample)}"})
+    rows.append(
+        {
+            "task": f"English corpus lines (mean {mean_tokens:.0f} tokens), Word2Vec HS",
+            "baseline": "Su's plain reference",
+            "baseline docs/s": reference_rate,
+            "wordlens docs/s": ours_rate,
+            "speed-up": ours_rate / reference_rate,
+            "same top 10": f"{same}/{len(sample)}",
+        }
+    )
 
     chinese_path = args.models / "word2vec-zh"
     if chinese_path.exists():
@@ -96,10 +105,16 @@ def main() -> None:
         chinese.keywords(texts[0])
         jieba_rate = rate(lambda t: jieba.analyse.extract_tags(t, topK=10), texts)
         ours_rate = rate(lambda t: chinese.keywords(t, topk=10), texts)
-        rows.append({"task": "Chinese sample reviews, Word2Vec HS (jieba tokens)",
-                     "baseline": "jieba TF-IDF extract_tags", "baseline docs/s": jieba_rate,
-                     "wordlens docs/s": ours_rate, "speed-up": ours_rate / jieba_rate,
-                     "same top 10": "n/a"})
+        rows.append(
+            {
+                "task": "Chinese sample reviews, Word2Vec HS (jieba tokens)",
+                "baseline": "jieba TF-IDF extract_tags",
+                "baseline docs/s": jieba_rate,
+                "wordlens docs/s": ours_rate,
+                "speed-up": ours_rate / jieba_rate,
+                "same top 10": "n/a",
+            }
+        )
     else:
         print(f"skipped the Chinese comparison: no model at {chinese_path}", file=sys.stderr)
 
@@ -109,18 +124,41 @@ def main() -> None:
             source.write_text("".join(itertools.islice(stream, args.batch_documents)))
         for workers in (1, 2):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "wordlens", "-q", "keywords", "--no-progress",
-                            "--model", str(args.models / "word2vec"), str(source), "-o",
-                            str(Path(scratch) / f"out{workers}.jsonl"), "--workers",
-                            str(workers)], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "wordlens",
+                    "-q",
+                    "keywords",
+                    "--no-progress",
+                    "--model",
+                    str(args.models / "word2vec"),
+                    str(source),
+                    "-o",
+                    str(Path(scratch) / f"out{workers}.jsonl"),
+                    "--workers",
+                    str(workers),
+                ],
+                check=True,
+                cwd=ROOT,
+                stderr=subprocess.DEVNULL,
+            )
             seconds = time.perf_counter() - started
-            rows.append({"task": f"wordlens keywords, {args.batch_documents:,} corpus lines, "
-                         f"{workers} worker(s), start-up included",
-                         "baseline": "", "baseline docs/s": "",
-                         "wordlens docs/s": args.batch_documents / seconds, "speed-up": "",
-                         "same top 10": ""})
-        same_output = (Path(scratch) / "out1.jsonl").read_bytes() == \
-            (Path(scratch) / "out2.jsonl").read_bytes()
+            rows.append(
+                {
+                    "task": f"wordlens keywords, {args.batch_documents:,} corpus lines, "
+                    f"{workers} worker(s), start-up included",
+                    "baseline": "",
+                    "baseline docs/s": "",
+                    "wordlens docs/s": args.batch_documents / seconds,
+                    "speed-up": "",
+                    "same top 10": "",
+                }
+            )
+        same_output = (Path(scratch) / "out1.jsonl").read_bytes() == (
+            Path(scratch) / "out2.jsonl"
+        ).read_bytes()
     print(table(rows))
     print(f"\nbatch outputs with 1 and 2 workers identical: {same_output}")
 

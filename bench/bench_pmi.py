@@ -40,7 +40,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import ROOT, run_measured, table
 
 CORPUS = ROOT / "corpus/data/en.txt.gz"
@@ -83,8 +82,11 @@ def count_wordlens(text: Path, out: Path) -> None:
     done = time.perf_counter()
     sp.save_npz(out, matrix, compressed=False)
     (out.parent / "words.txt").write_text("\n".join(vocabulary.words) + "\n")
-    print(json.dumps({"reading s": counting - started, "counting s": done - counting,
-                      "nnz": int(matrix.nnz)}))
+    print(
+        json.dumps(
+            {"reading s": counting - started, "counting s": done - counting, "nnz": int(matrix.nnz)}
+        )
+    )
 
 
 def count_scipy(text: Path) -> None:
@@ -111,6 +113,7 @@ def write_training_records(text: Path, directory: Path) -> None:
     """wordlens's X (constant weights) as GloVe records in one seeded shuffled order,
     the unigram counts and the words, for the C trainer."""
     from glove_reference import write_records
+
     from wordlens.training.cooccur import count_cooccurrences
 
     corpus, vocabulary = read_vocabulary(text)
@@ -126,16 +129,35 @@ def gensim_variant(text: Path, out: Path) -> None:
     from wordlens.artifacts import write_model
 
     started = time.perf_counter()
-    model = Word2Vec(corpus_file=str(text), sg=1, hs=1, negative=0, vector_size=128,
-                     window=5, min_count=5, epochs=5, workers=THREADS, seed=1)
+    model = Word2Vec(
+        corpus_file=str(text),
+        sg=1,
+        hs=1,
+        negative=0,
+        vector_size=128,
+        window=5,
+        min_count=5,
+        epochs=5,
+        workers=THREADS,
+        seed=1,
+    )
     seconds = time.perf_counter() - started
-    write_model(out, kind="word2vec", words=model.wv.index_to_key,
-                vectors=model.wv.vectors, manifest={"tokenizer": {"name": "english"}})
+    write_model(
+        out,
+        kind="word2vec",
+        words=model.wv.index_to_key,
+        vectors=model.wv.vectors,
+        manifest={"tokenizer": {"name": "english"}},
+    )
     print(json.dumps({"seconds": seconds}))
 
 
-VARIANTS = {"count-wordlens": count_wordlens, "count-scipy": count_scipy,
-            "records": write_training_records, "gensim": gensim_variant}
+VARIANTS = {
+    "count-wordlens": count_wordlens,
+    "count-scipy": count_scipy,
+    "records": write_training_records,
+    "gensim": gensim_variant,
+}
 
 
 def importance(model) -> int:
@@ -150,42 +172,71 @@ def scores(model) -> dict:
     from wordlens.training.evaluate import evaluate_model
 
     figures = evaluate_model(model)
-    return {"WS353": figures["wordsim353"]["spearman_cosine"],
-            "SimLex": figures["simlex999"]["spearman_cosine"],
-            "analogy 3CosAdd": figures["analogy"]["3cosadd"],
-            "function words in 25 shortest": importance(model)}
+    return {
+        "WS353": figures["wordsim353"]["spearman_cosine"],
+        "SimLex": figures["simlex999"]["spearman_cosine"],
+        "analogy 3CosAdd": figures["analogy"]["3cosadd"],
+        "function words in 25 shortest": importance(model),
+    }
 
 
 def counting_table(script, text: Path, scratch: Path, tools: dict | None) -> None:
     import scipy.sparse as sp
-
     from glove_reference import read_records
 
     rows = []
     if tools:
         vocab, records = scratch / "glove-vocab.txt", scratch / "glove-cooccur.bin"
-        first, peak_first, _ = run_measured([str(tools["vocab_count"]), str(text), str(vocab),
-                                             str(MIN_COUNT)])
-        second, peak_second, _ = run_measured([str(tools["cooccur"]), str(text), str(vocab),
-                                               str(records), str(WINDOW), str(scratch / "overflow"),
-                                               "1.0"])
-        rows.append({"counter": "Stanford GloVe vocab_count + cooccur (C)",
-                     "wall s": first + second, "peak MiB": max(peak_first, peak_second),
-                     "note": f"vocab_count {first:.2f} s, cooccur {second:.2f} s"})
+        first, peak_first, _ = run_measured(
+            [str(tools["vocab_count"]), str(text), str(vocab), str(MIN_COUNT)]
+        )
+        second, peak_second, _ = run_measured(
+            [
+                str(tools["cooccur"]),
+                str(text),
+                str(vocab),
+                str(records),
+                str(WINDOW),
+                str(scratch / "overflow"),
+                "1.0",
+            ]
+        )
+        rows.append(
+            {
+                "counter": "Stanford GloVe vocab_count + cooccur (C)",
+                "wall s": first + second,
+                "peak MiB": max(peak_first, peak_second),
+                "note": f"vocab_count {first:.2f} s, cooccur {second:.2f} s",
+            }
+        )
     out = scratch / "count" / "wordlens.npz"
     out.parent.mkdir()
     # The first run may compile the numba kernels (cached on disk for later runs).
     first, _, _ = run_measured(script + ["--variant", "count-wordlens", str(text), str(out)])
-    seconds, peak, output = run_measured(script + ["--variant", "count-wordlens", str(text), str(out)])
+    seconds, peak, output = run_measured(
+        script + ["--variant", "count-wordlens", str(text), str(out)]
+    )
     figures = json.loads(output)
-    rows.append({"counter": "wordlens (one pass to ids and counts + numba counting)",
-                 "wall s": seconds, "peak MiB": peak, "non-zero cells": figures["nnz"],
-                 "note": f"reading {figures['reading s']:.2f} s, counting "
-                         f"{figures['counting s']:.2f} s, rest: Python start-up and imports; "
-                         f"first run {first:.2f} s (compiles the kernels when not cached)"})
+    rows.append(
+        {
+            "counter": "wordlens (one pass to ids and counts + numba counting)",
+            "wall s": seconds,
+            "peak MiB": peak,
+            "non-zero cells": figures["nnz"],
+            "note": f"reading {figures['reading s']:.2f} s, counting "
+            f"{figures['counting s']:.2f} s, rest: Python start-up and imports; "
+            f"first run {first:.2f} s (compiles the kernels when not cached)",
+        }
+    )
     seconds, peak, output = run_measured(script + ["--variant", "count-scipy", str(text)])
-    rows.append({"counter": "plain scipy (all in memory, one matrix per offset)",
-                 "wall s": seconds, "peak MiB": peak, "non-zero cells": json.loads(output)["nnz"]})
+    rows.append(
+        {
+            "counter": "plain scipy (all in memory, one matrix per offset)",
+            "wall s": seconds,
+            "peak MiB": peak,
+            "non-zero cells": json.loads(output)["nnz"],
+        }
+    )
     if tools:
         ours = sp.load_npz(out)
         glove = read_records(records, ours.shape[0])
@@ -193,15 +244,19 @@ def counting_table(script, text: Path, scratch: Path, tools: dict | None) -> Non
         glove_words = [line.split(" ")[0] for line in vocab.read_text().splitlines()]
         difference = abs(glove - ours)
         rows[0]["non-zero cells"] = glove.nnz
-        check = (f"GloVe against wordlens: same vocabulary in the same order: "
-                 f"{glove_words == words}; largest difference of a cell "
-                 f"{difference.max():.3g} (relative to the largest cell "
-                 f"{difference.max() / ours.max():.2g}); GloVe's diagonal left out")
+        check = (
+            f"GloVe against wordlens: same vocabulary in the same order: "
+            f"{glove_words == words}; largest difference of a cell "
+            f"{difference.max():.3g} (relative to the largest cell "
+            f"{difference.max() / ours.max():.2g}); GloVe's diagonal left out"
+        )
     ratio = f"wall / {'GloVe' if tools else 'wordlens'}"
     for row in rows:
         row[ratio] = row["wall s"] / rows[0]["wall s"]
-    print(f"Counting X: window {WINDOW}, 1/distance weights (GloVe's), min_count {MIN_COUNT}, "
-          f"the same tokenised text for every counter\n")
+    print(
+        f"Counting X: window {WINDOW}, 1/distance weights (GloVe's), min_count {MIN_COUNT}, "
+        f"the same tokenised text for every counter\n"
+    )
     print(table(rows, ["counter", "wall s", ratio, "peak MiB", "non-zero cells", "note"]))
     if tools:
         print(f"\n{check}")
@@ -215,28 +270,48 @@ def adagrad_reference_row(script, text: Path, scratch: Path, tools: dict, epochs
     directory.mkdir()
     run_measured(script + ["--variant", "records", str(text), str(directory)])
     seconds, peak, output = run_measured(
-        [str(tools["pmi_adagrad_reference"]), str(directory / "records.bin"),
-         str(directory / "counts.txt"), str(directory / "vectors.bin"), "128", str(epochs),
-         str(THREADS)])
+        [
+            str(tools["pmi_adagrad_reference"]),
+            str(directory / "records.bin"),
+            str(directory / "counts.txt"),
+            str(directory / "vectors.bin"),
+            "128",
+            str(epochs),
+            str(THREADS),
+        ]
+    )
     speed = float(re.search(r"records/s/thread (\d+)", output).group(1))
     words = (directory / "words.txt").read_text().split("\n")[:-1]
     vectors = np.fromfile(directory / "vectors.bin", dtype=np.float64).reshape(len(words), -1)
     out = scratch / "c-reference"
-    write_model(out, kind="pmi", words=words, vectors=vectors.astype(np.float32),
-                manifest={"tokenizer": {"name": "english"}})
-    return {"model": f"C reference: Su's AdaGrad, window 10, {epochs} epochs, same records",
-            "wall s": seconds, "peak MiB": peak, "records/s/thread": speed,
-            "note": "training only (records pre-written)",
-            **scores(load_model(out, verify=False))}
+    write_model(
+        out,
+        kind="pmi",
+        words=words,
+        vectors=vectors.astype(np.float32),
+        manifest={"tokenizer": {"name": "english"}},
+    )
+    return {
+        "model": f"C reference: Su's AdaGrad, window 10, {epochs} epochs, same records",
+        "wall s": seconds,
+        "peak MiB": peak,
+        "records/s/thread": speed,
+        "note": "training only (records pre-written)",
+        **scores(load_model(out, verify=False)),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--epochs", type=int, default=30, help="AdaGrad epochs (30)")
-    parser.add_argument("--reference-dir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "wordlens-glove-reference",
-                        help="where the C references are built (reused)")
+    parser.add_argument(
+        "--reference-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "wordlens-glove-reference",
+        help="where the C references are built (reused)",
+    )
     parser.add_argument("--no-reference", action="store_true", help="skip the C references")
     parser.add_argument("--variant", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,8 +319,9 @@ def main() -> None:
         name, *paths = args.variant
         return VARIANTS[name](*map(Path, paths))
 
-    from wordlens.artifacts import load_model
     from glove_reference import build
+
+    from wordlens.artifacts import load_model
 
     tools = None
     if not args.no_reference:
@@ -271,16 +347,31 @@ def main() -> None:
             ("pmi eig, window 8, 1/distance, k = 5, smoothing 0.75", ["--cds", "0.75"]),
             ("pmi eig, window 5, constant, k = 5", ["--window", "5", "--weighting", "constant"]),
             ("pmi eig, window 10, constant, k = 5", ["--window", "10", "--weighting", "constant"]),
-            (f"pmi adagrad, window 10, {args.epochs} epochs",
-             ["--solver", "adagrad", "--epochs", str(args.epochs)]),
-            (f"pmi adagrad from eig, window 10, {args.epochs} epochs",
-             ["--solver", "adagrad", "--init", "eig", "--epochs", str(args.epochs)]),
+            (
+                f"pmi adagrad, window 10, {args.epochs} epochs",
+                ["--solver", "adagrad", "--epochs", str(args.epochs)],
+            ),
+            (
+                f"pmi adagrad from eig, window 10, {args.epochs} epochs",
+                ["--solver", "adagrad", "--init", "eig", "--epochs", str(args.epochs)],
+            ),
         ]
         for label, options in runs:
             out = scratch / f"model-{len(rows)}"
             seconds, peak, _ = run_measured(
-                [sys.executable, "-m", "wordlens", "-q", "train", "pmi", "--out", str(out),
-                 "--no-evaluate", *options])
+                [
+                    sys.executable,
+                    "-m",
+                    "wordlens",
+                    "-q",
+                    "train",
+                    "pmi",
+                    "--out",
+                    str(out),
+                    "--no-evaluate",
+                    *options,
+                ]
+            )
             model = load_model(out, verify=False)
             row = {"model": label, "wall s": seconds, "peak MiB": peak, **scores(model)}
             training = model.manifest["training"]
@@ -292,18 +383,39 @@ def main() -> None:
             rows.append(adagrad_reference_row(script, text, scratch, tools, args.epochs))
         out = scratch / "gensim"
         seconds, peak, output = run_measured(script + ["--variant", "gensim", str(text), str(out)])
-        rows.append({"model": "gensim word2vec sg hs, 5 epochs", "wall s": seconds,
-                     "peak MiB": peak, "note": f"training alone "
-                                               f"{json.loads(output)['seconds']:.1f} s",
-                     **scores(load_model(out, verify=False))})
+        rows.append(
+            {
+                "model": "gensim word2vec sg hs, 5 epochs",
+                "wall s": seconds,
+                "peak MiB": peak,
+                "note": f"training alone {json.loads(output)['seconds']:.1f} s",
+                **scores(load_model(out, verify=False)),
+            }
+        )
     yardstick = rows[-1]["wall s"]
     for row in rows:
         row["wall / word2vec"] = row["wall s"] / yardstick
-    print(f"Models: 128 dimensions, {THREADS} threads; wordlens rows read and tokenise the "
-          f"corpus themselves, gensim reads the tokenised file\n")
-    print(table(rows, ["model", "wall s", "wall / word2vec", "peak MiB", "WS353", "SimLex",
-                       "analogy 3CosAdd", "function words in 25 shortest", "records/s/thread",
-                       "note"]))
+    print(
+        f"Models: 128 dimensions, {THREADS} threads; wordlens rows read and tokenise the "
+        f"corpus themselves, gensim reads the tokenised file\n"
+    )
+    print(
+        table(
+            rows,
+            [
+                "model",
+                "wall s",
+                "wall / word2vec",
+                "peak MiB",
+                "WS353",
+                "SimLex",
+                "analogy 3CosAdd",
+                "function words in 25 shortest",
+                "records/s/thread",
+                "note",
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from urllib.parse import quote
 
 import httpx
 import numpy as np
-
 from common import ROOT, table
 
 
@@ -41,8 +40,11 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:"))
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
     await reader.readexactly(length)
     return status
 
@@ -73,10 +75,12 @@ async def load(port: int, paths: list[str], concurrency: int, seconds: float) ->
     await asyncio.gather(*(user(k) for k in range(concurrency)))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"requests/s": len(latencies) / elapsed,
-            "p50 ms": 1e3 * statistics.median(latencies),
-            "p99 ms": 1e3 * latencies[int(0.99 * (len(latencies) - 1))],
-            "errors": errors}
+    return {
+        "requests/s": len(latencies) / elapsed,
+        "p50 ms": 1e3 * statistics.median(latencies),
+        "p99 ms": 1e3 * latencies[int(0.99 * (len(latencies) - 1))],
+        "errors": errors,
+    }
 
 
 def memory_kib(pid: int) -> tuple[int, int]:
@@ -92,8 +96,11 @@ def memory_kib(pid: int) -> tuple[int, int]:
 
 def worker_pids(parent: int) -> list[int]:
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    pids = [int(pid) for pid in children
-            if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+    pids = [
+        int(pid)
+        for pid in children
+        if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()
+    ]
     return pids or [parent]  # uvicorn with one worker serves in the parent itself
 
 
@@ -114,9 +121,23 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "-m", "wordlens", "serve", "--models", args.models, "--port",
-         str(port), "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "-m",
+            "wordlens",
+            "serve",
+            "--models",
+            args.models,
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         while True:
             try:
@@ -134,22 +155,21 @@ def main() -> None:
         rng = np.random.default_rng(0)
         rows = []
         for name, model in engine.models.items():
-            words = [quote(model.words[i])
-                     for i in rng.integers(0, min(5000, len(model)), 500)]
+            words = [quote(model.words[i]) for i in rng.integers(0, min(5000, len(model)), 500)]
             workloads = {
-                "similarity": [f"/similarity?model={name}&w1={a}&w2={b}"
-                               for a, b in zip(words, words[1:])],
-                "most_similar": [f"/most_similar?model={name}&positive={w}&topn=10"
-                                 for w in words],
+                "similarity": [
+                    f"/similarity?model={name}&w1={a}&w2={b}" for a, b in zip(words, words[1:])
+                ],
+                "most_similar": [f"/most_similar?model={name}&positive={w}&topn=10" for w in words],
             }
             if model.kind != "imported":
-                workloads["related"] = [f"/related?model={name}&word={w}&topn=10"
-                                        for w in words]
+                workloads["related"] = [f"/related?model={name}&word={w}&topn=10" for w in words]
             for workload, paths in workloads.items():
                 for concurrency in args.concurrency:
                     figures = asyncio.run(load(port, paths, concurrency, args.seconds))
-                    rows.append({"model": name, "query": workload,
-                                 "concurrency": concurrency, **figures})
+                    rows.append(
+                        {"model": name, "query": workload, "concurrency": concurrency, **figures}
+                    )
         memory = [memory_kib(pid) for pid in worker_pids(server.pid)]
     finally:
         server.send_signal(signal.SIGTERM)

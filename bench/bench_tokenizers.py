@@ -17,8 +17,11 @@ from wordlens.corpus import DEFAULT_CHINESE, DEFAULT_ENGLISH, Corpus, get_tokeni
 
 def main() -> None:
     rows = []
-    for name, path in (("english", DEFAULT_ENGLISH), ("whitespace", DEFAULT_ENGLISH),
-                       ("jieba", DEFAULT_CHINESE)):
+    for name, path in (
+        ("english", DEFAULT_ENGLISH),
+        ("whitespace", DEFAULT_ENGLISH),
+        ("jieba", DEFAULT_CHINESE),
+    ):
         tokenizer = get_tokenizer(name)
         documents = list(iter_documents(path))
         tokenizer(documents[0])  # jieba loads its dictionary on first use
@@ -29,9 +32,16 @@ def main() -> None:
         streamed = sum(len(tokens) for tokens in Corpus(path, tokenizer))
         stream = time.perf_counter() - started
         assert streamed == tokens
-        rows.append({"tokenizer": name, "corpus": path.name, "documents": len(documents),
-                     "tokens": tokens, "tokenising tokens/s": tokens / alone,
-                     "read + tokenise tokens/s": tokens / stream})
+        rows.append(
+            {
+                "tokenizer": name,
+                "corpus": path.name,
+                "documents": len(documents),
+                "tokens": tokens,
+                "tokenising tokens/s": tokens / alone,
+                "read + tokenise tokens/s": tokens / stream,
+            }
+        )
     print(table(rows))
 
 

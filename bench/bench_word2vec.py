@@ -27,8 +27,9 @@ from pathlib import Path
 
 from common import ROOT, run_measured, table
 
-SETTINGS = dict(sg=1, hs=1, negative=0, vector_size=128, window=5, min_count=5, epochs=5,
-                sample=1e-3, seed=1)
+SETTINGS = dict(
+    sg=1, hs=1, negative=0, vector_size=128, window=5, min_count=5, epochs=5, sample=1e-3, seed=1
+)
 
 
 def variant(name: str, corpus: str, scratch: str) -> None:
@@ -71,17 +72,33 @@ def main() -> None:
     rows = []
     script = [sys.executable, str(Path(__file__).resolve())]
     with tempfile.TemporaryDirectory() as scratch:
-        for name, label in (("gensim-list", "gensim (list)"),
-                            ("gensim-file", "gensim (corpus_file)"),
-                            ("wordlens-stage", "wordlens (stage)")):
-            _, peak, output = run_measured(script + ["--variant", name, "--corpus",
-                                                     args.corpus, "--scratch", scratch],
-                                           env={"PYTHONPATH": str(ROOT)})
-            rows.append({"variant": label, "seconds": json.loads(output)["seconds"],
-                         "peak MiB": peak})
+        for name, label in (
+            ("gensim-list", "gensim (list)"),
+            ("gensim-file", "gensim (corpus_file)"),
+            ("wordlens-stage", "wordlens (stage)"),
+        ):
+            _, peak, output = run_measured(
+                script + ["--variant", name, "--corpus", args.corpus, "--scratch", scratch],
+                env={"PYTHONPATH": str(ROOT)},
+            )
+            rows.append(
+                {"variant": label, "seconds": json.loads(output)["seconds"], "peak MiB": peak}
+            )
         seconds, peak, _ = run_measured(
-            [sys.executable, "-m", "wordlens", "-q", "train", "word2vec", "--corpus", args.corpus,
-             "--out", str(Path(scratch) / "model"), "--no-evaluate"])
+            [
+                sys.executable,
+                "-m",
+                "wordlens",
+                "-q",
+                "train",
+                "word2vec",
+                "--corpus",
+                args.corpus,
+                "--out",
+                str(Path(scratch) / "model"),
+                "--no-evaluate",
+            ]
+        )
         rows.append({"variant": "wordlens train word2vec", "seconds": seconds, "peak MiB": peak})
     baseline = rows[0]["seconds"]
     for row in rows:

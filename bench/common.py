@@ -6,8 +6,8 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -61,8 +61,9 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, fl
     import subprocess
 
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                               env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
     output = process.stdout.read().decode()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started

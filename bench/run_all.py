@@ -14,8 +14,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_tokenizers.py", "bench_pmi.py", "bench_word2vec.py", "bench_engine.py",
-           "bench_server.py", "bench_keywords.py"]
+SCRIPTS = [
+    "bench_tokenizers.py",
+    "bench_pmi.py",
+    "bench_word2vec.py",
+    "bench_engine.py",
+    "bench_server.py",
+    "bench_keywords.py",
+]
 
 if __name__ == "__main__":
     for script in SCRIPTS:

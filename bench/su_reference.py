@@ -35,6 +35,8 @@ def pmi_keywords(model, tokens: list[str]) -> list[tuple[str, float]]:
     """PMI model: all known words ranked by ⟨Σ_u v_u, v_w⟩, one pair at a time."""
     index = model.index
     tokens = [w for w in tokens if w in index]
-    scores = {w: sum(float(np.dot(model.vectors[index[u]], model.vectors[index[w]]))
-                     for u in tokens) for w in tokens}
+    scores = {
+        w: sum(float(np.dot(model.vectors[index[u]], model.vectors[index[w]])) for u in tokens)
+        for w in tokens
+    }
     return Counter(scores).most_common()

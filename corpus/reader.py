@@ -16,9 +16,10 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 __all__ = [
     "CorpusError",
@@ -54,7 +55,7 @@ class ReadStats:
     malformed_json_lines: int = 0
     missing_field_lines: int = 0
     bytes_read: int = 0
-    _hash: "hashlib._Hash" = field(default_factory=hashlib.sha256, repr=False)
+    _hash: hashlib._Hash = field(default_factory=hashlib.sha256, repr=False)
 
     @property
     def skipped_lines(self) -> int:
@@ -101,14 +102,10 @@ def corpus_files(path: str | os.PathLike) -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and _is_corpus_file(p))
         if not files:
-            raise CorpusError(
-                f"no corpus files in folder {path} (expected {', '.join(_SUFFIXES)})"
-            )
+            raise CorpusError(f"no corpus files in folder {path} (expected {', '.join(_SUFFIXES)})")
         return files
     if not _is_corpus_file(path):
-        raise CorpusError(
-            f"unsupported corpus file {path.name} (expected {', '.join(_SUFFIXES)})"
-        )
+        raise CorpusError(f"unsupported corpus file {path.name} (expected {', '.join(_SUFFIXES)})")
     return [path]
 
 
@@ -131,8 +128,14 @@ class Record:
     error: str | None = None
 
 
-def _records(stream: IO[bytes], source: str, stats: ReadStats, jsonl: bool,
-             text_field: str, id_field: str | None) -> Iterator[Record]:
+def _records(
+    stream: IO[bytes],
+    source: str,
+    stats: ReadStats,
+    jsonl: bool,
+    text_field: str,
+    id_field: str | None,
+) -> Iterator[Record]:
     stats.files += 1
     stats._hash.update(source.encode("utf-8", "surrogateescape") + b"\0")
     for number, raw in enumerate(stream, 1):
@@ -142,8 +145,12 @@ def _records(stream: IO[bytes], source: str, stats: ReadStats, jsonl: bool,
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             stats.undecodable_lines += 1
-            yield Record(source, number, None, error=f"{source}:{number}: not valid UTF-8 "
-                         f"({error.reason} at byte {error.start})")
+            yield Record(
+                source,
+                number,
+                None,
+                error=f"{source}:{number}: not valid UTF-8 ({error.reason} at byte {error.start})",
+            )
             continue
         if not line.strip():
             stats.empty_lines += 1
@@ -155,20 +162,23 @@ def _records(stream: IO[bytes], source: str, stats: ReadStats, jsonl: bool,
             document = json.loads(line)
         except ValueError as error:
             stats.malformed_json_lines += 1
-            yield Record(source, number, None, error=f"{source}:{number}: malformed JSON "
-                         f"({error})")
+            yield Record(source, number, None, error=f"{source}:{number}: malformed JSON ({error})")
             continue
         if not isinstance(document, dict):
             stats.malformed_json_lines += 1
-            yield Record(source, number, None,
-                         error=f"{source}:{number}: not a JSON object")
+            yield Record(source, number, None, error=f"{source}:{number}: not a JSON object")
             continue
         identifier = document.get(id_field) if id_field else None
         text = document.get(text_field)
         if not isinstance(text, str):
             stats.missing_field_lines += 1
-            yield Record(source, number, None, identifier,
-                         error=f"{source}:{number}: no string field {text_field!r}")
+            yield Record(
+                source,
+                number,
+                None,
+                identifier,
+                error=f"{source}:{number}: no string field {text_field!r}",
+            )
             continue
         yield Record(source, number, text.strip(), identifier)
 
@@ -189,8 +199,9 @@ def iter_records(
     if str(path) == "-":
         if stdin_format not in ("txt", "jsonl"):
             raise CorpusError(f"unknown input format {stdin_format!r}; use txt or jsonl")
-        yield from _records(sys.stdin.buffer, "<stdin>", stats, stdin_format == "jsonl",
-                            text_field, id_field)
+        yield from _records(
+            sys.stdin.buffer, "<stdin>", stats, stdin_format == "jsonl", text_field, id_field
+        )
         return
     for file in corpus_files(path):
         jsonl = file.name.endswith((".jsonl", ".jsonl.gz"))

@@ -28,14 +28,13 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = ["Tokenizer", "TOKENIZER_NAMES", "get_tokenizer", "from_spec"]
 
 _LETTERS = r"[^\W\d_]"
-_ENGLISH_TOKEN = re.compile(
-    rf"{_LETTERS}+(?:'{_LETTERS}+)*|\d+(?:[.,]\d+)*"
-)
+_ENGLISH_TOKEN = re.compile(rf"{_LETTERS}+(?:'{_LETTERS}+)*|\d+(?:[.,]\d+)*")
 # A jieba token is kept when it holds a letter (any script, CJK included) or a digit.
 _WORDLIKE = re.compile(r"[^\W_]")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})

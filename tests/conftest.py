@@ -23,17 +23,33 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(models_dir: Path, *extra_args: str, env: dict | None = None,
-                   timeout: float = 60.0):
+def running_server(
+    models_dir: Path, *extra_args: str, env: dict | None = None, timeout: float = 60.0
+):
     """Run ``wordlens serve`` on 127.0.0.1 and yield its base URL; stop it afterwards."""
     port = free_port()
     log_path = models_dir.parent / f"server-{port}.log"
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "wordlens", "serve", "--models", str(models_dir),
-             "--host", "127.0.0.1", "--port", str(port), *extra_args],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "wordlens",
+                "serve",
+                "--models",
+                str(models_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *extra_args,
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -61,6 +77,7 @@ def running_server(models_dir: Path, *extra_args: str, env: dict | None = None,
 def server_log_reader():
     def read(models_dir: Path) -> str:
         return "\n".join(p.read_text() for p in models_dir.parent.glob("server-*.log"))
+
     return read
 
 
@@ -82,10 +99,25 @@ def train(kind: str, corpus: Path, out: Path, *options: str) -> Path:
     PYTHONHASHSEED is fixed because gensim seeds each word's initial vector with
     Python's (otherwise randomised) string hash: with one worker, runs repeat exactly.
     """
-    subprocess.run([sys.executable, "-m", "wordlens", "-q", "train", kind, "--corpus",
-                    str(corpus), "--out", str(out), *options],
-                   cwd=ROOT, check=True, capture_output=True,
-                   env={**os.environ, "PYTHONHASHSEED": "0"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wordlens",
+            "-q",
+            "train",
+            kind,
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(out),
+            *options,
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     return out
 
 
@@ -93,8 +125,19 @@ def train(kind: str, corpus: Path, out: Path, *options: str) -> Path:
 def trained_models(tmp_path_factory, tiny_corpus) -> Path:
     """A models directory with tiny PMI and Word2Vec models trained on the tiny corpus."""
     models = tmp_path_factory.mktemp("trained") / "models"
-    train("pmi", tiny_corpus, models / "pmi", "--dim", "24", "--min-count", "3",
-          "--no-evaluate")
-    train("word2vec", tiny_corpus, models / "word2vec", "--dim", "24", "--min-count", "3",
-          "--epochs", "3", "--workers", "2", "--no-evaluate")
+    train("pmi", tiny_corpus, models / "pmi", "--dim", "24", "--min-count", "3", "--no-evaluate")
+    train(
+        "word2vec",
+        tiny_corpus,
+        models / "word2vec",
+        "--dim",
+        "24",
+        "--min-count",
+        "3",
+        "--epochs",
+        "3",
+        "--workers",
+        "2",
+        "--no-evaluate",
+    )
     return models

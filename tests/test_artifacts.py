@@ -52,7 +52,13 @@ def test_round_trip(tmp_path):
     manifest = model.manifest
     assert manifest["params"] == {"dim": 8} and manifest["vocab_size"] == 4
     assert set(manifest["files"]) == {
-        "words.txt", "vectors.npy", "vectors_norm.npy", "norms.npy", "counts.npy", "extra.npy"}
+        "words.txt",
+        "vectors.npy",
+        "vectors_norm.npy",
+        "norms.npy",
+        "counts.npy",
+        "extra.npy",
+    }
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
 
 
@@ -94,7 +100,7 @@ def test_killed_writer_leaves_no_model(tmp_path):
             real_save(file, array, allow_pickle=allow_pickle)
             os.kill(os.getpid(), signal.SIGKILL)
         np.save = save_then_die
-        artifacts.write_model({str(tmp_path / 'm')!r}, kind="pmi", words=["a", "b"],
+        artifacts.write_model({str(tmp_path / "m")!r}, kind="pmi", words=["a", "b"],
                               vectors=np.ones((2, 3)))
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd())

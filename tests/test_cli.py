@@ -25,8 +25,9 @@ def test_errors_are_one_line(tmp_path, capsys):
 
 
 def test_every_subcommand_has_help(capsys):
-    from wordlens.cli import COMMAND_MODULES, build_parser
     import importlib
+
+    from wordlens.cli import COMMAND_MODULES, build_parser
 
     build_parser()
     for entry in COMMAND_MODULES:

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from wordlens.training.cooccur import CooccurrenceCounter, budget, count_cooccurrences, count_encoded
+from wordlens.training.cooccur import (
+    CooccurrenceCounter,
+    budget,
+    count_cooccurrences,
+    count_encoded,
+)
 
 INDEX = {"a": 0, "b": 1, "c": 2}
 DOCUMENTS = [["a", "b", "c", "a"], ["b", "oov", "c"], ["a"], [], ["c", "c", "b"]]
@@ -40,14 +45,15 @@ def test_bounded_memory_on_a_corpus_larger_than_a_chunk():
     index = {w: i for i, w in enumerate(words)}
     documents = [list(rng.choice(words, size=rng.integers(1, 40))) for _ in range(3000)]
     reference = count_cooccurrences(documents, index, window=4, chunk_tokens=10**9)
-    small = count_cooccurrences(documents, index, window=4, chunk_tokens=500,
-                                dense_words=50, max_partial_pairs=5000)
+    small = count_cooccurrences(
+        documents, index, window=4, chunk_tokens=500, dense_words=50, max_partial_pairs=5000
+    )
     np.testing.assert_allclose(small.toarray(), reference.toarray())
 
     distinct = reference.nnz  # every (i, j) in both directions: more than stored one way
     counter = CooccurrenceCounter(300, window=4, dense_words=50, max_partial_pairs=5000)
     for start in range(0, 3000, 20):
-        chunk = documents[start:start + 20]
+        chunk = documents[start : start + 20]
         ids = np.array([index[w] for doc in chunk for w in doc], dtype=np.int32)
         numbers = np.repeat(np.arange(len(chunk), dtype=np.int32), [len(d) for d in chunk])
         counter.add(ids, numbers)
@@ -74,8 +80,9 @@ def test_encoded_corpus_counts_the_same_in_chunks(tmp_path):
     index = {w: i for i, w in enumerate(words[:150])}  # "rare" and 50 others left out
     for weighting in ("constant", "distance"):
         reference = count_cooccurrences(documents, index, window=3, weighting=weighting)
-        ours = count_encoded(encoded, index, window=3, weighting=weighting, dense_words=40,
-                             max_partial_pairs=3000)
+        ours = count_encoded(
+            encoded, index, window=3, weighting=weighting, dense_words=40, max_partial_pairs=3000
+        )
         np.testing.assert_allclose(ours.toarray(), reference.toarray())
 
 

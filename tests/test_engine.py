@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from wordlens.artifacts import write_model
 from wordlens.app.engine import Engine, Limits, WordModel
 from wordlens.app.errors import (
     InvalidQueryError,
@@ -13,7 +12,7 @@ from wordlens.app.errors import (
     UnknownWordError,
     UnsupportedQueryError,
 )
-from wordlens.artifacts import load_model
+from wordlens.artifacts import load_model, write_model
 
 WORDS = [f"w{i}" for i in range(500)] + ["Paris", "café", "北京"]
 ZERO = 7  # a word whose vector is zero
@@ -32,10 +31,21 @@ def models_dir(tmp_path_factory, vectors):
     root = tmp_path_factory.mktemp("models")
     counts = np.arange(len(WORDS), 0, -1) * 3
     words = [w.lower() for w in WORDS]
-    write_model(root / "pmi", kind="pmi", words=words, vectors=vectors, counts=counts,
-                manifest={"tokenizer": {"name": "english"}})
-    write_model(root / "glove", kind="imported", words=WORDS, vectors=vectors,
-                manifest={"tokenizer": {"name": "whitespace", "lowercase": False}})
+    write_model(
+        root / "pmi",
+        kind="pmi",
+        words=words,
+        vectors=vectors,
+        counts=counts,
+        manifest={"tokenizer": {"name": "english"}},
+    )
+    write_model(
+        root / "glove",
+        kind="imported",
+        words=WORDS,
+        vectors=vectors,
+        manifest={"tokenizer": {"name": "whitespace", "lowercase": False}},
+    )
     (root / "broken").mkdir()
     return root
 
@@ -72,25 +82,37 @@ def test_engine_loads_models_and_reports_broken_ones(engine):
 
 
 def test_most_similar_matches_gensim(pmi, keyed):
-    for positive, negative in [(["w1"], []), (["w1", "w2"], ["w3"]), ([], ["w4"]),
-                               (["w10", "w11", "w12"], ["w13", "w14"])]:
-        assert_same_neighbours(pmi.most_similar(positive, negative, topn=10),
-                               keyed.most_similar(positive, negative, topn=10))
-    assert_same_neighbours(pmi.most_similar(["w1"], topn=5, restrict_vocab=100),
-                           keyed.most_similar(["w1"], topn=5, restrict_vocab=100))
+    for positive, negative in [
+        (["w1"], []),
+        (["w1", "w2"], ["w3"]),
+        ([], ["w4"]),
+        (["w10", "w11", "w12"], ["w13", "w14"]),
+    ]:
+        assert_same_neighbours(
+            pmi.most_similar(positive, negative, topn=10),
+            keyed.most_similar(positive, negative, topn=10),
+        )
+    assert_same_neighbours(
+        pmi.most_similar(["w1"], topn=5, restrict_vocab=100),
+        keyed.most_similar(["w1"], topn=5, restrict_vocab=100),
+    )
 
 
 def test_cosmul_doesnt_match_n_similarity_match_gensim(pmi, keyed):
-    assert_same_neighbours(pmi.most_similar_cosmul(["w1", "w2"], ["w3"], topn=10),
-                           keyed.most_similar_cosmul(["w1", "w2"], ["w3"], topn=10))
+    assert_same_neighbours(
+        pmi.most_similar_cosmul(["w1", "w2"], ["w3"], topn=10),
+        keyed.most_similar_cosmul(["w1", "w2"], ["w3"], topn=10),
+    )
     words = ["w1", "w2", "w3", "w4", "w5"]
     assert pmi.doesnt_match(words) == keyed.doesnt_match(words)
     assert pmi.n_similarity(["w1", "w2"], ["w3", "w9"]) == pytest.approx(
-        keyed.n_similarity(["w1", "w2"], ["w3", "w9"]), rel=1e-5)
+        keyed.n_similarity(["w1", "w2"], ["w3", "w9"]), rel=1e-5
+    )
     assert pmi.similarity("w1", "w2") == pytest.approx(keyed.similarity("w1", "w2"), rel=1e-5)
     vector = pmi.vector("w3") + pmi.vector("w4")
-    assert_same_neighbours(pmi.similar_by_vector(vector, topn=7),
-                           keyed.similar_by_vector(vector, topn=7))
+    assert_same_neighbours(
+        pmi.similar_by_vector(vector, topn=7), keyed.similar_by_vector(vector, topn=7)
+    )
 
 
 def test_zero_vectors_are_harmless(pmi):
@@ -117,8 +139,10 @@ def test_unknown_words_are_all_listed(pmi):
 
 
 def test_limits_and_bad_arguments(models_dir):
-    small = WordModel(load_model(models_dir / "pmi"), Limits(max_topn=5, max_words=3,
-                                                             max_tokens=4, max_text_chars=10))
+    small = WordModel(
+        load_model(models_dir / "pmi"),
+        Limits(max_topn=5, max_words=3, max_tokens=4, max_text_chars=10),
+    )
     with pytest.raises(LimitExceededError, match="between 1 and 5"):
         small.most_similar(["w1"], topn=6)
     with pytest.raises(LimitExceededError, match="limit is 3"):
@@ -164,16 +188,21 @@ def test_correlation_similarity_is_pearson_of_pmi_profiles(pmi, vectors):
     expected = np.corrcoef(profiles[:, 1], profiles[:, 2])[0, 1]
     assert pmi.correlation_similarity("w1", "w2", n=n) == pytest.approx(expected, abs=1e-4)
     neighbours = pmi.most_similar(["w1"], method="correlation", correlation_n=n, topn=3)
-    correlations = [np.corrcoef(profiles[:, 1], profiles[:, WORDS.index(w)])[0, 1]
-                    for w, _ in neighbours]
+    correlations = [
+        np.corrcoef(profiles[:, 1], profiles[:, WORDS.index(w)])[0, 1] for w, _ in neighbours
+    ]
     np.testing.assert_allclose([x for _, x in neighbours], correlations, atol=1e-4)
 
 
 def test_word_info_and_completion(pmi):
     info = pmi.word_info("W3")
-    assert info == {"word": "w3", "rank": 4, "norm": pytest.approx(info["norm"]),
-                    "count": (len(WORDS) - 3) * 3,
-                    "frequency": pytest.approx((len(WORDS) - 3) * 3 / pmi.counts.sum())}
+    assert info == {
+        "word": "w3",
+        "rank": 4,
+        "norm": pytest.approx(info["norm"]),
+        "count": (len(WORDS) - 3) * 3,
+        "frequency": pytest.approx((len(WORDS) - 3) * 3 / pmi.counts.sum()),
+    }
     words, total = pmi.complete("W4", limit=3)
     assert total == 111 and words == ["w4", "w40", "w41"]
     assert pmi.complete("w4", limit=3, offset=110) == (["w499"], 111)

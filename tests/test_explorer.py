@@ -11,14 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import ROOT, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("WORDLENS_REQUIRE_BROWSER"),
-    reason="Debian's chromium is not installed (set WORDLENS_REQUIRE_BROWSER=1 to fail)")
+    reason="Debian's chromium is not installed (set WORDLENS_REQUIRE_BROWSER=1 to fail)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +33,18 @@ def browser():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-quic"])  # launch() uses a fresh profile
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+            ],
+        )  # launch() uses a fresh profile
         yield browser
         browser.close()
 
@@ -92,11 +100,16 @@ def test_comparison_view_pmi_and_word2vec(page, url):
     page.wait_for_selector(".column.related >> nth=1")
     headings = page.locator(".column h3").all_inner_texts()
     assert [h.split(" ")[0] + " " + h.split(" ")[2] for h in headings] == [
-        "Similar pmi", "Related pmi", "Similar word2vec", "Related word2vec"]
+        "Similar pmi",
+        "Related pmi",
+        "Similar word2vec",
+        "Related word2vec",
+    ]
     expected = httpx.get(f"{url}/related", params={"word": "war", "model": "word2vec"}).json()
     columns = page.locator(".column.related")
-    assert columns.nth(1).locator("button.word").all_inner_texts() == \
-        [n["word"] for n in expected["neighbours"]]
+    assert columns.nth(1).locator("button.word").all_inner_texts() == [
+        n["word"] for n in expected["neighbours"]
+    ]
     shoot(page, "comparison")
 
 
@@ -138,10 +151,12 @@ def test_pair_analogy_and_models_panel(page, url):
         page.fill(field, word)
     page.click("#analogy-form button")
     page.wait_for_selector("#analogy-result li")
-    expected = httpx.get(f"{url}/most_similar", params={"positive": ["king", "woman"],
-                                                        "negative": "man", "topn": 5}).json()
-    assert [t.split(" (")[0] for t in page.locator("#analogy-result li").all_inner_texts()] \
-        == [n["word"] for n in expected["neighbours"]]
+    expected = httpx.get(
+        f"{url}/most_similar", params={"positive": ["king", "woman"], "negative": "man", "topn": 5}
+    ).json()
+    assert [t.split(" (")[0] for t in page.locator("#analogy-result li").all_inner_texts()] == [
+        n["word"] for n in expected["neighbours"]
+    ]
     names = page.locator("#models tbody th").all_inner_texts()
     assert {"pmi", "word2vec"} <= set(names)
     shoot(page, "pair-analogy-models")

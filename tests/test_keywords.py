@@ -4,14 +4,15 @@ import sys
 
 import numpy as np
 import pytest
-
-from wordlens.artifacts import load_model
-from wordlens.app.engine import WordModel
-from wordlens.app.keywords import default_stopwords
 from conftest import ROOT, train
 
+from wordlens.app.engine import WordModel
+from wordlens.app.keywords import default_stopwords
+from wordlens.artifacts import load_model
+
 sys.path.insert(0, str(ROOT / "bench"))
-from su_reference import keywords as su_keywords, pmi_keywords  # noqa: E402
+from su_reference import keywords as su_keywords  # noqa: E402
+from su_reference import pmi_keywords
 
 
 @pytest.fixture(scope="module")
@@ -22,20 +23,21 @@ def models(trained_models):
 def random_documents(model, count, seed):
     rng = np.random.default_rng(seed)
     head = min(len(model), 2000)
-    return [[model.words[i] for i in rng.integers(0, head, rng.integers(1, 30))]
-            for _ in range(count)]
+    return [
+        [model.words[i] for i in rng.integers(0, head, rng.integers(1, 30))] for _ in range(count)
+    ]
 
 
-@pytest.mark.parametrize("name, reference", [("word2vec", su_keywords),
-                                             ("pmi", pmi_keywords)])
+@pytest.mark.parametrize("name, reference", [("word2vec", su_keywords), ("pmi", pmi_keywords)])
 def test_rankings_equal_the_plain_reference(models, name, reference):
     model = models[name]
     for tokens in random_documents(model, 60, seed=len(name)):
         ours = model.keywords(tokens, topk=len(tokens), exclude_stopwords=False).keywords
         theirs = reference(model, tokens)
         assert [w for w, _ in ours] == [w for w, _ in theirs]
-        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs],
-                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            [s for _, s in ours], [s for _, s in theirs], rtol=1e-4, atol=1e-4
+        )
 
 
 def test_options_filter_candidates(models):
@@ -72,8 +74,11 @@ def english_models(tmp_path_factory):
     corpus = ROOT / "corpus/data/en.txt.gz"
     return {
         "pmi": WordModel(load_model(train("pmi", corpus, folder / "pmi", "--no-evaluate"))),
-        "word2vec": WordModel(load_model(train("word2vec", corpus, folder / "word2vec",
-                                               "--workers", "1", "--no-evaluate"))),
+        "word2vec": WordModel(
+            load_model(
+                train("word2vec", corpus, folder / "word2vec", "--workers", "1", "--no-evaluate")
+            )
+        ),
     }
 
 

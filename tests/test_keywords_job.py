@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
+from wordlens.app.engine import Engine
 from wordlens.artifacts import write_model
 from wordlens.cli import main
-from wordlens.app.engine import Engine
 
 WORDS = ["the", "cat", "sat", "on", "mat", "dog", "log", "bird", "tree", "river"]
 
@@ -23,9 +23,14 @@ def models_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("job") / "models"
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(len(WORDS), 8)).astype(np.float32)
-    write_model(root / "pmi", kind="pmi", words=WORDS, vectors=vectors,
-                counts=np.arange(len(WORDS), 0, -1) * 10,
-                manifest={"tokenizer": {"name": "english"}})
+    write_model(
+        root / "pmi",
+        kind="pmi",
+        words=WORDS,
+        vectors=vectors,
+        counts=np.arange(len(WORDS), 0, -1) * 10,
+        manifest={"tokenizer": {"name": "english"}},
+    )
     write_model(root / "imported", kind="imported", words=WORDS, vectors=vectors)
     return root
 
@@ -50,10 +55,12 @@ def test_results_equal_the_engine_in_input_order(tmp_path, models_dir):
     with gzip.open(source, "wt", encoding="utf-8") as stream:
         stream.write("\n".join(texts) + "\n")
     out1, out2 = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
-    assert run_job(source, "--model", models_dir / "pmi", "-o", out1, "--workers", 1,
-                   "--topk", 3) == 0
-    assert run_job(source, "--model", models_dir / "pmi", "-o", out2, "--workers", 2,
-                   "--topk", 3) == 0
+    assert (
+        run_job(source, "--model", models_dir / "pmi", "-o", out1, "--workers", 1, "--topk", 3) == 0
+    )
+    assert (
+        run_job(source, "--model", models_dir / "pmi", "-o", out2, "--workers", 2, "--topk", 3) == 0
+    )
     assert out1.read_bytes() == out2.read_bytes()
     records = read_jsonl(out1)
     pmi = Engine(models_dir).get("pmi")
@@ -66,12 +73,20 @@ def test_results_equal_the_engine_in_input_order(tmp_path, models_dir):
 
 def test_jsonl_ids_and_bad_lines(tmp_path, models_dir, capsys):
     source = tmp_path / "docs.jsonl"
-    source.write_bytes(b'{"id": "a", "body": "the cat sat"}\n{oops\n\n{"id": 9}\n'
-                       b'\xff\xfe\n{"id": "e", "body": ""}\n{"id": "f", "body": "zebra"}\n')
+    source.write_bytes(
+        b'{"id": "a", "body": "the cat sat"}\n{oops\n\n{"id": 9}\n'
+        b'\xff\xfe\n{"id": "e", "body": ""}\n{"id": "f", "body": "zebra"}\n'
+    )
     assert run_job(source, "--model", models_dir / "pmi", "--field", "body") == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["line"], r["id"]) for r in records] == [
-        (1, "a"), (2, None), (4, 9), (5, None), (6, "e"), (7, "f")]
+        (1, "a"),
+        (2, None),
+        (4, 9),
+        (5, None),
+        (6, "e"),
+        (7, "f"),
+    ]
     assert [r["keywords"][0]["word"] for r in records[:1]] == ["cat"]
     assert [bool(r["error"]) for r in records] == [False, True, True, True, False, False]
     assert "malformed JSON" in records[1]["error"]["message"]
@@ -82,10 +97,25 @@ def test_jsonl_ids_and_bad_lines(tmp_path, models_dir, capsys):
 
 def test_standard_input(models_dir):
     result = subprocess.run(
-        [sys.executable, "-m", "wordlens", "-q", "keywords", "--no-progress", "--model",
-         str(models_dir / "pmi"), "--stdin-format", "jsonl", "--topk", "1"],
-        input='{"id": 1, "text": "the dog on the log"}\n', capture_output=True, text=True,
-        check=True)
+        [
+            sys.executable,
+            "-m",
+            "wordlens",
+            "-q",
+            "keywords",
+            "--no-progress",
+            "--model",
+            str(models_dir / "pmi"),
+            "--stdin-format",
+            "jsonl",
+            "--topk",
+            "1",
+        ],
+        input='{"id": 1, "text": "the dog on the log"}\n',
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     record = json.loads(result.stdout)
     assert record["id"] == 1 and len(record["keywords"]) == 1
 
@@ -109,9 +139,11 @@ def test_resume_after_a_torn_write(tmp_path, models_dir):
     full, partial = tmp_path / "full.jsonl", tmp_path / "partial.jsonl"
     assert run_job(source, "--model", models_dir / "pmi", "-o", full, "--workers", 1) == 0
     data = full.read_bytes()
-    partial.write_bytes(data[:len(data) * 2 // 5 + 17])  # ends inside a line
-    assert run_job(source, "--model", models_dir / "pmi", "-o", partial, "--resume",
-                   "--workers", 2) == 0
+    partial.write_bytes(data[: len(data) * 2 // 5 + 17])  # ends inside a line
+    assert (
+        run_job(source, "--model", models_dir / "pmi", "-o", partial, "--resume", "--workers", 2)
+        == 0
+    )
     assert partial.read_bytes() == data
 
 
@@ -129,12 +161,23 @@ def test_resume_after_a_killed_run(tmp_path, models_dir):
     source = tmp_path / "docs.txt"
     source.write_text("\n".join(documents(40_000, seed=9)) + "\n")
     reference, output = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
-    command = [sys.executable, "-m", "wordlens", "-q", "keywords", "--no-progress", "--model",
-               str(models_dir / "pmi"), str(source), "--workers", "1", "-o"]
+    command = [
+        sys.executable,
+        "-m",
+        "wordlens",
+        "-q",
+        "keywords",
+        "--no-progress",
+        "--model",
+        str(models_dir / "pmi"),
+        str(source),
+        "--workers",
+        "1",
+        "-o",
+    ]
     process = subprocess.Popen(command + [str(output)])
     deadline = time.monotonic() + 60
-    while (not output.exists() or output.stat().st_size < 50_000) and \
-            time.monotonic() < deadline:
+    while (not output.exists() or output.stat().st_size < 50_000) and time.monotonic() < deadline:
         time.sleep(0.01)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

@@ -5,18 +5,17 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import train
 
+from wordlens.app.keywords import default_stopwords
 from wordlens.artifacts import load_model
 from wordlens.cli import main
-from wordlens.app.keywords import default_stopwords
-from conftest import train
 from wordlens.training.pmi_adagrad import AdagradParams, pmi_records, train_adagrad
 from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
 
-X = sp.csr_matrix(np.array([[0, 50, 200, 1],
-                            [50, 0, 10, 0],
-                            [200, 10, 0, 4],
-                            [1, 0, 4, 0]], dtype=float))
+X = sp.csr_matrix(
+    np.array([[0, 50, 200, 1], [50, 0, 10, 0], [200, 10, 0, 4], [1, 0, 4, 0]], dtype=float)
+)
 COUNTS = np.array([400, 100, 300, 20])
 
 
@@ -37,31 +36,37 @@ def test_one_adagrad_step_by_hand():
     single = sp.csr_matrix(([30.0], ([0], [1])), shape=(2, 2))
     counts = np.array([60, 90])
     start = np.array([[0.1, -0.2, 0.3], [0.2, 0.1, -0.1]], dtype=np.float32)
-    vectors, figures = train_adagrad(single, counts, AdagradParams(dim=3, epochs=1, threads=1),
-                                     initial=start)
+    vectors, figures = train_adagrad(
+        single, counts, AdagradParams(dim=3, epochs=1, threads=1), initial=start
+    )
     target = np.log(30) - np.log(30) - np.log(60) - np.log(90) + 2 * np.log(150)
     weight = (30 / 100) ** 0.75
     v_i, v_j = start[0].astype(np.float64), start[1].astype(np.float64)
     scaled = weight * (v_i @ v_j - target)
     g_i, g_j = scaled * v_j, scaled * v_i
-    new_i = v_i - 0.1 * g_i / np.sqrt(1 + g_i ** 2 + 1e-8)
-    new_j = v_j - 0.1 * g_j / np.sqrt(1 + g_j ** 2 + 1e-8)
+    new_i = v_i - 0.1 * g_i / np.sqrt(1 + g_i**2 + 1e-8)
+    new_j = v_j - 0.1 * g_j / np.sqrt(1 + g_j**2 + 1e-8)
     np.testing.assert_allclose(vectors[0], new_i, rtol=1e-5)
     np.testing.assert_allclose(vectors[1], new_j, rtol=1e-5)
     assert figures["records"] == 1 and figures["loss_per_epoch"][0] == pytest.approx(
-        weight * (v_i @ v_j - target) ** 2, rel=1e-5)
+        weight * (v_i @ v_j - target) ** 2, rel=1e-5
+    )
 
 
 def test_non_finite_updates_are_skipped():
     # v_0 · v_1 overflows float32, so the update of that pair is not finite and is
     # skipped (the vectors stay as they were); the pair (2, 3) trains normally.
-    pairs = sp.csr_matrix(np.array([[0, 30, 0, 0], [30, 0, 0, 0], [0, 0, 0, 5], [0, 0, 5, 0]],
-                                   dtype=float))
+    pairs = sp.csr_matrix(
+        np.array([[0, 30, 0, 0], [30, 0, 0, 0], [0, 0, 0, 5], [0, 0, 5, 0]], dtype=float)
+    )
     start = np.array([[3e19, 3e19], [3e19, 3e19], [0.1, 0.2], [0.3, -0.1]], dtype=np.float32)
     for threads in (1, 2):
-        vectors, figures = train_adagrad(pairs, np.array([60, 90, 10, 20]),
-                                         AdagradParams(dim=2, epochs=2, threads=threads),
-                                         initial=start)
+        vectors, figures = train_adagrad(
+            pairs,
+            np.array([60, 90, 10, 20]),
+            AdagradParams(dim=2, epochs=2, threads=threads),
+            initial=start,
+        )
         assert figures["skipped_updates"] == 4  # (0, 1) and (1, 0), in both epochs
         assert np.isfinite(vectors).all()
         np.testing.assert_array_equal(vectors[:2], start[:2])
@@ -87,8 +92,9 @@ def test_determinism_with_one_thread_and_loss_decreasing(tiny_counts):
     np.testing.assert_array_equal(first, second)
     losses = figures["loss_per_epoch"]
     assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
-    other, _ = train_adagrad(matrix, vocabulary.counts, AdagradParams(dim=16, epochs=6,
-                                                                       threads=1, seed=4))
+    other, _ = train_adagrad(
+        matrix, vocabulary.counts, AdagradParams(dim=16, epochs=6, threads=1, seed=4)
+    )
     assert not np.array_equal(first, other)
     assert figures["skipped_updates"] == 0 and np.isfinite(first).all()
 
@@ -155,8 +161,23 @@ def test_command_writes_a_complete_model(trained_models):
 
 
 def test_adagrad_command_with_eig_start(tiny_corpus, tmp_path):
-    path = train("pmi", tiny_corpus, tmp_path / "ada", "--solver", "adagrad", "--init", "eig",
-                 "--dim", "8", "--epochs", "2", "--min-count", "10", "--threads", "1")
+    path = train(
+        "pmi",
+        tiny_corpus,
+        tmp_path / "ada",
+        "--solver",
+        "adagrad",
+        "--init",
+        "eig",
+        "--dim",
+        "8",
+        "--epochs",
+        "2",
+        "--min-count",
+        "10",
+        "--threads",
+        "1",
+    )
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["params"]["init"] == "eig" and manifest["params"]["window"] == 10
     assert len(manifest["training"]["loss_per_epoch"]) == 2
@@ -164,15 +185,17 @@ def test_adagrad_command_with_eig_start(tiny_corpus, tmp_path):
     assert manifest["evaluation"]["wordsim353"]["pairs"] > 0
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--shift", "0.5"], "--shift must be at least 1"),
-    (["--cds", "0"], "--cds in (0, 1]"),
-    (["--dim", "100000"], "must be larger than --dim"),
-    (["--eta", "-1"], "eta > 0"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--shift", "0.5"], "--shift must be at least 1"),
+        (["--cds", "0"], "--cds in (0, 1]"),
+        (["--dim", "100000"], "must be larger than --dim"),
+        (["--eta", "-1"], "eta > 0"),
+    ],
+)
 def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys, options, message):
     out = tmp_path / "m"
-    assert main(["train", "pmi", "--corpus", str(tiny_corpus), "--out", str(out),
-                 *options]) == 1
+    assert main(["train", "pmi", "--corpus", str(tiny_corpus), "--out", str(out), *options]) == 1
     assert message in capsys.readouterr().err
     assert not out.exists()

@@ -3,7 +3,14 @@ import json
 
 import pytest
 
-from wordlens.corpus import Corpus, CorpusError, ReadStats, get_tokenizer, iter_documents, iter_records
+from wordlens.corpus import (
+    Corpus,
+    CorpusError,
+    ReadStats,
+    get_tokenizer,
+    iter_documents,
+    iter_records,
+)
 
 
 def write(path, data: bytes):
@@ -17,7 +24,7 @@ def write(path, data: bytes):
 
 @pytest.mark.parametrize("name", ["docs.txt", "docs.txt.gz"])
 def test_text_lines_are_documents(tmp_path, name):
-    path = write(tmp_path / name, "first line\n\n  second line  \nthird\n".encode())
+    path = write(tmp_path / name, b"first line\n\n  second line  \nthird\n")
     stats = ReadStats()
     assert list(iter_documents(path, stats=stats)) == ["first line", "second line", "third"]
     assert stats.documents == 3 and stats.empty_lines == 1 and stats.skipped_lines == 0
@@ -44,12 +51,23 @@ def test_jsonl_with_broken_lines(tmp_path, name):
 
 
 def test_records_keep_bad_lines_with_their_reason(tmp_path):
-    lines = [b'{"id": "a", "text": "one"}', b"{broken", b'{"id": 7}', b"",
-             b'{"id": "b", "text": "  "}', b'{"text": "\xff"}']
+    lines = [
+        b'{"id": "a", "text": "one"}',
+        b"{broken",
+        b'{"id": 7}',
+        b"",
+        b'{"id": "b", "text": "  "}',
+        b'{"text": "\xff"}',
+    ]
     path = write(tmp_path / "docs.jsonl", b"\n".join(lines) + b"\n")
     records = list(iter_records(path, id_field="id"))
     assert [(r.line, r.id, r.text) for r in records] == [
-        (1, "a", "one"), (2, None, None), (3, 7, None), (5, "b", ""), (6, None, None)]
+        (1, "a", "one"),
+        (2, None, None),
+        (3, 7, None),
+        (5, "b", ""),
+        (6, None, None),
+    ]
     assert "docs.jsonl:2: malformed JSON" in records[1].error
     assert "docs.jsonl:3: no string field 'text'" in records[2].error
     assert "docs.jsonl:6: not valid UTF-8" in records[4].error

@@ -4,13 +4,13 @@ Answers are checked against the engine used as a library; every error path is
 exercised. (tests/test_end_to_end.py does the same with models trained for real.)
 """
 
-import numpy as np
 import httpx
+import numpy as np
 import pytest
-
-from wordlens.artifacts import write_model
-from wordlens.app.engine import Engine
 from conftest import running_server
+
+from wordlens.app.engine import Engine
+from wordlens.artifacts import write_model
 
 WORDS = [f"w{i}" for i in range(300)] + ["paris", "café", "北京", "天安门"]
 
@@ -21,11 +21,25 @@ def models_dir(tmp_path_factory):
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(len(WORDS), 16)).astype(np.float32)
     counts = np.arange(len(WORDS), 0, -1)
-    write_model(root / "pmi", kind="pmi", words=WORDS, vectors=vectors, counts=counts,
-                manifest={"tokenizer": {"name": "english"}, "params": {"window": 10},
-                          "evaluation": {"wordsim353": {"spearman_cosine": 0.5}}})
-    write_model(root / "imported", kind="imported", words=WORDS, vectors=vectors[::-1],
-                manifest={"tokenizer": {"name": "whitespace", "lowercase": False}})
+    write_model(
+        root / "pmi",
+        kind="pmi",
+        words=WORDS,
+        vectors=vectors,
+        counts=counts,
+        manifest={
+            "tokenizer": {"name": "english"},
+            "params": {"window": 10},
+            "evaluation": {"wordsim353": {"spearman_cosine": 0.5}},
+        },
+    )
+    write_model(
+        root / "imported",
+        kind="imported",
+        words=WORDS,
+        vectors=vectors[::-1],
+        manifest={"tokenizer": {"name": "whitespace", "lowercase": False}},
+    )
     return root
 
 
@@ -54,8 +68,12 @@ def test_service_endpoints(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "default_model": "pmi",
-                            "models": ["imported", "pmi"], "errors": {}}
+    assert ready.json() == {
+        "ready": True,
+        "default_model": "pmi",
+        "models": ["imported", "pmi"],
+        "errors": {},
+    }
     models = {m["name"]: m for m in client.get("/models").json()}
     assert models["pmi"]["kind"] == "pmi" and models["pmi"]["vocab_size"] == len(WORDS)
     assert models["pmi"]["params"] == {"window": 10}
@@ -69,23 +87,28 @@ def test_service_endpoints(client):
 
 def test_similar_words_match_the_engine(client, engine):
     pmi = engine.get("pmi")
-    body = client.get("/most_similar", params={"positive": ["w1", "w2"], "negative": "w3",
-                                               "topn": 5}).json()
+    body = client.get(
+        "/most_similar", params={"positive": ["w1", "w2"], "negative": "w3", "topn": 5}
+    ).json()
     assert body["model"] == "pmi" and body["method"] == "cosine"
     assert pairs(body) == pmi.most_similar(["w1", "w2"], ["w3"], topn=5)
-    posted = client.post("/most_similar", json={"positive": ["w1", "w2"], "negative": ["w3"],
-                                                "topn": 5}).json()
+    posted = client.post(
+        "/most_similar", json={"positive": ["w1", "w2"], "negative": ["w3"], "topn": 5}
+    ).json()
     assert posted == body
-    cosmul = client.post("/most_similar", json={"positive": ["w1"], "negative": ["w2"],
-                                                "method": "cosmul", "model": "imported"}).json()
+    cosmul = client.post(
+        "/most_similar",
+        json={"positive": ["w1"], "negative": ["w2"], "method": "cosmul", "model": "imported"},
+    ).json()
     assert pairs(cosmul) == engine.get("imported").most_similar_cosmul(["w1"], ["w2"])
     similarity = client.get("/similarity", params={"w1": "W1", "w2": "w2"}).json()
     assert similarity["similarity"] == pytest.approx(pmi.similarity("w1", "w2"), rel=1e-5)
-    correlation = client.get("/similarity", params={"w1": "w1", "w2": "w2",
-                                                    "method": "correlation",
-                                                    "correlation_n": 50}).json()
+    correlation = client.get(
+        "/similarity", params={"w1": "w1", "w2": "w2", "method": "correlation", "correlation_n": 50}
+    ).json()
     assert correlation["similarity"] == pytest.approx(
-        pmi.correlation_similarity("w1", "w2", 50), rel=1e-4)
+        pmi.correlation_similarity("w1", "w2", 50), rel=1e-4
+    )
     odd = client.post("/doesnt_match", json={"words": ["w1", "w2", "w3", "w4"]}).json()
     assert odd["word"] == pmi.doesnt_match(["w1", "w2", "w3", "w4"])
     n_sim = client.post("/n_similarity", json={"ws1": ["w1", "w2"], "ws2": ["w5"]}).json()
@@ -111,13 +134,19 @@ def test_related_words_and_word_information(client, engine):
     chinese = client.get("/words/北京").json()
     assert chinese["word"] == "北京"
     completion = client.get("/complete", params={"prefix": "w29", "limit": 3, "offset": 1}).json()
-    assert completion == {"model": "pmi", "prefix": "w29", "total": 11,
-                          "words": ["w290", "w291", "w292"]}
-    sentence = client.post("/sentence_similarity", json={"text1": "Paris, café!",
-                                                         "tokens2": ["w4", "zzz"]}).json()
+    assert completion == {
+        "model": "pmi",
+        "prefix": "w29",
+        "total": 11,
+        "words": ["w290", "w291", "w292"],
+    }
+    sentence = client.post(
+        "/sentence_similarity", json={"text1": "Paris, café!", "tokens2": ["w4", "zzz"]}
+    ).json()
     assert sentence["unknown"] == [[], ["zzz"]]
     assert sentence["dot"] == pytest.approx(
-        pmi.sentence_similarity(["paris", "café"], ["w4"])["dot"], rel=1e-5)
+        pmi.sentence_similarity(["paris", "café"], ["w4"])["dot"], rel=1e-5
+    )
 
 
 def error(response, status, code):
@@ -128,41 +157,64 @@ def error(response, status, code):
 
 
 def test_unknown_words_and_models(client):
-    body = error(client.get("/most_similar", params={"positive": ["w1", "nope", "ünknown",
-                                                                  "未知词"]}),
-                 404, "unknown_word")
+    body = error(
+        client.get("/most_similar", params={"positive": ["w1", "nope", "ünknown", "未知词"]}),
+        404,
+        "unknown_word",
+    )
     assert body["missing"] == ["nope", "ünknown", "未知词"]
-    body = error(client.get("/similarity", params={"w1": "w1", "w2": "w2", "model": "bert"}),
-                 404, "unknown_model")
+    body = error(
+        client.get("/similarity", params={"w1": "w1", "w2": "w2", "model": "bert"}),
+        404,
+        "unknown_model",
+    )
     assert body["available"] == ["imported", "pmi"]
     error(client.get("/words/zzz"), 404, "unknown_word")
     error(client.get("/no/such/path"), 404, "not_found")
 
 
 def test_unsupported_queries_are_409(client):
-    body = error(client.get("/related", params={"word": "w1", "model": "imported"}),
-                 409, "unsupported_query")
+    body = error(
+        client.get("/related", params={"word": "w1", "model": "imported"}), 409, "unsupported_query"
+    )
     assert "no output layer" in body["message"]
-    error(client.get("/context_similarity", params={"w1": "w1", "w2": "w2",
-                                                    "model": "imported"}),
-          409, "unsupported_query")
-    error(client.get("/similarity", params={"w1": "w1", "w2": "w2", "model": "imported",
-                                            "method": "correlation"}),
-          409, "unsupported_query")
+    error(
+        client.get("/context_similarity", params={"w1": "w1", "w2": "w2", "model": "imported"}),
+        409,
+        "unsupported_query",
+    )
+    error(
+        client.get(
+            "/similarity",
+            params={"w1": "w1", "w2": "w2", "model": "imported", "method": "correlation"},
+        ),
+        409,
+        "unsupported_query",
+    )
 
 
 def test_bad_parameters_are_422(client):
-    body = error(client.get("/most_similar", params={"positive": "w1", "topn": "many"}),
-                 422, "invalid_request")
+    body = error(
+        client.get("/most_similar", params={"positive": "w1", "topn": "many"}),
+        422,
+        "invalid_request",
+    )
     assert "topn" in body["message"]
-    error(client.get("/most_similar", params={"positive": "w1", "topn": 0}), 422,
-          "invalid_request")
+    error(client.get("/most_similar", params={"positive": "w1", "topn": 0}), 422, "invalid_request")
     error(client.get("/similarity", params={"w1": "w1"}), 422, "invalid_request")
     error(client.post("/most_similar", json={"positive": "w1"}), 422, "invalid_request")
-    error(client.post("/most_similar", json={"positive": ["w1"], "colour": "red"}), 422,
-          "invalid_request")
-    error(client.post("/most_similar", content=b"{not json",
-                      headers={"content-type": "application/json"}), 422, "invalid_request")
+    error(
+        client.post("/most_similar", json={"positive": ["w1"], "colour": "red"}),
+        422,
+        "invalid_request",
+    )
+    error(
+        client.post(
+            "/most_similar", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+        "invalid_request",
+    )
     error(client.post("/doesnt_match", json={"words": ["w1"]}), 422, "invalid_request")
     error(client.post("/sentence_similarity", json={"text1": "a"}), 422, "invalid_request")
     error(client.post("/similar_by_vector", json={"vector": [1, 2]}), 422, "invalid_query")
@@ -170,22 +222,29 @@ def test_bad_parameters_are_422(client):
 
 
 def test_oversize_requests_are_413(client):
-    body = error(client.get("/most_similar", params={"positive": "w1", "topn": 10**6}),
-                 413, "too_large")
+    body = error(
+        client.get("/most_similar", params={"positive": "w1", "topn": 10**6}), 413, "too_large"
+    )
     assert body["limit"] == 1000
-    body = error(client.post("/most_similar", json={"positive": ["w1"] * 5000}),
-                 413, "too_large")
+    body = error(client.post("/most_similar", json={"positive": ["w1"] * 5000}), 413, "too_large")
     assert body["limit"] == 1000
-    body = error(client.post("/sentence_similarity", json={"text1": "w1 " * 400_000,
-                                                           "text2": "w2"}),
-                 413, "too_large")
+    body = error(
+        client.post("/sentence_similarity", json={"text1": "w1 " * 400_000, "text2": "w2"}),
+        413,
+        "too_large",
+    )
     assert body["limit"] == 1_000_000
 
 
 def test_broken_model_is_reported_not_fatal(tmp_path):
     models = tmp_path / "models"
-    write_model(models / "good", kind="imported", words=["a", "b"], vectors=np.eye(2),
-                manifest={"tokenizer": {"name": "whitespace"}})
+    write_model(
+        models / "good",
+        kind="imported",
+        words=["a", "b"],
+        vectors=np.eye(2),
+        manifest={"tokenizer": {"name": "whitespace"}},
+    )
     write_model(models / "bad", kind="imported", words=["a", "b"], vectors=np.eye(2))
     (models / "bad" / "vectors.npy").write_bytes(b"garbage")
     with running_server(models) as base:
@@ -193,20 +252,24 @@ def test_broken_model_is_reported_not_fatal(tmp_path):
         assert ready.status_code == 503
         assert ready.json()["models"] == ["good"]
         assert "vectors.npy" in ready.json()["errors"]["bad"]
-        assert httpx.get(f"{base}/similarity", params={"w1": "a", "w2": "b"}).json()[
-            "similarity"] == 0.0
+        assert (
+            httpx.get(f"{base}/similarity", params={"w1": "a", "w2": "b"}).json()["similarity"]
+            == 0.0
+        )
     log = (models.parent / next(p.name for p in tmp_path.glob("server-*.log"))).read_text()
     assert "model bad unavailable" in log and "vectors.npy" in log
 
 
 def test_keywords_single_and_batch_agree(client, engine):
     text = "Paris, café and 北京? Paris again, zzz."
-    single = client.post("/keywords", json={"text": text, "topk": 3,
-                                            "exclude_stopwords": False}).json()
+    single = client.post(
+        "/keywords", json={"text": text, "topk": 3, "exclude_stopwords": False}
+    ).json()
     expected = engine.get("pmi").keywords(text, topk=3, exclude_stopwords=False)
     assert single["method"] == "pmi"
-    assert [(k["word"], pytest.approx(k["score"], rel=1e-6)) for k in single["keywords"]] == \
-        expected.keywords
+    assert [
+        (k["word"], pytest.approx(k["score"], rel=1e-6)) for k in single["keywords"]
+    ] == expected.keywords
     assert single["unknown"] == ["and", "again", "zzz"] and single["tokens"] == 7
     documents = [
         {"id": 1, "text": text},
@@ -216,18 +279,25 @@ def test_keywords_single_and_batch_agree(client, engine):
         {"id": 5, "text": "w1 " * 2_000_000},  # too long: an error for this item only
         {"id": 6, "text": "北京 天安门"},
     ]
-    batch = client.post("/keywords/batch", json={"documents": documents, "topk": 3,
-                                                 "exclude_stopwords": False})
+    batch = client.post(
+        "/keywords/batch", json={"documents": documents, "topk": 3, "exclude_stopwords": False}
+    )
     assert batch.status_code == 200
     results = batch.json()["results"]
     assert [r["id"] for r in results] == [1, "two", None, 4, 5, 6]
     for document, result in zip(documents, results):
         if result["error"] is None:
-            alone = client.post("/keywords", json={
-                **{k: v for k, v in document.items() if k != "id"}, "topk": 3,
-                "exclude_stopwords": False}).json()
-            assert {k: result[k] for k in alone if k != "model"} == \
-                {k: v for k, v in alone.items() if k != "model"}
+            alone = client.post(
+                "/keywords",
+                json={
+                    **{k: v for k, v in document.items() if k != "id"},
+                    "topk": 3,
+                    "exclude_stopwords": False,
+                },
+            ).json()
+            assert {k: result[k] for k in alone if k != "model"} == {
+                k: v for k, v in alone.items() if k != "model"
+            }
     assert results[2]["keywords"] == [] and "vocabulary" in results[2]["reason"]
     assert results[3]["error"]["code"] == "invalid_query"
     assert results[4]["error"]["code"] == "too_large"
@@ -235,17 +305,28 @@ def test_keywords_single_and_batch_agree(client, engine):
 
 
 def test_keyword_errors(client):
-    error(client.post("/keywords", json={"text": "w1", "model": "imported"}), 409,
-          "unsupported_query")
-    error(client.post("/keywords", json={"text": "w1", "tokens": ["w1"]}), 422,
-          "invalid_request")
+    error(
+        client.post("/keywords", json={"text": "w1", "model": "imported"}), 409, "unsupported_query"
+    )
+    error(client.post("/keywords", json={"text": "w1", "tokens": ["w1"]}), 422, "invalid_request")
     error(client.post("/keywords", json={"text": 42}), 422, "invalid_request")
     error(client.post("/keywords", json={"text": "w1", "topk": 0}), 422, "invalid_request")
-    error(client.post("/keywords/batch", json={"documents": [{"text": "a"}] * 1001}),
-          413, "too_large")
+    error(
+        client.post("/keywords/batch", json={"documents": [{"text": "a"}] * 1001}), 413, "too_large"
+    )
     error(client.post("/keywords/batch", json={"documents": "none"}), 422, "invalid_request")
-    error(client.post("/keywords/batch", json={"documents": [], "model": "nope"}), 404,
-          "unknown_model")
-    body = error(client.post("/keywords/batch", content=b"x" * (65 * 1024 * 1024),
-                             headers={"content-type": "application/json"}), 413, "too_large")
+    error(
+        client.post("/keywords/batch", json={"documents": [], "model": "nope"}),
+        404,
+        "unknown_model",
+    )
+    body = error(
+        client.post(
+            "/keywords/batch",
+            content=b"x" * (65 * 1024 * 1024),
+            headers={"content-type": "application/json"},
+        ),
+        413,
+        "too_large",
+    )
     assert body["limit"] == 64 * 1024 * 1024

@@ -16,8 +16,19 @@ def jieba_tokenizer():
 def test_english_words_numbers_and_punctuation(english):
     text = "Don't stop: the well-known café costs $3.50, or 1,000 yen in 1961!"
     assert english(text) == [
-        "don't", "stop", "the", "well", "known", "café", "costs", "3.50",
-        "or", "1,000", "yen", "in", "1961",
+        "don't",
+        "stop",
+        "the",
+        "well",
+        "known",
+        "café",
+        "costs",
+        "3.50",
+        "or",
+        "1,000",
+        "yen",
+        "in",
+        "1961",
     ]
 
 
@@ -77,10 +88,15 @@ def test_spec_round_trip(name):
     assert rebuilt("Hello World 你好") == tokenizer("Hello World 你好")
 
 
-@pytest.mark.parametrize("tokenizer", [get_tokenizer(name) for name in TOKENIZER_NAMES]
-                         + [get_tokenizer("whitespace", lowercase=True)], ids=repr)
-@pytest.mark.parametrize("words", [["The", " Cat ", "sat"],
-                                   ["Ｃａｆé", "don\u2019t", "ÉCOLE", "plain"], []])
+@pytest.mark.parametrize(
+    "tokenizer",
+    [get_tokenizer(name) for name in TOKENIZER_NAMES]
+    + [get_tokenizer("whitespace", lowercase=True)],
+    ids=repr,
+)
+@pytest.mark.parametrize(
+    "words", [["The", " Cat ", "sat"], ["Ｃａｆé", "don\u2019t", "ÉCOLE", "plain"], []]
+)
 def test_normalize_all_is_normalize_of_each_word(tokenizer, words):
     assert tokenizer.normalize_all(words) == [tokenizer.normalize(w) for w in words]
 
@@ -88,7 +104,9 @@ def test_normalize_all_is_normalize_of_each_word(tokenizer, words):
 def test_settings_are_recorded():
     assert get_tokenizer("jieba", hmm=False).spec == {"name": "jieba", "hmm": False}
     assert get_tokenizer("whitespace", lowercase=True).spec == {
-        "name": "whitespace", "lowercase": True}
+        "name": "whitespace",
+        "lowercase": True,
+    }
 
 
 def test_unknown_tokenizer_and_bad_settings():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
+from wordlens.app.engine import Engine
 from wordlens.artifacts import load_model, write_model
 from wordlens.cli import main
-from wordlens.app.engine import Engine
 from wordlens.training.vector_formats import VectorFormatError, read_vectors, write_vectors
 
 WORDS = ["the", "Über", "猫", "New_York", "café", "x"]
@@ -26,8 +26,9 @@ GENSIM_OPTIONS = {"word2vec": {}, "word2vec-bin": {"binary": True}, "glove": {"n
 
 @pytest.mark.parametrize("fmt", list(GENSIM_OPTIONS))
 def test_export_loads_back_in_gensim_unchanged(tmp_path, vectors, fmt):
-    model = write_model(tmp_path / "m", kind="pmi", words=WORDS, vectors=vectors,
-                        counts=np.arange(6, 0, -1))
+    model = write_model(
+        tmp_path / "m", kind="pmi", words=WORDS, vectors=vectors, counts=np.arange(6, 0, -1)
+    )
     out = tmp_path / f"vectors.{fmt}"
     assert main(["-q", "export", str(model), "--format", fmt, str(out)]) == 0
     keyed = KeyedVectors.load_word2vec_format(str(out), **GENSIM_OPTIONS[fmt])
@@ -43,41 +44,65 @@ def test_import_files_written_by_gensim(tmp_path, vectors, fmt):
     keyed = KeyedVectors(7)
     keyed.add_vectors(WORDS, vectors)
     source = tmp_path / "gensim.vec"
-    keyed.save_word2vec_format(str(source), binary=fmt == "word2vec-bin",
-                               write_header=fmt != "glove")
+    keyed.save_word2vec_format(
+        str(source), binary=fmt == "word2vec-bin", write_header=fmt != "glove"
+    )
     models = tmp_path / "models"
-    assert main(["-q", "import", str(source), "--format", fmt, "--out",
-                 str(models / "imported")]) == 0
+    assert (
+        main(["-q", "import", str(source), "--format", fmt, "--out", str(models / "imported")]) == 0
+    )
     model = load_model(models / "imported")
     assert model.kind == "imported" and model.counts is None and model.words == WORDS
     np.testing.assert_allclose(model.vectors, vectors, rtol=1e-6)
     engine = Engine(models).get("imported")
     assert engine.most_similar(["the"], topn=2) == [
-        (w, pytest.approx(s, rel=1e-5)) for w, s in keyed.most_similar("the", topn=2)]
+        (w, pytest.approx(s, rel=1e-5)) for w, s in keyed.most_similar("the", topn=2)
+    ]
 
 
 def test_limit_and_lowercase_tokenizer(tmp_path, vectors):
     source = tmp_path / "v.txt"
     write_vectors(source, WORDS, vectors, "glove")
-    assert main(["-q", "import", str(source), "--format", "glove", "--out",
-                 str(tmp_path / "m"), "--limit", "3", "--lowercase"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "import",
+                str(source),
+                "--format",
+                "glove",
+                "--out",
+                str(tmp_path / "m"),
+                "--limit",
+                "3",
+                "--lowercase",
+            ]
+        )
+        == 0
+    )
     model = Engine(tmp_path).get("m")
     assert model.words == WORDS[:3]
     assert model.similarity("THE", "the") == pytest.approx(1.0)
     assert model.tokenizer.spec == {"name": "whitespace", "lowercase": True}
 
 
-@pytest.mark.parametrize("content, fmt, message", [
-    (b"3 2\na 1 2\nb 1 2 3\nc 1 2\n", "word2vec", r"v.bin:3: 'b' has 3 values, expected 2"),
-    (b"a 1 2\nb 1\n", "glove", r"v.bin:2: 'b' has 1 values, expected 2"),
-    (b"three two\na 1 2\n", "word2vec", r"v.bin:1: bad header"),
-    (b"2 2\na 1 2\n", "word2vec", "header announces 2 words, the file has 1"),
-    (b"a 1 x\n", "glove", r"v.bin:1: values of 'a' are not numbers"),
-    (b"2 2\na 1 2\n\xff\xfe 1 2\n", "word2vec", r"v.bin:3: not valid UTF-8"),
-    (b"2 2\na \x00\x00\x80\x3f\x00\x00\x80\x3f\nb \x00\x00", "word2vec-bin",
-     "word 2 of 2: 2 of 8 vector bytes"),
-    (b"", "glove", "no vectors"),
-])
+@pytest.mark.parametrize(
+    "content, fmt, message",
+    [
+        (b"3 2\na 1 2\nb 1 2 3\nc 1 2\n", "word2vec", r"v.bin:3: 'b' has 3 values, expected 2"),
+        (b"a 1 2\nb 1\n", "glove", r"v.bin:2: 'b' has 1 values, expected 2"),
+        (b"three two\na 1 2\n", "word2vec", r"v.bin:1: bad header"),
+        (b"2 2\na 1 2\n", "word2vec", "header announces 2 words, the file has 1"),
+        (b"a 1 x\n", "glove", r"v.bin:1: values of 'a' are not numbers"),
+        (b"2 2\na 1 2\n\xff\xfe 1 2\n", "word2vec", r"v.bin:3: not valid UTF-8"),
+        (
+            b"2 2\na \x00\x00\x80\x3f\x00\x00\x80\x3f\nb \x00\x00",
+            "word2vec-bin",
+            "word 2 of 2: 2 of 8 vector bytes",
+        ),
+        (b"", "glove", "no vectors"),
+    ],
+)
 def test_malformed_files_are_rejected_naming_the_line(tmp_path, capsys, content, fmt, message):
     source = tmp_path / "v.bin"
     source.write_bytes(content)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from gensim.models import Word2Vec
 
-from wordlens.artifacts import load_model
 from wordlens.app.engine import WordModel
 from wordlens.app.output_layer import HuffmanPaths
+from wordlens.artifacts import load_model
 from wordlens.training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
 
 
@@ -20,8 +20,9 @@ def documents(tiny_corpus):
 @pytest.fixture(scope="module")
 def gensim_model(documents, tmp_path_factory):
     params = Word2VecParams(vector_size=16, min_count=3, epochs=2, workers=1, negative=3)
-    model, counter, figures = train_word2vec(documents, params,
-                                             scratch_dir=tmp_path_factory.mktemp("w2v"))
+    model, counter, figures = train_word2vec(
+        documents, params, scratch_dir=tmp_path_factory.mktemp("w2v")
+    )
     assert figures["documents"] == sum(1 for d in documents if d)
     return model
 
@@ -30,8 +31,9 @@ def plain_log_prob(model: Word2Vec, output: str, input: str) -> float:
     """log p(output | input) straight from gensim's objects, one node at a time."""
     vector = model.wv[input]
     total = 0.0
-    for node, code in zip(model.wv.get_vecattr(output, "point"),
-                          model.wv.get_vecattr(output, "code")):
+    for node, code in zip(
+        model.wv.get_vecattr(output, "point"), model.wv.get_vecattr(output, "code")
+    ):
         dot = float(np.dot(vector, model.syn1[node]))
         total -= np.logaddexp(0.0, -(1 - 2 * int(code)) * dot)
     return total
@@ -49,14 +51,17 @@ def test_stored_layout_reproduces_gensim_probabilities(gensim_model):
     ours = paths.log_prob(gensim_model.wv.vectors[inputs], targets)
     for i, a in enumerate(inputs[:10]):
         for j, b in enumerate(targets):
-            assert ours[i, j] == pytest.approx(plain_log_prob(gensim_model, words[b], words[a]),
-                                               rel=1e-5, abs=1e-5)
+            assert ours[i, j] == pytest.approx(
+                plain_log_prob(gensim_model, words[b], words[a]), rel=1e-5, abs=1e-5
+            )
     all_targets = paths.log_prob_all(gensim_model.wv.vectors[inputs[0]])
     np.testing.assert_allclose(all_targets[targets], ours[0], rtol=1e-5, atol=1e-5)
     weights = rng.integers(1, 4, len(targets))
     np.testing.assert_allclose(
         paths.log_prob_sum(gensim_model.wv.vectors[inputs], targets, weights),
-        ours @ weights, rtol=1e-5)
+        ours @ weights,
+        rtol=1e-5,
+    )
 
 
 def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
@@ -66,13 +71,15 @@ def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
     paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
     vectors = gensim_model.wv.vectors
     rng = np.random.default_rng(1)
-    texts = [(rng.integers(0, len(vectors), rng.integers(1, 30)),
-              rng.integers(1, 4, 30).astype(float)) for _ in range(200)]
-    expected = [paths.log_prob(vectors[:8], t) @ w[:len(t)] for t, w in texts]
+    texts = [
+        (rng.integers(0, len(vectors), rng.integers(1, 30)), rng.integers(1, 4, 30).astype(float))
+        for _ in range(200)
+    ]
+    expected = [paths.log_prob(vectors[:8], t) @ w[: len(t)] for t, w in texts]
 
     def score(text):
         targets, weights = text
-        return paths.log_prob_sum(vectors[:8], targets, weights[:len(targets)])
+        return paths.log_prob_sum(vectors[:8], targets, weights[: len(targets)])
 
     with ThreadPoolExecutor(4) as pool:
         for ours, reference in zip(pool.map(score, texts), expected):
@@ -95,13 +102,18 @@ def test_agrees_with_gensims_sentence_score(gensim_model):
     paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
     wv = gensim_model.wv
     checked = 0
-    for a, b in [(wv.index_to_key[i], wv.index_to_key[j])
-                 for i, j in np.random.default_rng(1).integers(0, 300, (80, 2)) if i != j]:
+    for a, b in [
+        (wv.index_to_key[i], wv.index_to_key[j])
+        for i, j in np.random.default_rng(1).integers(0, 300, (80, 2))
+        if i != j
+    ]:
         nodes = np.concatenate([wv.get_vecattr(a, "point"), wv.get_vecattr(b, "point")])
         if np.abs(gensim_model.syn1[nodes] @ np.stack([wv[a], wv[b]]).T).max() > 5.5:
             continue
-        ours = paths.log_prob(wv.vectors[[wv.key_to_index[a]]], [wv.key_to_index[b]])[0, 0] + \
-            paths.log_prob(wv.vectors[[wv.key_to_index[b]]], [wv.key_to_index[a]])[0, 0]
+        ours = (
+            paths.log_prob(wv.vectors[[wv.key_to_index[a]]], [wv.key_to_index[b]])[0, 0]
+            + paths.log_prob(wv.vectors[[wv.key_to_index[b]]], [wv.key_to_index[a]])[0, 0]
+        )
         theirs = gensim_model.score([[a, b]], total_sentences=1)[0]
         assert ours == pytest.approx(theirs, abs=0.02 * len(nodes))
         checked += 1
@@ -126,8 +138,21 @@ def test_trained_model_end_to_end(trained_models):
 def test_negative_sampling_only(tiny_corpus, tmp_path):
     from conftest import train
 
-    path = train("word2vec", tiny_corpus, tmp_path / "ns", "--dim", "8", "--epochs", "1",
-                 "--min-count", "5", "--no-hs", "--negative", "3", "--no-evaluate")
+    path = train(
+        "word2vec",
+        tiny_corpus,
+        tmp_path / "ns",
+        "--dim",
+        "8",
+        "--epochs",
+        "1",
+        "--min-count",
+        "5",
+        "--no-hs",
+        "--negative",
+        "3",
+        "--no-evaluate",
+    )
     model = WordModel(load_model(path))
     assert model.output_layers == ["ns"] and "syn1neg" in model.arrays
     assert model.related("the", topn=3)[1] == "ns"
@@ -137,11 +162,36 @@ def test_negative_sampling_only(tiny_corpus, tmp_path):
 def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
     from wordlens.cli import main
 
-    assert main(["train", "word2vec", "--corpus", str(tiny_corpus), "--out",
-                 str(tmp_path / "m"), "--no-hs"]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "word2vec",
+                "--corpus",
+                str(tiny_corpus),
+                "--out",
+                str(tmp_path / "m"),
+                "--no-hs",
+            ]
+        )
+        == 1
+    )
     assert "no output layer" in capsys.readouterr().err
-    assert main(["train", "word2vec", "--corpus", str(tiny_corpus), "--out",
-                 str(tmp_path / "m"), "--min-count", "100000"]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "word2vec",
+                "--corpus",
+                str(tiny_corpus),
+                "--out",
+                str(tmp_path / "m"),
+                "--min-count",
+                "100000",
+            ]
+        )
+        == 1
+    )
     assert "no word occurs 100000+ times" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
@@ -158,9 +208,14 @@ def test_kernel_compiles_without_a_writable_cache(monkeypatch):
         caching.FunctionCache(output_layer._path_weights.py_func)
     uncached = output_layer._compiled(output_layer._path_weights.py_func)
     points = np.array([[0, 1], [0, 2]], dtype=np.int32)  # 2 inner nodes; 2 is padding
-    rows, half, linear = uncached(np.array([0, 1]), np.array([1.0, 2.0]), points,
-                                  np.array([[0, 1], [1, 0]], dtype=np.int8),
-                                  np.eye(2, dtype=np.float32), np.full(3, -1, np.int32))
+    rows, half, linear = uncached(
+        np.array([0, 1]),
+        np.array([1.0, 2.0]),
+        points,
+        np.array([[0, 1], [1, 0]], dtype=np.int8),
+        np.eye(2, dtype=np.float32),
+        np.full(3, -1, np.int32),
+    )
     np.testing.assert_array_equal(rows, np.eye(2, dtype=np.float32))
     np.testing.assert_allclose(half, [1.5, 0.5])
     np.testing.assert_allclose(linear, [1.5 - 2.0, 0.5 - 1.0])

@@ -29,8 +29,11 @@ class Export:
 
     @staticmethod
     def configure(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("model", metavar="MODEL",
-                            help="model directory, or a model name in the models directory")
+        parser.add_argument(
+            "model",
+            metavar="MODEL",
+            help="model directory, or a model name in the models directory",
+        )
         parser.add_argument("--format", required=True, choices=FORMAT_CHOICES)
         parser.add_argument("out", metavar="OUT", help="file to write")
 
@@ -53,17 +56,29 @@ class Import:
     def configure(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("file", metavar="FILE", type=Path, help="vectors file")
         parser.add_argument("--format", required=True, choices=FORMAT_CHOICES)
-        parser.add_argument("--out", required=True, metavar="MODEL",
-                            help="model directory to write")
-        parser.add_argument("--limit", type=positive_int, default=None,
-                            help="read only the first N words")
-        parser.add_argument("--unicode-errors", choices=["strict", "replace", "ignore"],
-                            default="strict", help="what to do with bytes that are not UTF-8")
-        parser.add_argument("--tokenizer", choices=["whitespace", "english", "jieba"],
-                            default="whitespace",
-                            help="how query text and words are normalised (whitespace)")
-        parser.add_argument("--lowercase", action="store_true",
-                            help="whitespace tokenizer: fold case (for lower-case vectors)")
+        parser.add_argument(
+            "--out", required=True, metavar="MODEL", help="model directory to write"
+        )
+        parser.add_argument(
+            "--limit", type=positive_int, default=None, help="read only the first N words"
+        )
+        parser.add_argument(
+            "--unicode-errors",
+            choices=["strict", "replace", "ignore"],
+            default="strict",
+            help="what to do with bytes that are not UTF-8",
+        )
+        parser.add_argument(
+            "--tokenizer",
+            choices=["whitespace", "english", "jieba"],
+            default="whitespace",
+            help="how query text and words are normalised (whitespace)",
+        )
+        parser.add_argument(
+            "--lowercase",
+            action="store_true",
+            help="whitespace tokenizer: fold case (for lower-case vectors)",
+        )
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
@@ -74,11 +89,20 @@ class Import:
         if not args.file.is_file():
             raise ValueError(f"vectors file not found: {args.file}")
         words, vectors = read_vectors(args.file, args.format, args.limit, args.unicode_errors)
-        tokenizer = (get_tokenizer("whitespace", lowercase=args.lowercase)
-                     if args.tokenizer == "whitespace" else get_tokenizer(args.tokenizer))
-        path = write_model(args.out, kind="imported", words=words, vectors=vectors,
-                           manifest={"tokenizer": tokenizer.spec,
-                                     "source": {"file": str(args.file), "format": args.format,
-                                                "limit": args.limit}})
+        tokenizer = (
+            get_tokenizer("whitespace", lowercase=args.lowercase)
+            if args.tokenizer == "whitespace"
+            else get_tokenizer(args.tokenizer)
+        )
+        path = write_model(
+            args.out,
+            kind="imported",
+            words=words,
+            vectors=vectors,
+            manifest={
+                "tokenizer": tokenizer.spec,
+                "source": {"file": str(args.file), "format": args.format, "limit": args.limit},
+            },
+        )
         print(f"{len(words):,} vectors of {vectors.shape[1]} dimensions imported into {path}")
         return 0

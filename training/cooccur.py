@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import scipy.sparse as sp
@@ -149,12 +149,22 @@ class CooccurrenceCounter:
         self.tokens += len(ids)
         keys = np.empty(len(ids) * self.window, dtype=np.int64)
         values = np.empty(len(ids) * self.window, dtype=np.float64)
-        written = _count_chunk(ids, documents, self.window, self.weighting == "distance",
-                               self.dense, self.dense_words, self.vocab_size, keys, values)
+        written = _count_chunk(
+            ids,
+            documents,
+            self.window,
+            self.weighting == "distance",
+            self.dense,
+            self.dense_words,
+            self.vocab_size,
+            keys,
+            values,
+        )
         if written:
             rows, columns = np.divmod(keys[:written], self.vocab_size)
-            partial = sp.csr_matrix((values[:written], (rows, columns)),
-                                    shape=(self.vocab_size, self.vocab_size))
+            partial = sp.csr_matrix(
+                (values[:written], (rows, columns)), shape=(self.vocab_size, self.vocab_size)
+            )
             partial.sum_duplicates()
             self.partials.append(partial)
             self.stored_pairs += partial.nnz
@@ -185,8 +195,9 @@ class CooccurrenceCounter:
             self._merge()
             sparse = (self.partials[0] + self.partials[0].T).tocsr()
             sparse.sort_indices()
-        indptr, indices, data = _assemble(self.dense, sparse.indptr, sparse.indices,
-                                          sparse.data, self.vocab_size)
+        indptr, indices, data = _assemble(
+            self.dense, sparse.indptr, sparse.indices, sparse.data, self.vocab_size
+        )
         return sp.csr_matrix((data, indices, indptr), shape=(self.vocab_size, self.vocab_size))
 
 
@@ -197,9 +208,11 @@ def budget(memory_bytes: int, window: int) -> dict:
     ids and sparse temporaries), half for the sparse partial sums (a stored pair
     takes 12 bytes, twice that while two are merged)."""
     quarter = memory_bytes / 4
-    return {"dense_words": int((quarter / 8) ** 0.5),
-            "chunk_tokens": max(1000, int(quarter / 2 / (16 * window + 64))),
-            "max_partial_pairs": int(2 * quarter / 24)}
+    return {
+        "dense_words": int((quarter / 8) ** 0.5),
+        "chunk_tokens": max(1000, int(quarter / 2 / (16 * window + 64))),
+        "max_partial_pairs": int(2 * quarter / 24),
+    }
 
 
 def count_cooccurrences(
@@ -218,8 +231,9 @@ def count_cooccurrences(
     documents of each chunk counted."""
     with tempfile.TemporaryDirectory(prefix=".wordlens-cooccur-") as scratch:
         encoded = encode_corpus(documents, scratch, chunk_tokens)
-        return count_encoded(encoded, index, window, weighting, dense_words,
-                             max_partial_pairs, progress)
+        return count_encoded(
+            encoded, index, window, weighting, dense_words, max_partial_pairs, progress
+        )
 
 
 def count_encoded(
@@ -239,6 +253,7 @@ def count_encoded(
         counter.add_documents(ids, lengths)
         if progress is not None:
             progress(len(lengths))
-    log.info("co-occurrences: %s kept tokens, %d partial merges", f"{counter.tokens:,}",
-             counter.merges)
+    log.info(
+        "co-occurrences: %s kept tokens, %d partial merges", f"{counter.tokens:,}", counter.merges
+    )
     return counter.result()

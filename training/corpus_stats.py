@@ -15,8 +15,13 @@ HELP = "read a corpus and print its size and tokenising speed"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_corpus_arguments(parser, positional=True)
-    parser.add_argument("--min-count", type=positive_int, default=5, metavar="N",
-                        help="also count word types seen at least N times (default: 5)")
+    parser.add_argument(
+        "--min-count",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="also count word types seen at least N times (default: 5)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -27,8 +32,7 @@ def corpus_stats(corpus, min_count: int = 5) -> dict:
     from wordlens.training.vocab import count_words
 
     started = time.perf_counter()
-    counter = count_words(tqdm(corpus, desc="reading", unit=" docs", mininterval=1.0,
-                               leave=False))
+    counter = count_words(tqdm(corpus, desc="reading", unit=" docs", mininterval=1.0, leave=False))
     seconds = time.perf_counter() - started
     tokens = sum(counter.values())
     stats = corpus.stats

@@ -15,9 +15,9 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -47,22 +47,31 @@ class EncodedCorpus:
 
     def rows(self, index: dict[str, int]) -> np.ndarray:
         """int32 (len(types),): the row of each type in ``index``, −1 if absent."""
-        return np.fromiter(map(index.get, self.types, itertools.repeat(-1)),
-                           dtype=np.int32, count=len(self.types))
+        return np.fromiter(
+            map(index.get, self.types, itertools.repeat(-1)), dtype=np.int32, count=len(self.types)
+        )
 
     def iter_chunks(self, index: dict[str, int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each chunk as (rows in ``index``, −1 for tokens outside it, int32 (tokens,);
         document lengths, int32 (documents,))."""
         rows = self.rows(index)
-        with open(self.directory / "ids.bin", "rb") as ids, \
-                open(self.directory / "lengths.bin", "rb") as lengths:
+        with (
+            open(self.directory / "ids.bin", "rb") as ids,
+            open(self.directory / "lengths.bin", "rb") as lengths,
+        ):
             for tokens, documents in self.chunks:
-                yield (rows[np.fromfile(ids, dtype=np.int32, count=tokens)],
-                       np.fromfile(lengths, dtype=np.int32, count=documents))
+                yield (
+                    rows[np.fromfile(ids, dtype=np.int32, count=tokens)],
+                    np.fromfile(lengths, dtype=np.int32, count=documents),
+                )
 
 
-def encode_corpus(documents: Iterable[list[str]], directory: str | Path,
-                  chunk_tokens: int = 1_000_000, progress=None) -> EncodedCorpus:
+def encode_corpus(
+    documents: Iterable[list[str]],
+    directory: str | Path,
+    chunk_tokens: int = 1_000_000,
+    progress=None,
+) -> EncodedCorpus:
     """Write tokenised ``documents`` as ids into ``directory`` (which must exist).
 
     ``progress`` (optional) is called with the number of documents of each chunk.
@@ -73,13 +82,16 @@ def encode_corpus(documents: Iterable[list[str]], directory: str | Path,
     lookup = types.__getitem__
     encoded = EncodedCorpus(directory, [], np.zeros(0, dtype=np.int64))
     counts = np.zeros(0, dtype=np.int64)
-    with open(directory / "ids.bin", "wb") as ids_file, \
-            open(directory / "lengths.bin", "wb") as lengths_file:
+    with (
+        open(directory / "ids.bin", "wb") as ids_file,
+        open(directory / "lengths.bin", "wb") as lengths_file,
+    ):
+
         def flush(ids: array, lengths: array) -> None:
             nonlocal counts
             chunk = np.frombuffer(ids, dtype=np.int32)
             grown = np.bincount(chunk, minlength=len(types))
-            grown[:len(counts)] += counts
+            grown[: len(counts)] += counts
             counts = grown
             chunk.tofile(ids_file)
             lengths.tofile(lengths_file)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -83,8 +83,9 @@ def word_pair_correlation(
     used = len(human)
     result = {"pairs": used, "oov_ratio": round(1 - used / len(pairs), 4), "spearman": None}
     if used >= 3:
-        model = np.einsum("ij,ij->i", vectors[rows_a].astype(np.float64),
-                          vectors[rows_b].astype(np.float64))
+        model = np.einsum(
+            "ij,ij->i", vectors[rows_a].astype(np.float64), vectors[rows_b].astype(np.float64)
+        )
         rho = spearmanr(human, model).statistic
         result["spearman"] = None if np.isnan(rho) else round(float(rho), 4)
     return result
@@ -127,15 +128,15 @@ def analogy_accuracy(
     cosines = np.asarray(vectors_norm[unique], dtype=np.float32) @ searched.T
     correct_add = correct_mul = 0
     for start in range(0, len(ids), chunk):
-        a, b, c = (cosines[inverse[start:start + chunk, k]] for k in range(3))
+        a, b, c = (cosines[inverse[start : start + chunk, k]] for k in range(3))
         add = b - a + c
         # 3CosMul on cosines shifted to [0, 1], as Levy & Goldberg (and gensim) do.
         mul = ((b + 1) / 2) * ((c + 1) / 2) / ((a + 1) / 2 + _COSMUL_EPSILON)
         rows = np.arange(len(add))[:, None]
-        excluded = ids[start:start + chunk, :3]
+        excluded = ids[start : start + chunk, :3]
         add[rows, excluded] = -np.inf
         mul[rows, excluded] = -np.inf
-        expected = ids[start:start + chunk, 3]
+        expected = ids[start : start + chunk, 3]
         correct_add += int((add.argmax(axis=1) == expected).sum())
         correct_mul += int((mul.argmax(axis=1) == expected).sum())
     result["3cosadd"] = round(correct_add / len(ids), 4)
@@ -158,8 +159,11 @@ def evaluate_vectors(
     figures: dict = {}
     for key, name in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
         cosine = word_pair_correlation(name, index, vectors_norm, normalize)
-        figures[key] = {"spearman_cosine": cosine["spearman"],
-                        "pairs": cosine["pairs"], "oov_ratio": cosine["oov_ratio"]}
+        figures[key] = {
+            "spearman_cosine": cosine["spearman"],
+            "pairs": cosine["pairs"],
+            "oov_ratio": cosine["oov_ratio"],
+        }
         if inner_product:
             dot = word_pair_correlation(name, index, vectors, normalize)
             figures[key]["spearman_dot"] = dot["spearman"]
@@ -169,6 +173,7 @@ def evaluate_vectors(
 
 def format_scores(figures: dict) -> str:
     """A short human-readable summary of :func:`evaluate_vectors` figures."""
+
     def number(value):
         return "n/a" if value is None else f"{value:.3f}"
 
@@ -194,16 +199,24 @@ def evaluate_model(model) -> dict:
 
     tokenizer = from_spec(model.manifest.get("tokenizer", {"name": "whitespace"}))
     return evaluate_vectors(
-        model.words, model.vectors, model.vectors_norm,
-        normalize=tokenizer.normalize, inner_product=model.kind == "pmi",
+        model.words,
+        model.vectors,
+        model.vectors_norm,
+        normalize=tokenizer.normalize,
+        inner_product=model.kind == "pmi",
     )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="model directory, or a model name "
-                        "in the models directory ($WORDLENS_MODELS, default ./models)")
-    parser.add_argument("--save", action="store_true",
-                        help="store the figures in the model's manifest")
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="model directory, or a model name "
+        "in the models directory ($WORDLENS_MODELS, default ./models)",
+    )
+    parser.add_argument(
+        "--save", action="store_true", help="store the figures in the model's manifest"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 

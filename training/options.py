@@ -31,18 +31,29 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, positional: bool = Fal
         f"(default: the shipped English corpus, {DEFAULT_ENGLISH.name})"
     )
     if positional:
-        parser.add_argument("corpus", nargs="?", default=DEFAULT_ENGLISH, metavar="PATH",
-                            help=help_text)
+        parser.add_argument(
+            "corpus", nargs="?", default=DEFAULT_ENGLISH, metavar="PATH", help=help_text
+        )
     else:
         parser.add_argument("--corpus", default=DEFAULT_ENGLISH, metavar="PATH", help=help_text)
-    parser.add_argument("--tokenizer", default="english", choices=TOKENIZER_NAMES,
-                        help="how documents become tokens (default: english)")
-    parser.add_argument("--text-field", default="text", metavar="NAME",
-                        help="JSON field holding the text in .jsonl input (default: text)")
-    parser.add_argument("--lowercase", action="store_true",
-                        help="whitespace tokenizer: lower-case tokens")
-    parser.add_argument("--no-hmm", action="store_true",
-                        help="jieba tokenizer: no HMM guessing of unknown words")
+    parser.add_argument(
+        "--tokenizer",
+        default="english",
+        choices=TOKENIZER_NAMES,
+        help="how documents become tokens (default: english)",
+    )
+    parser.add_argument(
+        "--text-field",
+        default="text",
+        metavar="NAME",
+        help="JSON field holding the text in .jsonl input (default: text)",
+    )
+    parser.add_argument(
+        "--lowercase", action="store_true", help="whitespace tokenizer: lower-case tokens"
+    )
+    parser.add_argument(
+        "--no-hmm", action="store_true", help="jieba tokenizer: no HMM guessing of unknown words"
+    )
 
 
 def tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
@@ -60,7 +71,9 @@ def corpus_from_args(args: argparse.Namespace) -> Corpus:
 def add_output_argument(parser: argparse.ArgumentParser, default_name: str) -> None:
     """``--out DIR``: where the model is written (default: models directory / name)."""
     parser.add_argument(
-        "--out", default=None, metavar="DIR",
+        "--out",
+        default=None,
+        metavar="DIR",
         help=f"model directory to write (default: $WORDLENS_MODELS/{default_name}, "
         f"i.e. models/{default_name}); an existing model there is replaced atomically",
     )

@@ -48,8 +48,13 @@ class AdagradParams:
             raise ValueError("need eta > 0, x_max > 0 and alpha >= 0")
 
 
-def pmi_records(cooccurrences: sp.csr_matrix, counts: np.ndarray, x_max: float = 100.0,
-                alpha: float = 0.75, truncate: bool = True):
+def pmi_records(
+    cooccurrences: sp.csr_matrix,
+    counts: np.ndarray,
+    x_max: float = 100.0,
+    alpha: float = 0.75,
+    truncate: bool = True,
+):
     """The training records of X: rows, columns (int32), targets t_ij and weights λ_ij
     (float32), one per stored non-zero off-diagonal cell, both (i, j) and (j, i)."""
     matrix = sp.coo_matrix(cooccurrences)
@@ -61,8 +66,12 @@ def pmi_records(cooccurrences: sp.csr_matrix, counts: np.ndarray, x_max: float =
     targets = np.log(x) - np.log(x.sum()) - log_n[rows] - log_n[cols] + 2 * np.log(counts.sum())
     ratio = x / x_max
     weights = (np.minimum(ratio, 1.0) if truncate else ratio) ** alpha
-    return (rows.astype(np.int32), cols.astype(np.int32), targets.astype(np.float32),
-            weights.astype(np.float32))
+    return (
+        rows.astype(np.int32),
+        cols.astype(np.int32),
+        targets.astype(np.float32),
+        weights.astype(np.float32),
+    )
 
 
 # Reordered sums (vectorised loops) but exact sqrt and division and no assumption of
@@ -128,13 +137,26 @@ def _epoch(rows, cols, targets, weights, vectors, squares, eta, threads):
     skipped = np.zeros(threads, dtype=np.int64)
     for thread in prange(threads):
         losses[thread], skipped[thread] = _train_slice(
-            rows, cols, targets, weights, vectors, squares, eta,
-            thread * per_thread, min(n, (thread + 1) * per_thread))
+            rows,
+            cols,
+            targets,
+            weights,
+            vectors,
+            squares,
+            eta,
+            thread * per_thread,
+            min(n, (thread + 1) * per_thread),
+        )
     return losses.sum(), skipped.sum()
 
 
-def train_adagrad(cooccurrences: sp.csr_matrix, counts: np.ndarray, params: AdagradParams,
-                  initial: np.ndarray | None = None, progress=None) -> tuple[np.ndarray, dict]:
+def train_adagrad(
+    cooccurrences: sp.csr_matrix,
+    counts: np.ndarray,
+    params: AdagradParams,
+    initial: np.ndarray | None = None,
+    progress=None,
+) -> tuple[np.ndarray, dict]:
     """Fit PMI vectors (V, dim) float32 with Su's weighted AdaGrad.
 
     ``initial`` (V, dim) starts from given vectors (e.g. the closed-form solution)
@@ -146,12 +168,13 @@ def train_adagrad(cooccurrences: sp.csr_matrix, counts: np.ndarray, params: Adag
     params.check()
     size = cooccurrences.shape[0]
     rng = np.random.default_rng(params.seed)
-    rows, cols, targets, weights = pmi_records(cooccurrences, counts, params.x_max,
-                                               params.alpha, params.truncate)
+    rows, cols, targets, weights = pmi_records(
+        cooccurrences, counts, params.x_max, params.alpha, params.truncate
+    )
     order = rng.permutation(len(rows))  # GloVe's shuffle stage: once, seeded
     rows, cols, targets, weights = rows[order], cols[order], targets[order], weights[order]
     if initial is None:
-        vectors = ((rng.random((size, params.dim), dtype=np.float32) - 0.5) / params.dim)
+        vectors = (rng.random((size, params.dim), dtype=np.float32) - 0.5) / params.dim
     else:
         # C order: the kernel walks rows; a Fortran-ordered start (eigsh's) is 8x slower
         vectors = np.array(initial, dtype=np.float32, order="C", copy=True)
@@ -163,8 +186,9 @@ def train_adagrad(cooccurrences: sp.csr_matrix, counts: np.ndarray, params: Adag
     losses, skipped = [], 0
     started = time.perf_counter()
     for epoch in range(1, params.epochs + 1):
-        loss, skipped_now = _epoch(rows, cols, targets, weights, vectors, squares,
-                                   np.float32(params.eta), threads)
+        loss, skipped_now = _epoch(
+            rows, cols, targets, weights, vectors, squares, np.float32(params.eta), threads
+        )
         skipped += int(skipped_now)
         losses.append(float(loss) / len(rows))
         if progress is not None:

@@ -23,8 +23,9 @@ import scipy.sparse as sp
 __all__ = ["positive_pmi", "eigen_vectors"]
 
 
-def positive_pmi(cooccurrences: sp.csr_matrix, counts: np.ndarray, shift: float = 5.0,
-                 cds: float = 0.75) -> sp.csr_matrix:
+def positive_pmi(
+    cooccurrences: sp.csr_matrix, counts: np.ndarray, shift: float = 5.0, cds: float = 0.75
+) -> sp.csr_matrix:
     """Symmetrised positive (shifted, smoothed) PMI, float64 (V, V) CSR.
 
     ``cooccurrences`` X (V, V) symmetric; ``counts`` N_i (V,) unigram counts.
@@ -36,17 +37,24 @@ def positive_pmi(cooccurrences: sp.csr_matrix, counts: np.ndarray, shift: float 
     matrix = sp.csr_matrix(cooccurrences, dtype=np.float64, copy=True)
     counts = np.asarray(counts, dtype=np.float64)
     log_p = np.log(counts) - np.log(counts.sum())
-    smoothed = counts ** cds
+    smoothed = counts**cds
     log_pc = np.log(smoothed) - np.log(smoothed.sum())
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    matrix.data = (np.log(matrix.data) - np.log(matrix.data.sum()) - log_p[rows]
-                   - log_pc[matrix.indices] - np.log(shift))
+    matrix.data = (
+        np.log(matrix.data)
+        - np.log(matrix.data.sum())
+        - log_p[rows]
+        - log_pc[matrix.indices]
+        - np.log(shift)
+    )
     matrix.data = np.maximum(matrix.data, 0.0)
     matrix.eliminate_zeros()
     return ((matrix + matrix.T) * 0.5).tocsr()
 
 
-def eigen_vectors(matrix: sp.csr_matrix, dim: int = 128, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def eigen_vectors(
+    matrix: sp.csr_matrix, dim: int = 128, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """V = U_d · sqrt(Λ_d) from the ``dim`` largest eigenpairs of a symmetric matrix.
 
     Returns (vectors float32 (V, dim), eigenvalues float64 (dim,) in decreasing order).
@@ -57,8 +65,9 @@ def eigen_vectors(matrix: sp.csr_matrix, dim: int = 128, seed: int = 1) -> tuple
 
     size = matrix.shape[0]
     if not 1 <= dim < size:
-        raise ValueError(f"dim must be between 1 and the vocabulary size − 1 ({size - 1}), "
-                         f"got {dim}")
+        raise ValueError(
+            f"dim must be between 1 and the vocabulary size − 1 ({size - 1}), got {dim}"
+        )
     start = np.random.default_rng(seed).uniform(-1, 1, size)
     values, vectors = eigsh(matrix, k=dim, which="LA", v0=start)
     order = np.argsort(values)[::-1]

@@ -19,23 +19,40 @@ log = logging.getLogger(__name__)
 __all__ = ["publish_model"]
 
 
-def publish_model(path: str | Path, *, kind: str, words: list[str], vectors: np.ndarray,
-                  counts: np.ndarray | None, arrays: dict | None = None,
-                  manifest: dict | None = None, evaluate: bool = True) -> dict:
+def publish_model(
+    path: str | Path,
+    *,
+    kind: str,
+    words: list[str],
+    vectors: np.ndarray,
+    counts: np.ndarray | None,
+    arrays: dict | None = None,
+    manifest: dict | None = None,
+    evaluate: bool = True,
+) -> dict:
     """Write the model at ``path``, evaluate it, store and print the figures.
 
     Returns the evaluation figures (empty when ``evaluate`` is false).
     """
-    path = write_model(path, kind=kind, words=words, vectors=vectors, counts=counts,
-                       arrays=arrays, manifest=manifest)
+    path = write_model(
+        path,
+        kind=kind,
+        words=words,
+        vectors=vectors,
+        counts=counts,
+        arrays=arrays,
+        manifest=manifest,
+    )
     figures: dict = {}
     if evaluate:
         figures = evaluate_model(load_model(path, verify=False))
         update_manifest(path, evaluation=figures)
     training = (manifest or {}).get("training", {})
     print(f"model written to {path}")
-    print(f"vocabulary {len(words):,} words, {vectors.shape[1]} dimensions, "
-          f"trained in {training.get('seconds', float('nan')):.1f} s")
+    print(
+        f"vocabulary {len(words):,} words, {vectors.shape[1]} dimensions, "
+        f"trained in {training.get('seconds', float('nan')):.1f} s"
+    )
     if figures:
         print(format_scores(figures))
     return figures

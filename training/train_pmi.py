@@ -41,39 +41,75 @@ log = logging.getLogger(__name__)
 def configure(parser: argparse.ArgumentParser) -> None:
     add_corpus_arguments(parser)
     add_output_argument(parser, "pmi")
-    parser.add_argument("--solver", choices=["eig", "adagrad"], default="eig",
-                        help="closed form (eig, default) or Su's AdaGrad trainer")
+    parser.add_argument(
+        "--solver",
+        choices=["eig", "adagrad"],
+        default="eig",
+        help="closed form (eig, default) or Su's AdaGrad trainer",
+    )
     parser.add_argument("--dim", type=positive_int, default=128, help="vector dimensions (128)")
-    parser.add_argument("--window", type=positive_int, default=None,
-                        help="co-occurrence window (default: 8 for eig, 10 for adagrad)")
-    parser.add_argument("--weighting", choices=["constant", "distance"], default=None,
-                        help="each neighbour counts 1/distance (default for eig) or 1 "
-                        "(constant, default for adagrad)")
-    parser.add_argument("--min-count", type=positive_int, default=5,
-                        help="ignore words seen fewer times (5)")
-    parser.add_argument("--max-vocab", type=positive_int, default=None,
-                        help="keep at most this many words")
+    parser.add_argument(
+        "--window",
+        type=positive_int,
+        default=None,
+        help="co-occurrence window (default: 8 for eig, 10 for adagrad)",
+    )
+    parser.add_argument(
+        "--weighting",
+        choices=["constant", "distance"],
+        default=None,
+        help="each neighbour counts 1/distance (default for eig) or 1 "
+        "(constant, default for adagrad)",
+    )
+    parser.add_argument(
+        "--min-count", type=positive_int, default=5, help="ignore words seen fewer times (5)"
+    )
+    parser.add_argument(
+        "--max-vocab", type=positive_int, default=None, help="keep at most this many words"
+    )
     group = parser.add_argument_group("eig solver")
-    group.add_argument("--shift", type=float, default=5.0,
-                       help="subtract log k from the PMI before keeping its positive part (5)")
-    group.add_argument("--cds", type=float, default=1.0,
-                       help="context-distribution smoothing exponent, e.g. 0.75 (1 = none)")
+    group.add_argument(
+        "--shift",
+        type=float,
+        default=5.0,
+        help="subtract log k from the PMI before keeping its positive part (5)",
+    )
+    group.add_argument(
+        "--cds",
+        type=float,
+        default=1.0,
+        help="context-distribution smoothing exponent, e.g. 0.75 (1 = none)",
+    )
     group = parser.add_argument_group("adagrad solver")
     group.add_argument("--epochs", type=positive_int, default=30, help="passes (30)")
     group.add_argument("--eta", type=float, default=0.1, help="learning rate (0.1)")
     group.add_argument("--x-max", type=float, default=100.0, help="weight cap X_ij (100)")
     group.add_argument("--alpha", type=float, default=0.75, help="weight exponent (0.75)")
-    group.add_argument("--untruncated", action="store_true",
-                       help="weights (X/x_max)^α without the cap at 1")
-    group.add_argument("--init", choices=["random", "eig"], default="random",
-                       help="start from U(-0.5, 0.5)/d (random) or the eig solution")
-    group.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1,
-                       help="training threads (default: all cores)")
+    group.add_argument(
+        "--untruncated", action="store_true", help="weights (X/x_max)^α without the cap at 1"
+    )
+    group.add_argument(
+        "--init",
+        choices=["random", "eig"],
+        default="random",
+        help="start from U(-0.5, 0.5)/d (random) or the eig solution",
+    )
+    group.add_argument(
+        "--threads",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="training threads (default: all cores)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
-    parser.add_argument("--memory-mb", type=positive_int, default=1024,
-                        help="memory budget of the co-occurrence counting, MiB (1024)")
-    parser.add_argument("--no-evaluate", action="store_true",
-                        help="skip the benchmark scores at the end")
+    parser.add_argument(
+        "--memory-mb",
+        type=positive_int,
+        default=1024,
+        help="memory budget of the co-occurrence counting, MiB (1024)",
+    )
+    parser.add_argument(
+        "--no-evaluate", action="store_true", help="skip the benchmark scores at the end"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,9 +124,16 @@ def run(args: argparse.Namespace) -> int:
 
     window = args.window or (8 if args.solver == "eig" else 10)
     weighting = args.weighting or ("distance" if args.solver == "eig" else "constant")
-    adagrad = AdagradParams(dim=args.dim, epochs=args.epochs, eta=args.eta, x_max=args.x_max,
-                            alpha=args.alpha, truncate=not args.untruncated,
-                            threads=args.threads, seed=args.seed)
+    adagrad = AdagradParams(
+        dim=args.dim,
+        epochs=args.epochs,
+        eta=args.eta,
+        x_max=args.x_max,
+        alpha=args.alpha,
+        truncate=not args.untruncated,
+        threads=args.threads,
+        seed=args.seed,
+    )
     adagrad.check()
     if args.shift < 1 or not 0 < args.cds <= 1:
         raise ValueError("--shift must be at least 1 and --cds in (0, 1]")
@@ -104,60 +147,106 @@ def run(args: argparse.Namespace) -> int:
             encoded = encode_corpus(corpus, scratch, memory["chunk_tokens"], bar.update)
         vocabulary = build_vocabulary(encoded.counter(), args.min_count, args.max_vocab)
         if len(vocabulary) <= args.dim:
-            raise ValueError(f"the vocabulary ({len(vocabulary)} words) must be larger than "
-                             f"--dim ({args.dim}); lower --dim or --min-count")
-        log.info("vocabulary: %s words of %s (min_count %d)", f"{len(vocabulary):,}",
-                 f"{vocabulary.total_types:,}", args.min_count)
+            raise ValueError(
+                f"the vocabulary ({len(vocabulary)} words) must be larger than "
+                f"--dim ({args.dim}); lower --dim or --min-count"
+            )
+        log.info(
+            "vocabulary: %s words of %s (min_count %d)",
+            f"{len(vocabulary):,}",
+            f"{vocabulary.total_types:,}",
+            args.min_count,
+        )
 
         counted = time.perf_counter()
-        with tqdm(total=encoded.documents, desc="co-occurrences", unit=" docs",
-                  mininterval=1.0) as bar:
-            cooccurrences = count_encoded(encoded, vocabulary.index, window, weighting,
-                                          memory["dense_words"], memory["max_partial_pairs"],
-                                          progress=bar.update)
+        with tqdm(
+            total=encoded.documents, desc="co-occurrences", unit=" docs", mininterval=1.0
+        ) as bar:
+            cooccurrences = count_encoded(
+                encoded,
+                vocabulary.index,
+                window,
+                weighting,
+                memory["dense_words"],
+                memory["max_partial_pairs"],
+                progress=bar.update,
+            )
         count_seconds = time.perf_counter() - counted
-    log.info("co-occurrence matrix: %s non-zero cells in %.1f s",
-             f"{cooccurrences.nnz:,}", count_seconds)
+    log.info(
+        "co-occurrence matrix: %s non-zero cells in %.1f s", f"{cooccurrences.nnz:,}", count_seconds
+    )
 
-    training: dict = {"read_seconds": round(counted - started, 3),
-                      "count_seconds": round(count_seconds, 3), "pairs": cooccurrences.nnz}
+    training: dict = {
+        "read_seconds": round(counted - started, 3),
+        "count_seconds": round(count_seconds, 3),
+        "pairs": cooccurrences.nnz,
+    }
     solving = time.perf_counter()
     if args.solver == "eig" or args.init == "eig":
         vectors, eigenvalues = eigen_vectors(
             positive_pmi(cooccurrences, vocabulary.counts, args.shift, args.cds),
-            args.dim, args.seed)
+            args.dim,
+            args.seed,
+        )
         training["eig_seconds"] = round(time.perf_counter() - solving, 3)
         training["eigenvalues"] = [round(float(x), 4) for x in eigenvalues]
     if args.solver == "adagrad":
         with tqdm(total=args.epochs, desc="adagrad", unit=" epoch") as bar:
+
             def report(epoch: int, loss: float) -> None:
                 bar.update()
                 bar.set_postfix(loss=f"{loss:.4f}")
                 log.info("adagrad epoch %d/%d: loss %.6f", epoch, args.epochs, loss)
 
             vectors, figures = train_adagrad(
-                cooccurrences, vocabulary.counts, adagrad,
-                initial=vectors if args.init == "eig" else None, progress=report)
+                cooccurrences,
+                vocabulary.counts,
+                adagrad,
+                initial=vectors if args.init == "eig" else None,
+                progress=report,
+            )
         training.update(figures)
     training["seconds"] = round(time.perf_counter() - started, 3)
 
-    params = {"solver": args.solver, "dim": args.dim, "window": window,
-              "weighting": weighting, "min_count": args.min_count,
-              "max_vocab": args.max_vocab, "seed": args.seed}
+    params = {
+        "solver": args.solver,
+        "dim": args.dim,
+        "window": window,
+        "weighting": weighting,
+        "min_count": args.min_count,
+        "max_vocab": args.max_vocab,
+        "seed": args.seed,
+    }
     if args.solver == "eig" or args.init == "eig":
         params.update(shift_k=args.shift, cds=args.cds)
     if args.solver == "adagrad":
-        params.update(epochs=args.epochs, eta=args.eta, x_max=args.x_max, alpha=args.alpha,
-                      truncate=not args.untruncated, init=args.init, threads=args.threads)
+        params.update(
+            epochs=args.epochs,
+            eta=args.eta,
+            x_max=args.x_max,
+            alpha=args.alpha,
+            truncate=not args.untruncated,
+            init=args.init,
+            threads=args.threads,
+        )
     print(corpus.stats.summary())
-    print(f"co-occurrences: {cooccurrences.nnz:,} non-zero pairs (window {window}), "
-          f"counted in {count_seconds:.1f} s")
+    print(
+        f"co-occurrences: {cooccurrences.nnz:,} non-zero pairs (window {window}), "
+        f"counted in {count_seconds:.1f} s"
+    )
     publish_model(
-        out, kind="pmi", words=vocabulary.words, vectors=vectors, counts=vocabulary.counts,
+        out,
+        kind="pmi",
+        words=vocabulary.words,
+        vectors=vectors,
+        counts=vocabulary.counts,
         manifest={
             "tokenizer": corpus.tokenizer.spec,
             "corpus": corpus_record(corpus, vocabulary.total_tokens, vocabulary.total_types),
-            "params": params, "training": training, "output_layers": [],
+            "params": params,
+            "training": training,
+            "output_layers": [],
         },
-        evaluate=not args.no_evaluate)
+        evaluate=not args.no_evaluate,
+    )
     return 0

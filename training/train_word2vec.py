@@ -31,26 +31,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_output_argument(parser, "word2vec")
     parser.add_argument("--dim", type=positive_int, default=128, help="vector dimensions (128)")
     parser.add_argument("--window", type=positive_int, default=5, help="context window (5)")
-    parser.add_argument("--min-count", type=positive_int, default=5,
-                        help="ignore words seen fewer times (5)")
-    parser.add_argument("--max-vocab", type=positive_int, default=None,
-                        help="keep at most this many words")
-    parser.add_argument("--sample", type=float, default=1e-3,
-                        help="down-sampling threshold of frequent words (1e-3)")
+    parser.add_argument(
+        "--min-count", type=positive_int, default=5, help="ignore words seen fewer times (5)"
+    )
+    parser.add_argument(
+        "--max-vocab", type=positive_int, default=None, help="keep at most this many words"
+    )
+    parser.add_argument(
+        "--sample",
+        type=float,
+        default=1e-3,
+        help="down-sampling threshold of frequent words (1e-3)",
+    )
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes (5)")
-    parser.add_argument("--negative", type=int, default=0,
-                        help="negative samples per word; 0 = none (default)")
-    parser.add_argument("--no-hs", action="store_true",
-                        help="no hierarchical softmax (then --negative must be > 0)")
-    parser.add_argument("--ns-exponent", type=float, default=0.75,
-                        help="exponent of the negative-sampling noise distribution (0.75)")
+    parser.add_argument(
+        "--negative", type=int, default=0, help="negative samples per word; 0 = none (default)"
+    )
+    parser.add_argument(
+        "--no-hs", action="store_true", help="no hierarchical softmax (then --negative must be > 0)"
+    )
+    parser.add_argument(
+        "--ns-exponent",
+        type=float,
+        default=0.75,
+        help="exponent of the negative-sampling noise distribution (0.75)",
+    )
     parser.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
     parser.add_argument("--min-alpha", type=float, default=0.0001, help="final learning rate")
-    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
-                        help="training threads (default: all cores)")
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="training threads (default: all cores)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
-    parser.add_argument("--no-evaluate", action="store_true",
-                        help="skip the benchmark scores at the end")
+    parser.add_argument(
+        "--no-evaluate", action="store_true", help="skip the benchmark scores at the end"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,10 +77,20 @@ def run(args: argparse.Namespace) -> int:
     from wordlens.training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
 
     params = Word2VecParams(
-        vector_size=args.dim, window=args.window, min_count=args.min_count,
-        max_vocab=args.max_vocab, sample=args.sample, epochs=args.epochs,
-        hs=0 if args.no_hs else 1, negative=args.negative, ns_exponent=args.ns_exponent,
-        alpha=args.alpha, min_alpha=args.min_alpha, workers=args.workers, seed=args.seed)
+        vector_size=args.dim,
+        window=args.window,
+        min_count=args.min_count,
+        max_vocab=args.max_vocab,
+        sample=args.sample,
+        epochs=args.epochs,
+        hs=0 if args.no_hs else 1,
+        negative=args.negative,
+        ns_exponent=args.ns_exponent,
+        alpha=args.alpha,
+        min_alpha=args.min_alpha,
+        workers=args.workers,
+        seed=args.seed,
+    )
     params.check()
     corpus = corpus_from_args(args)
     out = output_path(args, "word2vec")
@@ -75,16 +102,25 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     print(corpus.stats.summary())
     publish_model(
-        out, kind="word2vec", words=list(wv.index_to_key), vectors=wv.vectors,
-        counts=counts, arrays=arrays,
+        out,
+        kind="word2vec",
+        words=list(wv.index_to_key),
+        vectors=wv.vectors,
+        counts=counts,
+        arrays=arrays,
         manifest={
             "tokenizer": corpus.tokenizer.spec,
             "corpus": corpus_record(corpus, sum(counter.values()), len(counter)),
             "params": {"sg": 1, **vars(params)},
-            "training": {"seconds": round(seconds, 3), "epochs": params.epochs,
-                         "workers": params.workers, "gensim": gensim.__version__,
-                         **figures},
+            "training": {
+                "seconds": round(seconds, 3),
+                "epochs": params.epochs,
+                "workers": params.workers,
+                "gensim": gensim.__version__,
+                **figures,
+            },
             "output_layers": layers,
         },
-        evaluate=not args.no_evaluate)
+        evaluate=not args.no_evaluate,
+    )
     return 0

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -42,25 +43,35 @@ def write_vectors(path: str | Path, words: list[str], vectors: np.ndarray, fmt: 
         if fmt != "glove":
             stream.write(f"{len(words)} {vectors.shape[1]}\n".encode())
         for start in range(0, len(words), _ROWS_PER_BLOCK):
-            block = vectors[start:start + _ROWS_PER_BLOCK]
-            names = words[start:start + _ROWS_PER_BLOCK]
+            block = vectors[start : start + _ROWS_PER_BLOCK]
+            names = words[start : start + _ROWS_PER_BLOCK]
             if fmt == "word2vec-bin":
                 little = block.astype("<f4")
-                stream.write(b"".join(name.encode("utf-8") + b" " + row.tobytes() + b"\n"
-                                      for name, row in zip(names, little)))
+                stream.write(
+                    b"".join(
+                        name.encode("utf-8") + b" " + row.tobytes() + b"\n"
+                        for name, row in zip(names, little)
+                    )
+                )
             else:
                 text = io.StringIO()
                 np.savetxt(text, block, fmt="%.9g")
-                stream.write("".join(f"{name} {line}\n" for name, line in
-                                     zip(names, text.getvalue().splitlines())).encode("utf-8"))
+                stream.write(
+                    "".join(
+                        f"{name} {line}\n"
+                        for name, line in zip(names, text.getvalue().splitlines())
+                    ).encode("utf-8")
+                )
 
 
 def _decode(raw: bytes, where: str, unicode_errors: str) -> str:
     try:
         return raw.decode("utf-8", errors=unicode_errors)
     except UnicodeDecodeError as error:
-        raise VectorFormatError(f"{where}: not valid UTF-8 ({error.reason} at byte "
-                                f"{error.start}); use --unicode-errors replace or ignore") from None
+        raise VectorFormatError(
+            f"{where}: not valid UTF-8 ({error.reason} at byte "
+            f"{error.start}); use --unicode-errors replace or ignore"
+        ) from None
 
 
 def _header(line: bytes, path: Path) -> tuple[int, int]:
@@ -68,15 +79,17 @@ def _header(line: bytes, path: Path) -> tuple[int, int]:
     try:
         count, dim = (int(part) for part in parts)
     except ValueError:
-        raise VectorFormatError(f"{path}:1: bad header {line[:80]!r}, expected "
-                                "'<number of words> <dimensions>'") from None
+        raise VectorFormatError(
+            f"{path}:1: bad header {line[:80]!r}, expected '<number of words> <dimensions>'"
+        ) from None
     if count < 0 or dim < 1:
         raise VectorFormatError(f"{path}:1: bad header {line[:80]!r}")
     return count, dim
 
 
-def _text_entries(stream: BinaryIO, path: Path, header: bool, unicode_errors: str
-                  ) -> Iterator[tuple[str, np.ndarray]]:
+def _text_entries(
+    stream: BinaryIO, path: Path, header: bool, unicode_errors: str
+) -> Iterator[tuple[str, np.ndarray]]:
     dim = expected = None
     first = 1
     if header:
@@ -97,17 +110,18 @@ def _text_entries(stream: BinaryIO, path: Path, header: bool, unicode_errors: st
             if dim == 0:
                 raise VectorFormatError(f"{where}: no values after {word!r}")
         if len(vector) != dim:
-            raise VectorFormatError(f"{where}: {word!r} has {len(vector)} values, "
-                                    f"expected {dim}")
+            raise VectorFormatError(f"{where}: {word!r} has {len(vector)} values, expected {dim}")
         entries += 1
         yield word, vector
     if expected is not None and entries != expected:
-        raise VectorFormatError(f"{path}: the header announces {expected} words, "
-                                f"the file has {entries}")
+        raise VectorFormatError(
+            f"{path}: the header announces {expected} words, the file has {entries}"
+        )
 
 
-def _binary_entries(stream: BinaryIO, path: Path, unicode_errors: str
-                    ) -> Iterator[tuple[str, np.ndarray]]:
+def _binary_entries(
+    stream: BinaryIO, path: Path, unicode_errors: str
+) -> Iterator[tuple[str, np.ndarray]]:
     count, dim = _header(stream.readline(), path)
     size = 4 * dim
     for number in range(1, count + 1):
@@ -115,25 +129,34 @@ def _binary_entries(stream: BinaryIO, path: Path, unicode_errors: str
         while True:
             byte = stream.read(1)
             if not byte:
-                raise VectorFormatError(f"{path}: word {number} of {count}: the file ends "
-                                        "(truncated, or the header count is wrong)")
+                raise VectorFormatError(
+                    f"{path}: word {number} of {count}: the file ends "
+                    "(truncated, or the header count is wrong)"
+                )
             if byte == b" ":
                 break
             if byte != b"\n" or name:  # a newline before the word ends the previous entry
                 name += byte
             if len(name) > 10_000:
-                raise VectorFormatError(f"{path}: word {number}: no space after 10 000 bytes "
-                                        "(not a word2vec binary file?)")
+                raise VectorFormatError(
+                    f"{path}: word {number}: no space after 10 000 bytes "
+                    "(not a word2vec binary file?)"
+                )
         data = stream.read(size)
         if len(data) != size:
-            raise VectorFormatError(f"{path}: word {number} of {count}: {len(data)} of "
-                                    f"{size} vector bytes (truncated file)")
-        yield _decode(bytes(name), f"{path}: word {number}", unicode_errors), \
-            np.frombuffer(data, dtype="<f4").astype(np.float32)
+            raise VectorFormatError(
+                f"{path}: word {number} of {count}: {len(data)} of "
+                f"{size} vector bytes (truncated file)"
+            )
+        yield (
+            _decode(bytes(name), f"{path}: word {number}", unicode_errors),
+            np.frombuffer(data, dtype="<f4").astype(np.float32),
+        )
 
 
-def read_vectors(path: str | Path, fmt: str, limit: int | None = None,
-                 unicode_errors: str = "strict") -> tuple[list[str], np.ndarray]:
+def read_vectors(
+    path: str | Path, fmt: str, limit: int | None = None, unicode_errors: str = "strict"
+) -> tuple[list[str], np.ndarray]:
     """Read a vectors file: (words, vectors float32 (V, d)), in file order.
 
     ``limit`` reads only the first words (as gensim's ``limit``); ``unicode_errors``
@@ -143,8 +166,9 @@ def read_vectors(path: str | Path, fmt: str, limit: int | None = None,
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if unicode_errors not in ("strict", "replace", "ignore"):
-        raise ValueError(f"unicode_errors must be strict, replace or ignore, "
-                         f"got {unicode_errors!r}")
+        raise ValueError(
+            f"unicode_errors must be strict, replace or ignore, got {unicode_errors!r}"
+        )
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     path = Path(path)
@@ -153,8 +177,11 @@ def read_vectors(path: str | Path, fmt: str, limit: int | None = None,
     seen: set[str] = set()
     duplicates = 0
     with open(path, "rb") as stream:
-        entries = (_binary_entries(stream, path, unicode_errors) if fmt == "word2vec-bin"
-                   else _text_entries(stream, path, fmt == "word2vec", unicode_errors))
+        entries = (
+            _binary_entries(stream, path, unicode_errors)
+            if fmt == "word2vec-bin"
+            else _text_entries(stream, path, fmt == "word2vec", unicode_errors)
+        )
         for word, vector in entries:
             if not word or word in seen:
                 duplicates += bool(word)
@@ -167,6 +194,7 @@ def read_vectors(path: str | Path, fmt: str, limit: int | None = None,
     if not words:
         raise VectorFormatError(f"{path}: no vectors")
     if duplicates:
-        log.warning("%s: %d repeated word(s) skipped (the first vector of each kept)",
-                    path, duplicates)
+        log.warning(
+            "%s: %d repeated word(s) skipped (the first vector of each kept)", path, duplicates
+        )
     return words, np.vstack(rows)

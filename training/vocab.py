@@ -7,8 +7,8 @@ order), so the same corpus always gives the same row order.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 

@@ -17,9 +17,9 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -55,8 +55,10 @@ class Word2VecParams:
         if self.hs not in (0, 1) or self.negative < 0:
             raise ValueError("hs must be 0 or 1 and negative 0 or more")
         if not self.hs and not self.negative:
-            raise ValueError("no output layer: use hierarchical softmax (hs=1), "
-                             "negative sampling (negative > 0), or both")
+            raise ValueError(
+                "no output layer: use hierarchical softmax (hs=1), "
+                "negative sampling (negative > 0), or both"
+            )
         if self.sample < 0 or not 0 < self.alpha <= 1 or not 0 <= self.min_alpha <= self.alpha:
             raise ValueError("need sample >= 0 and 0 <= min_alpha <= alpha <= 1")
 
@@ -85,8 +87,13 @@ def _progress(epochs: int, words: int):
 
     class Progress(CallbackAny2Vec):
         def __init__(self):
-            self.bar = tqdm(total=epochs * words, unit=" words", unit_scale=True,
-                            desc="word2vec", mininterval=1.0)
+            self.bar = tqdm(
+                total=epochs * words,
+                unit=" words",
+                unit_scale=True,
+                desc="word2vec",
+                mininterval=1.0,
+            )
             self.epoch = 0
 
         def on_epoch_begin(self, model):
@@ -96,14 +103,22 @@ def _progress(epochs: int, words: int):
             seconds = time.perf_counter() - self.started
             self.epoch += 1
             self.bar.update(words)
-            log.info("word2vec epoch %d/%d: %.1f s, %s words/s", self.epoch, epochs,
-                     seconds, f"{words / seconds:,.0f}")
+            log.info(
+                "word2vec epoch %d/%d: %.1f s, %s words/s",
+                self.epoch,
+                epochs,
+                seconds,
+                f"{words / seconds:,.0f}",
+            )
 
     return Progress()
 
 
-def train_word2vec(documents: Iterable[list[str]], params: Word2VecParams,
-                   scratch_dir: str | os.PathLike | None = None):
+def train_word2vec(
+    documents: Iterable[list[str]],
+    params: Word2VecParams,
+    scratch_dir: str | os.PathLike | None = None,
+):
     """Train skip-gram Word2Vec on tokenised documents.
 
     Returns (gensim ``Word2Vec`` model, word counts before ``min_count``, figures) where
@@ -120,26 +135,43 @@ def train_word2vec(documents: Iterable[list[str]], params: Word2VecParams,
         tokenise_seconds = time.perf_counter() - started
         total_words = sum(counter.values())
         if not any(count >= params.min_count for count in counter.values()):
-            raise ValueError(f"no word occurs {params.min_count}+ times in the corpus "
-                             f"({len(counter):,} distinct words); lower min_count")
+            raise ValueError(
+                f"no word occurs {params.min_count}+ times in the corpus "
+                f"({len(counter):,} distinct words); lower min_count"
+            )
         model = Word2Vec(
-            sg=1, hs=params.hs, negative=params.negative, ns_exponent=params.ns_exponent,
-            vector_size=params.vector_size, window=params.window, min_count=params.min_count,
-            max_final_vocab=params.max_vocab, sample=params.sample, alpha=params.alpha,
-            min_alpha=params.min_alpha, workers=params.workers, seed=params.seed,
+            sg=1,
+            hs=params.hs,
+            negative=params.negative,
+            ns_exponent=params.ns_exponent,
+            vector_size=params.vector_size,
+            window=params.window,
+            min_count=params.min_count,
+            max_final_vocab=params.max_vocab,
+            sample=params.sample,
+            alpha=params.alpha,
+            min_alpha=params.min_alpha,
+            workers=params.workers,
+            seed=params.seed,
             epochs=params.epochs,
         )
         model.build_vocab_from_freq(counter, corpus_count=lines)
         progress = _progress(params.epochs, total_words)
         started = time.perf_counter()
-        model.train(corpus_file=str(corpus_file), total_words=total_words,
-                    epochs=params.epochs, callbacks=[progress])
+        model.train(
+            corpus_file=str(corpus_file),
+            total_words=total_words,
+            epochs=params.epochs,
+            callbacks=[progress],
+        )
         train_seconds = time.perf_counter() - started
         progress.bar.close()
-    figures = {"tokenise_seconds": round(tokenise_seconds, 3),
-               "train_seconds": round(train_seconds, 3),
-               "words_per_second": round(params.epochs * total_words / train_seconds),
-               "documents": lines}
+    figures = {
+        "tokenise_seconds": round(tokenise_seconds, 3),
+        "train_seconds": round(train_seconds, 3),
+        "words_per_second": round(params.epochs * total_words / train_seconds),
+        "documents": lines,
+    }
     return model, counter, figures
 
 
@@ -162,8 +194,12 @@ def output_layer_arrays(model) -> tuple[list[str], dict[str, np.ndarray]]:
         hs_points[inside] = np.concatenate(points)  # row-major: word by word
         hs_codes[inside] = np.concatenate(codes)
         layers.append("hs")
-        arrays.update(syn1=model.syn1.astype(np.float32), hs_points=hs_points,
-                      hs_codes=hs_codes, hs_lengths=lengths)
+        arrays.update(
+            syn1=model.syn1.astype(np.float32),
+            hs_points=hs_points,
+            hs_codes=hs_codes,
+            hs_lengths=lengths,
+        )
     if model.negative:
         layers.append("ns")
         arrays["syn1neg"] = model.syn1neg.astype(np.float32)

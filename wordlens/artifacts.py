@@ -34,9 +34,10 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -193,8 +194,11 @@ def write_model(
     words = list(words)
     _check_vocabulary(words, counts, vectors.shape[0])
     norms = np.linalg.norm(vectors.astype(np.float64), axis=1)  # float32 squares overflow
-    data = {"vectors": vectors, "vectors_norm": _unit_rows(vectors, norms).astype(np.float32),
-            "norms": norms.astype(np.float32)}
+    data = {
+        "vectors": vectors,
+        "vectors_norm": _unit_rows(vectors, norms).astype(np.float32),
+        "norms": norms.astype(np.float32),
+    }
     if counts is not None:
         data["counts"] = counts
     for name, array in (arrays or {}).items():
@@ -220,7 +224,7 @@ def write_model(
             "kind": kind,
             "dim": int(vectors.shape[1]),
             "vocab_size": len(words),
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "output_layers": [],
             **dict(manifest or {}),
             "arrays": {
