@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MODELS ?= models
 export WORDLENS_MODELS := $(MODELS)
 
-.PHONY: install models run test bench clean
+.PHONY: install models run test lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,17 @@ run: models
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# ruff (lint and format), mypy, and import-linter's layer and cycle contracts.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: install
 	$(BIN)/python bench/run_all.py
