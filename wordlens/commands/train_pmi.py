@@ -23,7 +23,7 @@ import os
 import tempfile
 import time
 
-from wordlens.training.options import (
+from wordlens.commands.options import (
     add_corpus_arguments,
     add_output_argument,
     corpus_from_args,

@@ -13,7 +13,7 @@ import argparse
 import os
 import time
 
-from wordlens.training.options import (
+from wordlens.commands.options import (
     add_corpus_arguments,
     add_output_argument,
     corpus_from_args,
