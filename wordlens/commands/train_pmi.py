@@ -27,7 +27,6 @@ from wordlens.commands.options import (
     add_corpus_arguments,
     add_output_argument,
     corpus_from_args,
-    corpus_record,
     output_path,
     positive_int,
 )
@@ -242,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         counts=vocabulary.counts,
         manifest={
             "tokenizer": corpus.tokenizer.spec,
-            "corpus": corpus_record(corpus, vocabulary.total_tokens, vocabulary.total_types),
+            "corpus": corpus.describe(vocabulary.total_tokens, vocabulary.total_types),
             "params": params,
             "training": training,
             "output_layers": [],

@@ -17,7 +17,6 @@ from wordlens.commands.options import (
     add_corpus_arguments,
     add_output_argument,
     corpus_from_args,
-    corpus_record,
     output_path,
     positive_int,
 )
@@ -110,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         arrays=arrays,
         manifest={
             "tokenizer": corpus.tokenizer.spec,
-            "corpus": corpus_record(corpus, sum(counter.values()), len(counter)),
+            "corpus": corpus.describe(sum(counter.values()), len(counter)),
             "params": {"sg": 1, **vars(params)},
             "training": {
                 "seconds": round(seconds, 3),
