@@ -114,11 +114,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from wordlens.artifacts import write_model
     from wordlens.training.cooccur import budget, count_encoded
     from wordlens.training.encode import encode_corpus
     from wordlens.training.pmi_adagrad import AdagradParams, train_adagrad
     from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
-    from wordlens.training.publish import publish_model
+    from wordlens.training.publish import report_model
     from wordlens.training.vocab import build_vocabulary
 
     window = args.window or (8 if args.solver == "eig" else 10)
@@ -228,12 +229,11 @@ def run(args: argparse.Namespace) -> int:
             init=args.init,
             threads=args.threads,
         )
-    print(corpus.stats.summary())
     print(
         f"co-occurrences: {cooccurrences.nnz:,} non-zero pairs (window {window}), "
         f"counted in {count_seconds:.1f} s"
     )
-    publish_model(
+    path = write_model(
         out,
         kind="pmi",
         words=vocabulary.words,
@@ -246,6 +246,6 @@ def run(args: argparse.Namespace) -> int:
             "training": training,
             "output_layers": [],
         },
-        evaluate=not args.no_evaluate,
     )
+    report_model(path, evaluate=not args.no_evaluate)
     return 0

@@ -72,7 +72,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import gensim
 
-    from wordlens.training.publish import publish_model
+    from wordlens.artifacts import write_model
+    from wordlens.training.publish import report_model
     from wordlens.training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
 
     params = Word2VecParams(
@@ -99,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
     wv = model.wv
     counts = wv.expandos["count"]
     seconds = time.perf_counter() - started
-    print(corpus.stats.summary())
-    publish_model(
+    path = write_model(
         out,
         kind="word2vec",
         words=list(wv.index_to_key),
@@ -120,6 +120,6 @@ def run(args: argparse.Namespace) -> int:
             },
             "output_layers": layers,
         },
-        evaluate=not args.no_evaluate,
     )
+    report_model(path, evaluate=not args.no_evaluate)
     return 0
