@@ -78,7 +78,7 @@ def count_wordlens(text: Path, out: Path) -> None:
         encoded = encode_corpus(Corpus(text, get_tokenizer("whitespace")), scratch)
         vocabulary = build_vocabulary(encoded.counter(), MIN_COUNT)
         counting = time.perf_counter()
-        matrix = count_encoded(encoded, vocabulary.index, WINDOW, weighting="distance")
+        matrix = count_encoded(encoded, vocabulary.index, WINDOW, "distance")
     done = time.perf_counter()
     sp.save_npz(out, matrix, compressed=False)
     (out.parent / "words.txt").write_text("\n".join(vocabulary.words) + "\n")
@@ -117,7 +117,7 @@ def write_training_records(text: Path, directory: Path) -> None:
     from wordlens.training.cooccur import count_cooccurrences
 
     corpus, vocabulary = read_vocabulary(text)
-    matrix = count_cooccurrences(corpus, vocabulary.index, WINDOW)
+    matrix = count_cooccurrences(corpus, vocabulary.index, WINDOW, "constant")
     write_records(directory / "records.bin", matrix, seed=1)
     np.savetxt(directory / "counts.txt", vocabulary.counts, fmt="%d")
     (directory / "words.txt").write_text("\n".join(vocabulary.words) + "\n")
@@ -317,7 +317,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.variant:
         name, *paths = args.variant
-        return VARIANTS[name](*map(Path, paths))
+        VARIANTS[name](*map(Path, paths))
+        return
 
     from glove_reference import build
 

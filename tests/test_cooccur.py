@@ -19,7 +19,9 @@ def test_constant_weights_by_hand():
     # doc 5: c-c is the diagonal (dropped), c-b at distance 1 and 2 gives b-c 2.
     expected = np.array([[0, 2, 2], [2, 0, 4], [2, 4, 0]], dtype=float)
     for dense_words in (0, 2, 3):
-        matrix = count_cooccurrences(DOCUMENTS, INDEX, window=2, dense_words=dense_words)
+        matrix = count_cooccurrences(
+            DOCUMENTS, INDEX, window=2, weighting="constant", dense_words=dense_words
+        )
         np.testing.assert_array_equal(matrix.toarray(), expected)
 
 
@@ -30,12 +32,12 @@ def test_distance_weights_by_hand():
 
 
 def test_windows_never_cross_documents():
-    matrix = count_cooccurrences([["a"], ["b"], ["c"]], INDEX, window=5)
+    matrix = count_cooccurrences([["a"], ["b"], ["c"]], INDEX, window=5, weighting="constant")
     assert matrix.nnz == 0
 
 
 def test_window_one_counts_neighbours_only():
-    matrix = count_cooccurrences([["a", "b", "c"]], INDEX, window=1).toarray()
+    matrix = count_cooccurrences([["a", "b", "c"]], INDEX, 1, "constant").toarray()
     assert matrix[0, 1] == 1 and matrix[1, 2] == 1 and matrix[0, 2] == 0
 
 
@@ -44,14 +46,16 @@ def test_bounded_memory_on_a_corpus_larger_than_a_chunk():
     words = [f"w{i}" for i in range(300)]
     index = {w: i for i, w in enumerate(words)}
     documents = [list(rng.choice(words, size=rng.integers(1, 40))) for _ in range(3000)]
-    reference = count_cooccurrences(documents, index, window=4, chunk_tokens=10**9)
+    reference = count_cooccurrences(documents, index, 4, "constant", chunk_tokens=10**9)
     small = count_cooccurrences(
-        documents, index, window=4, chunk_tokens=500, dense_words=50, max_partial_pairs=5000
+        documents, index, 4, "constant", chunk_tokens=500, dense_words=50, max_partial_pairs=5000
     )
     np.testing.assert_allclose(small.toarray(), reference.toarray())
 
     distinct = reference.nnz  # every (i, j) in both directions: more than stored one way
-    counter = CooccurrenceCounter(300, window=4, dense_words=50, max_partial_pairs=5000)
+    counter = CooccurrenceCounter(
+        300, window=4, weighting="constant", dense_words=50, max_partial_pairs=5000
+    )
     for start in range(0, 3000, 20):
         chunk = documents[start : start + 20]
         ids = np.array([index[w] for doc in chunk for w in doc], dtype=np.int32)
@@ -99,13 +103,13 @@ def test_budget_splits_the_memory_and_counts_the_same():
     words = [f"w{i}" for i in range(400)]
     index = {w: i for i, w in enumerate(words)}
     documents = [list(rng.choice(words, size=rng.integers(1, 30))) for _ in range(2000)]
-    reference = count_cooccurrences(documents, index, window=4, chunk_tokens=10**9)
-    tight = count_cooccurrences(documents, index, window=4, **budget(50_000, window=4))
+    reference = count_cooccurrences(documents, index, 4, "constant", chunk_tokens=10**9)
+    tight = count_cooccurrences(documents, index, 4, "constant", **budget(50_000, window=4))
     np.testing.assert_allclose(tight.toarray(), reference.toarray())
 
 
 def test_bad_options():
     with pytest.raises(ValueError, match="window"):
-        count_cooccurrences(DOCUMENTS, INDEX, window=0)
+        count_cooccurrences(DOCUMENTS, INDEX, window=0, weighting="constant")
     with pytest.raises(ValueError, match="weighting"):
-        count_cooccurrences(DOCUMENTS, INDEX, weighting="gaussian")
+        count_cooccurrences(DOCUMENTS, INDEX, window=2, weighting="gaussian")

@@ -1,5 +1,7 @@
-"""The PMI model: targets, Su's AdaGrad trainer, the closed form, the command."""
+"""The PMI model: its settings, targets, Su's AdaGrad trainer, the closed form, the
+library call and the command."""
 
+import itertools
 import json
 
 import numpy as np
@@ -10,25 +12,76 @@ from conftest import train
 from wordlens.app.keywords import default_stopwords
 from wordlens.artifacts import load_model
 from wordlens.cli import main
-from wordlens.training.pmi_adagrad import AdagradParams, pmi_records, train_adagrad
+from wordlens.corpus import Corpus, get_tokenizer
+from wordlens.training.pmi import PMIParams, train_pmi
+from wordlens.training.pmi_adagrad import pmi_records, train_adagrad
 from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
 
 X = sp.csr_matrix(
     np.array([[0, 50, 200, 1], [50, 0, 10, 0], [200, 10, 0, 4], [1, 0, 4, 0]], dtype=float)
 )
 COUNTS = np.array([400, 100, 300, 20])
+# Su's published trainer settings, which the hand computations below use
+SU = {"eta": 0.1, "x_max": 100.0, "weight_exponent": 0.75, "truncate": True}
+
+
+def test_solver_defaults_are_resolved_in_the_settings():
+    eig, adagrad = PMIParams(), PMIParams(solver="adagrad")
+    assert (eig.window, eig.weighting) == (8, "distance")
+    assert (adagrad.window, adagrad.weighting) == (10, "constant")
+    assert PMIParams(solver="adagrad", window=5).weighting == "constant"
+    assert PMIParams(weighting="constant").window == 8
+    assert (eig.shift, eig.cds, eig.min_count, eig.dim) == (5.0, 1.0, 5, 128)
+    assert (adagrad.epochs, adagrad.eta, adagrad.x_max) == (30, 0.1, 100.0)
+    assert (adagrad.weight_exponent, adagrad.truncate, adagrad.init) == (0.75, True, "random")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"solver": "svd"}, "solver must be eig or adagrad, got 'svd'"),
+        ({"weighting": "gaussian"}, "weighting must be distance or constant"),
+        ({"init": "zeros"}, "init must be random or eig"),
+        ({"dim": 0}, "dim must be at least 1, got 0"),
+        ({"window": 0}, "window must be at least 1"),
+        ({"max_vocab": 0}, "max_vocab must be at least 1"),
+        ({"memory_mb": 0}, "memory_mb must be at least 1"),
+        ({"shift": 0.5}, r"shift must be at least 1 \(1 = no shift\), got 0.5"),
+        ({"cds": 0}, r"cds must be in \(0, 1\]"),
+        ({"cds": 1.5}, r"cds must be in \(0, 1\]"),
+        ({"eta": -1}, "eta must be positive, got -1"),
+        ({"x_max": 0}, "x_max must be positive"),
+        ({"weight_exponent": -0.5}, "weight_exponent must be 0 or more"),
+    ],
+)
+def test_settings_are_checked_on_construction(settings, message):
+    with pytest.raises(ValueError, match=message):
+        PMIParams(**settings)
+
+
+def test_manifest_params_name_the_solvers_that_ran():
+    common = {"solver", "dim", "window", "weighting", "min_count", "max_vocab", "seed"}
+    eig = {"shift_k", "cds"}
+    adagrad = {"epochs", "eta", "x_max", "weight_exponent", "truncate", "init", "threads"}
+    assert PMIParams().manifest_params().keys() == common | eig
+    assert PMIParams(solver="adagrad").manifest_params().keys() == common | adagrad
+    both = PMIParams(solver="adagrad", init="eig", shift=3, weight_exponent=0.5, threads=3)
+    params = both.manifest_params()
+    assert params.keys() == common | eig | adagrad
+    assert params["shift_k"] == 3 and params["weight_exponent"] == 0.5 and params["threads"] == 3
+    assert params["window"] == 10 and params["weighting"] == "constant"
 
 
 def test_target_and_weight_formulas():
-    rows, cols, targets, weights = pmi_records(X, COUNTS)
+    rows, cols, targets, weights = pmi_records(X, COUNTS, 100.0, 0.75, truncate=True)
     assert len(rows) == 10  # both directions of the 5 observed pairs, no diagonal
     z, n = X.sum(), COUNTS.sum()
-    for i, j, t, w in zip(rows, cols, targets, weights):
+    for i, j, t, w in zip(rows, cols, targets, weights, strict=True):
         x = X[i, j]
         expected = np.log(x) - np.log(z) - np.log(COUNTS[i]) - np.log(COUNTS[j]) + 2 * np.log(n)
         assert t == pytest.approx(expected, rel=1e-5)
         assert w == pytest.approx(min(x / 100, 1) ** 0.75, rel=1e-6)
-    untruncated = pmi_records(X, COUNTS, truncate=False)[3]
+    untruncated = pmi_records(X, COUNTS, 100.0, 0.75, truncate=False)[3]
     assert untruncated.max() == pytest.approx((200 / 100) ** 0.75, rel=1e-6)
 
 
@@ -37,7 +90,7 @@ def test_one_adagrad_step_by_hand():
     counts = np.array([60, 90])
     start = np.array([[0.1, -0.2, 0.3], [0.2, 0.1, -0.1]], dtype=np.float32)
     vectors, figures = train_adagrad(
-        single, counts, AdagradParams(dim=3, epochs=1, threads=1), initial=start
+        single, counts, dim=3, epochs=1, threads=1, seed=1, initial=start, **SU
     )
     target = np.log(30) - np.log(30) - np.log(60) - np.log(90) + 2 * np.log(150)
     weight = (30 / 100) ** 0.75
@@ -64,8 +117,12 @@ def test_non_finite_updates_are_skipped():
         vectors, figures = train_adagrad(
             pairs,
             np.array([60, 90, 10, 20]),
-            AdagradParams(dim=2, epochs=2, threads=threads),
+            dim=2,
+            epochs=2,
+            threads=threads,
+            seed=1,
             initial=start,
+            **SU,
         )
         assert figures["skipped_updates"] == 4  # (0, 1) and (1, 0), in both epochs
         assert np.isfinite(vectors).all()
@@ -81,20 +138,18 @@ def tiny_counts(tiny_corpus):
 
     documents = list(Corpus(tiny_corpus, get_tokenizer("english")))
     vocabulary = build_vocabulary(count_words(documents), min_count=3)
-    return vocabulary, count_cooccurrences(documents, vocabulary.index, window=5)
+    return vocabulary, count_cooccurrences(documents, vocabulary.index, 5, "constant")
 
 
 def test_determinism_with_one_thread_and_loss_decreasing(tiny_counts):
     vocabulary, matrix = tiny_counts
-    params = AdagradParams(dim=16, epochs=6, threads=1, seed=3)
-    first, figures = train_adagrad(matrix, vocabulary.counts, params)
-    second, _ = train_adagrad(matrix, vocabulary.counts, params)
+    settings = {"dim": 16, "epochs": 6, "threads": 1, **SU}
+    first, figures = train_adagrad(matrix, vocabulary.counts, seed=3, **settings)
+    second, _ = train_adagrad(matrix, vocabulary.counts, seed=3, **settings)
     np.testing.assert_array_equal(first, second)
     losses = figures["loss_per_epoch"]
-    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
-    other, _ = train_adagrad(
-        matrix, vocabulary.counts, AdagradParams(dim=16, epochs=6, threads=1, seed=4)
-    )
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
+    other, _ = train_adagrad(matrix, vocabulary.counts, seed=4, **settings)
     assert not np.array_equal(first, other)
     assert figures["skipped_updates"] == 0 and np.isfinite(first).all()
 
@@ -102,7 +157,10 @@ def test_determinism_with_one_thread_and_loss_decreasing(tiny_counts):
 def test_positive_pmi_cells():
     matrix = positive_pmi(X, COUNTS, shift=1.0, cds=1.0).toarray()
     z, n = X.sum(), COUNTS.sum()
-    pmi = lambda i, j: np.log(X[i, j] / z) - np.log(COUNTS[i] / n) - np.log(COUNTS[j] / n)
+
+    def pmi(i, j):
+        return np.log(X[i, j] / z) - np.log(COUNTS[i] / n) - np.log(COUNTS[j] / n)
+
     for i, j in [(0, 1), (0, 2), (1, 2), (2, 3), (0, 3)]:
         assert matrix[i, j] == pytest.approx(max(pmi(i, j), 0.0))
         assert matrix[j, i] == matrix[i, j]
@@ -114,15 +172,15 @@ def test_positive_pmi_cells():
 def test_closed_form_is_the_best_positive_low_rank_fit(tiny_counts):
     vocabulary, matrix = tiny_counts
     top = 300
-    small = positive_pmi(matrix[:top, :top], vocabulary.counts[:top], shift=1.0)
-    vectors, values = eigen_vectors(small, dim=40)
+    small = positive_pmi(matrix[:top, :top], vocabulary.counts[:top], shift=1.0, cds=1.0)
+    vectors, values = eigen_vectors(small, dim=40, seed=1)
     exact_values, exact_vectors = np.linalg.eigh(small.toarray())
     keep = np.argsort(exact_values)[::-1][:40]
     best = (exact_vectors[:, keep] * np.maximum(exact_values[keep], 0)) @ exact_vectors[:, keep].T
     np.testing.assert_allclose(values, exact_values[keep], rtol=1e-6)
     np.testing.assert_allclose(vectors.astype(np.float64) @ vectors.T, best, atol=2e-4)
-    full = positive_pmi(matrix[:60, :60], vocabulary.counts[:60], shift=1.0).toarray()
-    exact = eigen_vectors(sp.csr_matrix(full), dim=59)[0].astype(np.float64)
+    full = positive_pmi(matrix[:60, :60], vocabulary.counts[:60], shift=1.0, cds=1.0).toarray()
+    exact = eigen_vectors(sp.csr_matrix(full), dim=59, seed=1)[0].astype(np.float64)
     if np.linalg.eigvalsh(full).min() > -1e-9:  # PSD: reproduced exactly
         np.testing.assert_allclose(exact @ exact.T, full, atol=1e-4)
 
@@ -130,10 +188,10 @@ def test_closed_form_is_the_best_positive_low_rank_fit(tiny_counts):
 def test_words_without_positive_pmi_get_exactly_zero_vectors(tiny_counts):
     vocabulary, matrix = tiny_counts
     # on a corpus this small, a large shift empties the rows of "the", "a", "in"
-    shifted = positive_pmi(matrix, vocabulary.counts, shift=20.0)
+    shifted = positive_pmi(matrix, vocabulary.counts, shift=20.0, cds=1.0)
     empty = np.diff(shifted.indptr) == 0
     assert empty.any() and vocabulary.words[0] in np.array(vocabulary.words)[empty]
-    vectors, _ = eigen_vectors(shifted, dim=16)
+    vectors, _ = eigen_vectors(shifted, dim=16, seed=1)
     assert np.all(vectors[empty] == 0) and np.all(np.abs(vectors[~empty]).sum(axis=1) > 0)
     assert vectors.flags.c_contiguous  # rows, as the AdaGrad kernel walks them
 
@@ -150,10 +208,31 @@ def test_function_words_get_the_smallest_norms(trained_models):
         assert frequent[model.words.index(word)] < np.median(frequent)
 
 
+def test_library_call_on_a_tiny_corpus(tiny_corpus, tmp_path):
+    corpus = Corpus(tiny_corpus, get_tokenizer("english"))
+    params = PMIParams(dim=8, min_count=10, memory_mb=1)
+    path = train_pmi(corpus, params, tmp_path / "pmi")
+    model = load_model(path)
+    manifest = model.manifest
+    assert path == tmp_path / "pmi" and model.kind == "pmi" and model.dim == 8
+    assert manifest["params"] == params.manifest_params()
+    assert manifest["corpus"] == corpus.describe(
+        manifest["corpus"]["tokens"], manifest["corpus"]["types"]
+    )
+    assert manifest["corpus"]["documents"] == 4000 and model.counts.min() >= 10
+    assert len(manifest["training"]["eigenvalues"]) == 8 and manifest["training"]["pairs"] > 0
+    assert "evaluation" not in manifest  # scoring is the command's report, not training
+    with pytest.raises(ValueError, match=r"vocabulary \(\d+ words\) must be larger than dim"):
+        train_pmi(corpus, PMIParams(dim=100_000), tmp_path / "too-wide")
+    assert not (tmp_path / "too-wide").exists()
+
+
 def test_command_writes_a_complete_model(trained_models):
     model = load_model(trained_models / "pmi")
     manifest = model.manifest
     assert manifest["kind"] == "pmi" and manifest["dim"] == 24
+    # the command maps its options onto PMIParams, defaults included
+    assert manifest["params"] == PMIParams(dim=24, min_count=3).manifest_params()
     assert manifest["params"]["solver"] == "eig" and manifest["params"]["window"] == 8
     assert manifest["params"]["weighting"] == "distance"
     assert manifest["params"]["shift_k"] == 5.0 and manifest["training"]["pairs"] > 0
@@ -177,8 +256,23 @@ def test_adagrad_command_with_eig_start(tiny_corpus, tmp_path):
         "10",
         "--threads",
         "1",
+        "--weight-exponent",
+        "0.5",
+        "--untruncated",
     )
     manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["params"] == (
+        PMIParams(
+            solver="adagrad",
+            init="eig",
+            dim=8,
+            epochs=2,
+            min_count=10,
+            threads=1,
+            weight_exponent=0.5,
+            truncate=False,
+        ).manifest_params()
+    )
     assert manifest["params"]["init"] == "eig" and manifest["params"]["window"] == 10
     assert len(manifest["training"]["loss_per_epoch"]) == 2
     assert manifest["training"]["records_per_second_per_thread"] > 0
@@ -186,12 +280,13 @@ def test_adagrad_command_with_eig_start(tiny_corpus, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "options, message",
+    ("options", "message"),
     [
-        (["--shift", "0.5"], "--shift must be at least 1"),
-        (["--cds", "0"], "--cds in (0, 1]"),
-        (["--dim", "100000"], "must be larger than --dim"),
-        (["--eta", "-1"], "eta > 0"),
+        (["--shift", "0.5"], "shift must be at least 1"),
+        (["--cds", "0"], "cds must be in (0, 1]"),
+        (["--dim", "100000"], "must be larger than dim"),
+        (["--eta", "-1"], "eta must be positive"),
+        (["--weight-exponent", "-1"], "weight_exponent must be 0 or more"),
     ],
 )
 def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys, options, message):

@@ -125,8 +125,8 @@ class CooccurrenceCounter:
     """
 
     vocab_size: int
-    window: int = 10
-    weighting: str = "constant"
+    window: int
+    weighting: str
     dense_words: int = 4096
     max_partial_pairs: int = 20_000_000
 
@@ -218,8 +218,8 @@ def budget(memory_bytes: int, window: int) -> dict:
 def count_cooccurrences(
     documents: Iterable[list[str]],
     index: dict[str, int],
-    window: int = 10,
-    weighting: str = "constant",
+    window: int,
+    weighting: str,
     chunk_tokens: int = 1_000_000,
     dense_words: int = 4096,
     max_partial_pairs: int = 20_000_000,
@@ -239,8 +239,8 @@ def count_cooccurrences(
 def count_encoded(
     encoded: EncodedCorpus,
     index: dict[str, int],
-    window: int = 10,
-    weighting: str = "constant",
+    window: int,
+    weighting: str,
     dense_words: int = 4096,
     max_partial_pairs: int = 20_000_000,
     progress=None,

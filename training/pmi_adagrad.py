@@ -6,12 +6,13 @@ For every observed pair (X_ij > 0, i ≠ j — a "record"):
     weight  λ_ij = min(X_ij / x_max, 1)^α        (untruncated: (X_ij / x_max)^α)
     loss    Σ λ_ij (⟨v_i, v_j⟩ − t_ij)²
 
-with N_i the unigram counts of the kept words, N = Σ N_i and Z = Σ_{i≠j} X_ij.
-AdaGrad per record: with g = λ_ij (⟨v_i, v_j⟩ − t_ij) v_j for v_i (and symmetrically
-for v_j; the factor 2 folds into η), G ← G + g², v ← v − η g / sqrt(G + 1e-8), G
-starting at 1, v ~ U(−0.5, 0.5)/d, η = 0.1. Records are shuffled once (GloVe's
-shuffle stage) and each epoch's records are split across threads that update the
-shared vectors without locks (Hogwild). A record whose update is not finite is
+with N_i the unigram counts of the kept words, N = Σ N_i, Z = Σ_{i≠j} X_ij and α the
+weight exponent. AdaGrad per record: with g = λ_ij (⟨v_i, v_j⟩ − t_ij) v_j for v_i
+(and symmetrically for v_j; the factor 2 folds into η), G ← G + g²,
+v ← v − η g / sqrt(G + 1e-8), G starting at 1, v ~ U(−0.5, 0.5)/d; Su's settings are
+η = 0.1, x_max = 100, α = 0.75. Records are shuffled once (GloVe's shuffle stage)
+and each epoch's records are split across threads that update the shared vectors
+without locks (Hogwild). A record whose update is not finite is
 skipped. With one thread and a fixed seed, runs are bit-for-bit reproducible.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,36 +28,20 @@ from numba import njit, prange
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AdagradParams", "pmi_records", "train_adagrad"]
-
-
-@dataclass(frozen=True)
-class AdagradParams:
-    dim: int = 128
-    epochs: int = 30
-    eta: float = 0.1
-    x_max: float = 100.0
-    alpha: float = 0.75
-    truncate: bool = True
-    threads: int = 2
-    seed: int = 1
-
-    def check(self) -> None:
-        if self.dim < 1 or self.epochs < 1 or self.threads < 1:
-            raise ValueError("dim, epochs and threads must be at least 1")
-        if self.eta <= 0 or self.x_max <= 0 or self.alpha < 0:
-            raise ValueError("need eta > 0, x_max > 0 and alpha >= 0")
+__all__ = ["pmi_records", "train_adagrad"]
 
 
 def pmi_records(
     cooccurrences: sp.csr_matrix,
     counts: np.ndarray,
-    x_max: float = 100.0,
-    alpha: float = 0.75,
-    truncate: bool = True,
-):
-    """The training records of X: rows, columns (int32), targets t_ij and weights λ_ij
-    (float32), one per stored non-zero off-diagonal cell, both (i, j) and (j, i)."""
+    x_max: float,
+    weight_exponent: float,
+    truncate: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The training records of X (V, V): rows, columns (int32), targets t_ij and
+    weights λ_ij = min(X_ij / x_max, 1)^weight_exponent (float32; not capped at 1
+    unless ``truncate``), one per stored non-zero off-diagonal cell, both (i, j) and
+    (j, i). ``counts`` N_i (V,) are the unigram counts."""
     matrix = sp.coo_matrix(cooccurrences)
     off_diagonal = (matrix.row != matrix.col) & (matrix.data > 0)
     rows, cols = matrix.row[off_diagonal], matrix.col[off_diagonal]
@@ -65,7 +50,7 @@ def pmi_records(
     log_n = np.log(counts)
     targets = np.log(x) - np.log(x.sum()) - log_n[rows] - log_n[cols] + 2 * np.log(counts.sum())
     ratio = x / x_max
-    weights = (np.minimum(ratio, 1.0) if truncate else ratio) ** alpha
+    weights = (np.minimum(ratio, 1.0) if truncate else ratio) ** weight_exponent
     return (
         rows.astype(np.int32),
         cols.astype(np.int32),
@@ -153,41 +138,52 @@ def _epoch(rows, cols, targets, weights, vectors, squares, eta, threads):
 def train_adagrad(
     cooccurrences: sp.csr_matrix,
     counts: np.ndarray,
-    params: AdagradParams,
+    *,
+    dim: int,
+    epochs: int,
+    eta: float,
+    x_max: float,
+    weight_exponent: float,
+    truncate: bool,
+    threads: int,
+    seed: int,
     initial: np.ndarray | None = None,
-    progress=None,
+    progress: Callable[[int, float], None] | None = None,
 ) -> tuple[np.ndarray, dict]:
-    """Fit PMI vectors (V, dim) float32 with Su's weighted AdaGrad.
+    """Fit PMI vectors float32 (V, dim) to X (V, V) and the unigram counts (V,) with
+    Su's weighted AdaGrad: ``epochs`` passes at learning rate ``eta`` over the
+    records of :func:`pmi_records` (``x_max``, ``weight_exponent``, ``truncate``),
+    shuffled once by ``seed``, on ``threads`` threads.
 
     ``initial`` (V, dim) starts from given vectors (e.g. the closed-form solution)
-    instead of U(−0.5, 0.5)/d. ``progress`` (optional) is called after each epoch
-    with (epoch, loss). Returns (vectors, figures: per-epoch loss, records, speed).
+    instead of U(−0.5, 0.5)/dim drawn with ``seed``. ``progress`` (optional) is
+    called after each epoch with (epoch, loss). Returns (vectors, figures: per-epoch
+    loss, records, skipped updates, seconds, threads, records/s/thread).
     """
     import numba
 
-    params.check()
     size = cooccurrences.shape[0]
-    rng = np.random.default_rng(params.seed)
+    rng = np.random.default_rng(seed)
     rows, cols, targets, weights = pmi_records(
-        cooccurrences, counts, params.x_max, params.alpha, params.truncate
+        cooccurrences, counts, x_max, weight_exponent, truncate
     )
     order = rng.permutation(len(rows))  # GloVe's shuffle stage: once, seeded
     rows, cols, targets, weights = rows[order], cols[order], targets[order], weights[order]
     if initial is None:
-        vectors = (rng.random((size, params.dim), dtype=np.float32) - 0.5) / params.dim
+        vectors = (rng.random((size, dim), dtype=np.float32) - 0.5) / dim
     else:
         # C order: the kernel walks rows; a Fortran-ordered start (eigsh's) is 8x slower
         vectors = np.array(initial, dtype=np.float32, order="C", copy=True)
-        if vectors.shape != (size, params.dim):
-            raise ValueError(f"initial vectors {vectors.shape}, expected {(size, params.dim)}")
-    squares = np.ones((size, params.dim), dtype=np.float32)
-    threads = min(params.threads, numba.config.NUMBA_NUM_THREADS)
+        if vectors.shape != (size, dim):
+            raise ValueError(f"initial vectors {vectors.shape}, expected {(size, dim)}")
+    squares = np.ones((size, dim), dtype=np.float32)
+    threads = min(threads, numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(threads)
     losses, skipped = [], 0
     started = time.perf_counter()
-    for epoch in range(1, params.epochs + 1):
+    for epoch in range(1, epochs + 1):
         loss, skipped_now = _epoch(
-            rows, cols, targets, weights, vectors, squares, np.float32(params.eta), threads
+            rows, cols, targets, weights, vectors, squares, np.float32(eta), threads
         )
         skipped += int(skipped_now)
         losses.append(float(loss) / len(rows))
@@ -200,6 +196,6 @@ def train_adagrad(
         "skipped_updates": skipped,
         "train_seconds": round(seconds, 3),
         "threads": threads,
-        "records_per_second_per_thread": round(len(rows) * params.epochs / seconds / threads),
+        "records_per_second_per_thread": round(len(rows) * epochs / seconds / threads),
     }
     return vectors, figures

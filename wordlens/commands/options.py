@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from wordlens.artifacts import models_dir
 from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
 
 __all__ = [
@@ -78,7 +80,5 @@ def add_output_argument(parser: argparse.ArgumentParser, default_name: str) -> N
     )
 
 
-def output_path(args: argparse.Namespace, default_name: str):
-    from wordlens.artifacts import models_dir
-
-    return args.out if args.out is not None else models_dir() / default_name
+def output_path(args: argparse.Namespace, default_name: str) -> Path:
+    return Path(args.out) if args.out is not None else models_dir() / default_name

@@ -18,7 +18,8 @@ from wordlens.commands.options import (
     output_path,
     positive_int,
 )
-from wordlens.training.word2vec import Word2VecParams
+from wordlens.training.publish import report_model
+from wordlens.training.word2vec import Word2VecParams, train_word2vec
 
 COMMAND = ("train", "word2vec")
 HELP = "train Word2Vec (skip-gram, hierarchical softmax) vectors with gensim"
@@ -99,9 +100,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wordlens.training.publish import report_model
-    from wordlens.training.word2vec import train_word2vec
-
     params = Word2VecParams(
         vector_size=args.dim,
         window=args.window,
