@@ -87,7 +87,25 @@ def test_limit_and_lowercase_tokenizer(tmp_path, vectors):
 
 
 @pytest.mark.parametrize(
-    "content, fmt, message",
+    ("options", "spec"),
+    [
+        ([], {"name": "whitespace", "lowercase": False}),
+        (["--tokenizer", "english"], {"name": "english"}),
+        (["--tokenizer", "jieba", "--no-hmm"], {"name": "jieba", "hmm": False}),
+    ],
+)
+def test_import_records_the_tokenizer_its_options_describe(tmp_path, vectors, options, spec):
+    source = tmp_path / "v.txt"
+    write_vectors(source, WORDS, vectors, "glove")
+    out = tmp_path / "m"
+    assert (
+        main(["-q", "import", str(source), "--format", "glove", "--out", str(out), *options]) == 0
+    )
+    assert load_model(out).manifest["tokenizer"] == spec
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "message"),
     [
         (b"3 2\na 1 2\nb 1 2 3\nc 1 2\n", "word2vec", r"v.bin:3: 'b' has 3 values, expected 2"),
         (b"a 1 2\nb 1\n", "glove", r"v.bin:2: 'b' has 1 values, expected 2"),

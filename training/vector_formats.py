@@ -24,9 +24,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FORMATS", "VectorFormatError", "read_vectors", "write_vectors"]
+__all__ = ["FORMATS", "UNICODE_ERRORS", "VectorFormatError", "read_vectors", "write_vectors"]
 
 FORMATS = ("word2vec", "word2vec-bin", "glove")
+UNICODE_ERRORS = ("strict", "replace", "ignore")  # as bytes.decode's errors, and gensim's
 _ROWS_PER_BLOCK = 4096
 
 
@@ -50,7 +51,7 @@ def write_vectors(path: str | Path, words: list[str], vectors: np.ndarray, fmt: 
                 stream.write(
                     b"".join(
                         name.encode("utf-8") + b" " + row.tobytes() + b"\n"
-                        for name, row in zip(names, little)
+                        for name, row in zip(names, little, strict=True)
                     )
                 )
             else:
@@ -59,7 +60,7 @@ def write_vectors(path: str | Path, words: list[str], vectors: np.ndarray, fmt: 
                 stream.write(
                     "".join(
                         f"{name} {line}\n"
-                        for name, line in zip(names, text.getvalue().splitlines())
+                        for name, line in zip(names, text.getvalue().splitlines(), strict=True)
                     ).encode("utf-8")
                 )
 
@@ -165,9 +166,9 @@ def read_vectors(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if unicode_errors not in ("strict", "replace", "ignore"):
+    if unicode_errors not in UNICODE_ERRORS:
         raise ValueError(
-            f"unicode_errors must be strict, replace or ignore, got {unicode_errors!r}"
+            f"unicode_errors must be one of {', '.join(UNICODE_ERRORS)}, got {unicode_errors!r}"
         )
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")

@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wordlens.commands.options import positive_int
-
-FORMAT_CHOICES = ("word2vec", "word2vec-bin", "glove")
+from wordlens.artifacts import load_model, model_path, write_model
+from wordlens.commands.options import add_tokenizer_arguments, positive_int, tokenizer_from_args
+from wordlens.training.vector_formats import FORMATS, UNICODE_ERRORS, read_vectors, write_vectors
 
 
 class Export:
@@ -34,14 +34,11 @@ class Export:
             metavar="MODEL",
             help="model directory, or a model name in the models directory",
         )
-        parser.add_argument("--format", required=True, choices=FORMAT_CHOICES)
+        parser.add_argument("--format", required=True, choices=FORMATS)
         parser.add_argument("out", metavar="OUT", help="file to write")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from wordlens.artifacts import load_model, model_path
-        from wordlens.training.vector_formats import write_vectors
-
         model = load_model(model_path(args.model))
         write_vectors(args.out, model.words, model.vectors, args.format)
         print(f"{len(model.words):,} vectors of {model.dim} dimensions written to {args.out}")
@@ -55,7 +52,7 @@ class Import:
     @staticmethod
     def configure(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("file", metavar="FILE", type=Path, help="vectors file")
-        parser.add_argument("--format", required=True, choices=FORMAT_CHOICES)
+        parser.add_argument("--format", required=True, choices=FORMATS)
         parser.add_argument(
             "--out", required=True, metavar="MODEL", help="model directory to write"
         )
@@ -64,36 +61,18 @@ class Import:
         )
         parser.add_argument(
             "--unicode-errors",
-            choices=["strict", "replace", "ignore"],
+            choices=UNICODE_ERRORS,
             default="strict",
             help="what to do with bytes that are not UTF-8",
         )
-        parser.add_argument(
-            "--tokenizer",
-            choices=["whitespace", "english", "jieba"],
-            default="whitespace",
-            help="how query text and words are normalised (whitespace)",
-        )
-        parser.add_argument(
-            "--lowercase",
-            action="store_true",
-            help="whitespace tokenizer: fold case (for lower-case vectors)",
-        )
+        add_tokenizer_arguments(parser, default="whitespace")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from wordlens.artifacts import write_model
-        from wordlens.corpus import get_tokenizer
-        from wordlens.training.vector_formats import read_vectors
-
         if not args.file.is_file():
             raise ValueError(f"vectors file not found: {args.file}")
         words, vectors = read_vectors(args.file, args.format, args.limit, args.unicode_errors)
-        tokenizer = (
-            get_tokenizer("whitespace", lowercase=args.lowercase)
-            if args.tokenizer == "whitespace"
-            else get_tokenizer(args.tokenizer)
-        )
+        tokenizer = tokenizer_from_args(args)
         path = write_model(
             args.out,
             kind="imported",

@@ -1,4 +1,4 @@
-"""Command-line options shared by the commands that read a corpus."""
+"""Command-line options shared by the commands: corpus, tokenizer, output model."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer,
 __all__ = [
     "add_corpus_arguments",
     "add_output_argument",
+    "add_tokenizer_arguments",
     "corpus_from_args",
     "output_path",
     "positive_int",
@@ -26,7 +27,8 @@ def positive_int(text: str) -> int:
 
 
 def add_corpus_arguments(parser: argparse.ArgumentParser, positional: bool = False) -> None:
-    """``--corpus PATH`` (or a positional PATH), ``--tokenizer`` and its settings."""
+    """``--corpus PATH`` (or a positional PATH), ``--text-field``, and the tokenizer
+    options (:func:`add_tokenizer_arguments`)."""
     help_text = (
         "corpus file (.txt, .jsonl, optionally .gz) or folder of them "
         f"(default: the shipped English corpus, {DEFAULT_ENGLISH.name})"
@@ -38,16 +40,21 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, positional: bool = Fal
     else:
         parser.add_argument("--corpus", default=DEFAULT_ENGLISH, metavar="PATH", help=help_text)
     parser.add_argument(
-        "--tokenizer",
-        default="english",
-        choices=TOKENIZER_NAMES,
-        help="how documents become tokens (default: english)",
-    )
-    parser.add_argument(
         "--text-field",
         default="text",
         metavar="NAME",
         help="JSON field holding the text in .jsonl input (default: text)",
+    )
+    add_tokenizer_arguments(parser, default="english")
+
+
+def add_tokenizer_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--tokenizer`` and its settings, read back by :func:`tokenizer_from_args`."""
+    parser.add_argument(
+        "--tokenizer",
+        default=default,
+        choices=TOKENIZER_NAMES,
+        help="how text becomes tokens and query words are normalised (default: %(default)s)",
     )
     parser.add_argument(
         "--lowercase", action="store_true", help="whitespace tokenizer: lower-case tokens"
@@ -58,6 +65,7 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, positional: bool = Fal
 
 
 def tokenizer_from_args(args: argparse.Namespace) -> Tokenizer:
+    """The tokenizer that :func:`add_tokenizer_arguments`' options describe."""
     if args.tokenizer == "whitespace":
         return get_tokenizer("whitespace", lowercase=args.lowercase)
     if args.tokenizer == "jieba":
