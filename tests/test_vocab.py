@@ -26,7 +26,6 @@ def test_counts_on_a_known_text():
     assert vocabulary.counts.dtype == np.int64
     assert vocabulary.total_tokens == 17
     assert vocabulary.total_types == 9
-    assert vocabulary.kept_tokens == 14
     assert vocabulary.index["dog"] == 3
 
 

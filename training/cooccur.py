@@ -13,9 +13,9 @@ summed into sparse partial sums; partial sums are merged whenever they outgrow t
 budget. Memory is therefore the dense block + a chunk and its keys + the distinct
 pairs seen, never the corpus; :func:`budget` splits a number of bytes between them.
 
-:func:`count_encoded` counts an encoded corpus (the training command encodes once,
-for the vocabulary and the counts); :func:`count_cooccurrences` encodes tokenised
-documents into a temporary directory first.
+:func:`count_encoded` counts an encoded corpus (:func:`training.pmi.train_pmi`
+encodes once, for the vocabulary and the counts); :func:`count_cooccurrences`
+encodes tokenised documents into a temporary directory first.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stage 1: count the words of a corpus and keep the vocabulary.
+"""Stage: count the words of a corpus and keep the vocabulary.
 
 Words are sorted by decreasing count, ties broken by the word itself (code-point
 order), so the same corpus always gives the same row order.
@@ -39,11 +39,6 @@ class Vocabulary:
         if self._index is None:
             self._index = {word: i for i, word in enumerate(self.words)}
         return self._index
-
-    @property
-    def kept_tokens(self) -> int:
-        """N = Σ counts: tokens of the corpus that are in the vocabulary."""
-        return int(self.counts.sum())
 
     def __len__(self) -> int:
         return len(self.words)
