@@ -43,7 +43,7 @@ class EncodedCorpus:
 
     def counter(self) -> Counter:
         """Counts by token, as :func:`training.vocab.count_words` gives them."""
-        return Counter(dict(zip(self.types, self.counts.tolist())))
+        return Counter(dict(zip(self.types, self.counts.tolist(), strict=True)))
 
     def rows(self, index: dict[str, int]) -> np.ndarray:
         """int32 (len(types),): the row of each type in ``index``, −1 if absent."""

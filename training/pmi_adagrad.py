@@ -177,7 +177,9 @@ def train_adagrad(
         if vectors.shape != (size, dim):
             raise ValueError(f"initial vectors {vectors.shape}, expected {(size, dim)}")
     squares = np.ones((size, dim), dtype=np.float32)
-    threads = min(threads, numba.config.NUMBA_NUM_THREADS)
+    # numba sets its config attributes at import time, from the environment: no stub
+    # declares NUMBA_NUM_THREADS, the most threads numba will run.
+    threads = min(threads, numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     numba.set_num_threads(threads)
     losses, skipped = [], 0
     started = time.perf_counter()
