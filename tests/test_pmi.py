@@ -179,10 +179,22 @@ def test_closed_form_is_the_best_positive_low_rank_fit(tiny_counts):
     best = (exact_vectors[:, keep] * np.maximum(exact_values[keep], 0)) @ exact_vectors[:, keep].T
     np.testing.assert_allclose(values, exact_values[keep], rtol=1e-6)
     np.testing.assert_allclose(vectors.astype(np.float64) @ vectors.T, best, atol=2e-4)
+    # PMI matrices are indefinite, and V Vᵀ is positive semidefinite: at full rank what
+    # the closed form leaves out is exactly the matrix's negative part U min(Λ, 0) Uᵀ.
     full = positive_pmi(matrix[:60, :60], vocabulary.counts[:60], shift=1.0, cds=1.0).toarray()
-    exact = eigen_vectors(sp.csr_matrix(full), dim=59, seed=1)[0].astype(np.float64)
-    if np.linalg.eigvalsh(full).min() > -1e-9:  # PSD: reproduced exactly
-        np.testing.assert_allclose(exact @ exact.T, full, atol=1e-4)
+    full_values, full_vectors = np.linalg.eigh(full)
+    assert full_values.min() < -1 and (full_values < 0).sum() > 1
+    vectors = eigen_vectors(sp.csr_matrix(full), dim=59, seed=1)[0].astype(np.float64)
+    negative_part = (full_vectors * np.minimum(full_values, 0)) @ full_vectors.T
+    np.testing.assert_allclose(full - vectors @ vectors.T, negative_part, atol=1e-5)
+
+
+def test_closed_form_reproduces_a_positive_semidefinite_matrix():
+    factor = np.random.default_rng(0).normal(size=(50, 6))
+    matrix = factor @ factor.T  # rank 6
+    vectors, values = eigen_vectors(sp.csr_matrix(matrix), dim=6, seed=1)
+    np.testing.assert_allclose(values, np.linalg.eigvalsh(matrix)[::-1][:6], rtol=1e-6)
+    np.testing.assert_allclose(vectors.astype(np.float64) @ vectors.T, matrix, atol=1e-4)
 
 
 def test_words_without_positive_pmi_get_exactly_zero_vectors(tiny_counts):
