@@ -58,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="OUT",
         help="output JSON Lines file (default: standard output)",
     )
-    parser.add_argument("--topk", type=int, default=10, metavar="K", help="keywords per document")
+    parser.add_argument("--topn", type=int, default=10, metavar="N", help="keywords per document")
     parser.add_argument("--field", default="text", help="JSON field holding the text")
     parser.add_argument("--id-field", default="id", help="JSON field carried over as id")
     parser.add_argument(
@@ -102,7 +102,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> dict:
     return {
-        "topk": args.topk,
+        "topn": args.topn,
         "exclude_stopwords": not args.include_stopwords,
         "stopwords": tuple(args.stopwords),
         "min_length": args.min_length,
@@ -205,7 +205,7 @@ def _finished_lines(path: Path) -> tuple[int, tuple | None]:
 def _skip_finished(records: Iterator, count: int, last: tuple | None, output: Path) -> Iterator:
     skipped = deque(islice(records, count), maxlen=1)
     record = skipped[0] if skipped else None
-    if count and (record is None or (record.source, record.line) != last):
+    if count and last is not None and (record is None or (record.source, record.line) != last):
         raise ValueError(
             f"{output} does not match the input: its last record is "
             f"{last[0]}:{last[1]}, input record {count} is "

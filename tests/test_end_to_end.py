@@ -149,12 +149,12 @@ def test_cosine_queries_match_gensim(client, engine, name):
 def test_word2vec_related_words_are_su_scores(client, engine):
     model = engine.get("word2vec")
     body = client.get(
-        "/related", params={"word": "war", "topn": 8, "model": "word2vec", "alpha": 0.9}
+        "/related", params={"word": "war", "topn": 8, "model": "word2vec", "prior_weight": 0.9}
     ).json()
     assert body["method"] == "hs"
     assert [
         (n["word"], pytest.approx(n["score"], rel=1e-5)) for n in body["neighbours"]
-    ] == model.related("war", topn=8, alpha=0.9)[0]
+    ] == model.related("war", topn=8, prior_weight=0.9)[0]
     total = model.counts.sum()
     for neighbour in body["neighbours"][:3]:
         word = neighbour["word"]
@@ -183,8 +183,8 @@ def test_pmi_related_words_and_information(client, engine):
 def test_keywords_over_http_equal_the_engine(client, engine):
     text = "The government must protect the rights of workers and their families."
     for name in ("pmi", "word2vec"):
-        body = client.post("/keywords", json={"text": text, "topk": 4, "model": name}).json()
-        expected = engine.get(name).keywords(text, topk=4)
+        body = client.post("/keywords", json={"text": text, "topn": 4, "model": name}).json()
+        expected = engine.get(name).keywords(text, topn=4)
         assert [
             (k["word"], pytest.approx(k["score"], rel=1e-5)) for k in body["keywords"]
         ] == expected.keywords
@@ -193,12 +193,12 @@ def test_keywords_over_http_equal_the_engine(client, engine):
         "/keywords/batch",
         json={
             "model": "word2vec",
-            "topk": 4,
+            "topn": 4,
             "documents": [{"id": "a", "text": text}, {"id": "b", "tokens": []}],
         },
     ).json()
     assert [k["word"] for k in batch["results"][0]["keywords"]] == [
-        w for w, _ in engine.get("word2vec").keywords(text, topk=4).keywords
+        w for w, _ in engine.get("word2vec").keywords(text, topn=4).keywords
     ]
     assert batch["results"][1]["reason"] == "the text has no tokens"
 
@@ -211,9 +211,9 @@ def test_chinese_end_to_end(client, engine):
     related = client.get("/related", params={"word": word, "model": "zh"}).json()
     assert related["method"] == "hs" and len(related["neighbours"]) == 10
     text = "这本书的内容很好，物流也很快，价格便宜。"
-    keywords = client.post("/keywords", json={"text": text, "model": "zh", "topk": 3}).json()
+    keywords = client.post("/keywords", json={"text": text, "model": "zh", "topn": 3}).json()
     assert [k["word"] for k in keywords["keywords"]] == [
-        w for w, _ in zh.keywords(text, topk=3).keywords
+        w for w, _ in zh.keywords(text, topn=3).keywords
     ]
     assert keywords["keywords"] and not {"的", "很", "也"} & {
         k["word"] for k in keywords["keywords"]

@@ -118,7 +118,7 @@ def test_keywords_are_highlighted_in_place(page, url):
     page.fill("#text", text)
     page.click("#keywords-form button")
     page.wait_for_selector("#highlighted mark")
-    expected = httpx.post(f"{url}/keywords", json={"text": text, "topk": 5}).json()
+    expected = httpx.post(f"{url}/keywords", json={"text": text, "topn": 5}).json()
     marked = [m.split("\n")[0] for m in page.locator("#highlighted mark").all_inner_texts()]
     words = [k["word"] for k in expected["keywords"]]
     assert {w.lower().rstrip("0123456789") for w in marked} == set(words)

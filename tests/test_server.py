@@ -263,9 +263,9 @@ def test_broken_model_is_reported_not_fatal(tmp_path):
 def test_keywords_single_and_batch_agree(client, engine):
     text = "Paris, café and 北京? Paris again, zzz."
     single = client.post(
-        "/keywords", json={"text": text, "topk": 3, "exclude_stopwords": False}
+        "/keywords", json={"text": text, "topn": 3, "exclude_stopwords": False}
     ).json()
-    expected = engine.get("pmi").keywords(text, topk=3, exclude_stopwords=False)
+    expected = engine.get("pmi").keywords(text, topn=3, exclude_stopwords=False)
     assert single["method"] == "pmi"
     assert [
         (k["word"], pytest.approx(k["score"], rel=1e-6)) for k in single["keywords"]
@@ -280,7 +280,7 @@ def test_keywords_single_and_batch_agree(client, engine):
         {"id": 6, "text": "北京 天安门"},
     ]
     batch = client.post(
-        "/keywords/batch", json={"documents": documents, "topk": 3, "exclude_stopwords": False}
+        "/keywords/batch", json={"documents": documents, "topn": 3, "exclude_stopwords": False}
     )
     assert batch.status_code == 200
     results = batch.json()["results"]
@@ -291,7 +291,7 @@ def test_keywords_single_and_batch_agree(client, engine):
                 "/keywords",
                 json={
                     **{k: v for k, v in document.items() if k != "id"},
-                    "topk": 3,
+                    "topn": 3,
                     "exclude_stopwords": False,
                 },
             ).json()
@@ -310,7 +310,7 @@ def test_keyword_errors(client):
     )
     error(client.post("/keywords", json={"text": "w1", "tokens": ["w1"]}), 422, "invalid_request")
     error(client.post("/keywords", json={"text": 42}), 422, "invalid_request")
-    error(client.post("/keywords", json={"text": "w1", "topk": 0}), 422, "invalid_request")
+    error(client.post("/keywords", json={"text": "w1", "topn": 0}), 422, "invalid_request")
     error(
         client.post("/keywords/batch", json={"documents": [{"text": "a"}] * 1001}), 413, "too_large"
     )
