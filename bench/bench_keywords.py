@@ -26,11 +26,13 @@ import time
 from pathlib import Path
 
 from common import ROOT, table
-from su_reference import keywords as su_keywords
 from threadpoolctl import threadpool_limits
 
 from wordlens.app.engine import WordModel
 from wordlens.artifacts import load_model
+
+sys.path.insert(0, str(ROOT / "tests"))  # the reference the tests check against, too
+from su_reference import keywords as su_keywords  # noqa: E402
 
 
 def corpus_lines(path: Path, count: int, min_tokens: int, tokenize) -> list[str]:

@@ -74,14 +74,6 @@ def running_server(
 
 
 @pytest.fixture(scope="session")
-def server_log_reader():
-    def read(models_dir: Path) -> str:
-        return "\n".join(p.read_text() for p in models_dir.parent.glob("server-*.log"))
-
-    return read
-
-
-@pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     """The first 4 000 lines of the shipped English corpus (about 90 000 tokens)."""
     import gzip

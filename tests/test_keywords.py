@@ -1,18 +1,14 @@
 """Keyword extraction: equal to Su's plain algorithm, and good on hand-labelled text."""
 
-import sys
-
 import numpy as np
 import pytest
 from conftest import ROOT, train
+from su_reference import keywords as su_keywords
+from su_reference import pmi_keywords
 
 from wordlens.app.engine import WordModel
 from wordlens.app.keywords import default_stopwords
 from wordlens.artifacts import load_model
-
-sys.path.insert(0, str(ROOT / "bench"))
-from su_reference import keywords as su_keywords  # noqa: E402
-from su_reference import pmi_keywords
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +24,7 @@ def random_documents(model, count, seed):
     ]
 
 
-@pytest.mark.parametrize("name, reference", [("word2vec", su_keywords), ("pmi", pmi_keywords)])
+@pytest.mark.parametrize(("name", "reference"), [("word2vec", su_keywords), ("pmi", pmi_keywords)])
 def test_rankings_equal_the_plain_reference(models, name, reference):
     model = models[name]
     for tokens in random_documents(model, 60, seed=len(name)):
@@ -87,6 +83,7 @@ def labelled_sentences():
     return [line.split("\t") for line in lines if line and not line.startswith("#")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["pmi", "word2vec"])
 def test_content_words_come_first_without_a_stop_word_filter(english_models, name):
     """The scoring alone, stop-word filter off: the first keyword is always one a
