@@ -7,7 +7,7 @@ Su's plain formulas; plus Chinese. The API contract itself is tests/test_server.
 import gzip
 import itertools
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from conftest import ROOT, running_server, train
@@ -50,7 +50,7 @@ def models_dir(trained_models, tiny_corpus, tmp_path_factory):
 def client(models_dir):
     with (
         running_server(models_dir, "--workers", "2") as url,
-        httpx.Client(base_url=url, timeout=30) as session,
+        httpx2.Client(base_url=url, timeout=30) as session,
     ):
         yield session
 

@@ -54,7 +54,8 @@ def test_installs_beside_another_app_package(tmp_path):
         "import wordlens.corpus as c; assert c.DEFAULT_ENGLISH.is_file();"
         "print(wordlens.__version__)"
     ) % str(site)
-    assert run(python, "-c", check, cwd=tmp_path).strip() == run(
-        sys.executable, "-c", "import wordlens; print(wordlens.__version__)"
-    ).strip()
+    assert (
+        run(python, "-c", check, cwd=tmp_path).strip()
+        == run(sys.executable, "-c", "import wordlens; print(wordlens.__version__)").strip()
+    )
     assert "usage: wordlens" in run(venv / "bin" / "wordlens", "--help", cwd=tmp_path)
