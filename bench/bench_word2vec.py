@@ -8,7 +8,7 @@ variant in its own process:
   tokenizer, not timed) as an in-memory list of sentences, the ordinary way;
 - ``gensim (corpus_file)``: gensim's file mode on the same tokens written beforehand
   to a whitespace-separated file (not timed);
-- ``wordlens (stage)``: ``training.word2vec.train_word2vec`` from the raw gzip corpus:
+- ``wordlens (stage)``: ``training.word2vec.fit_word2vec`` from the raw gzip corpus:
   streaming read + tokenising + temporary file + gensim training;
 - ``wordlens train word2vec``: the whole command, also writing the model (no
   evaluation).
@@ -27,9 +27,17 @@ from pathlib import Path
 
 from common import ROOT, run_measured, table
 
-SETTINGS = dict(
-    sg=1, hs=1, negative=0, vector_size=128, window=5, min_count=5, epochs=5, sample=1e-3, seed=1
-)
+SETTINGS = {
+    "sg": 1,
+    "hs": 1,
+    "negative": 0,
+    "vector_size": 128,
+    "window": 5,
+    "min_count": 5,
+    "epochs": 5,
+    "sample": 1e-3,
+    "seed": 1,
+}
 
 
 def variant(name: str, corpus: str, scratch: str) -> None:
@@ -53,10 +61,10 @@ def variant(name: str, corpus: str, scratch: str) -> None:
         started = time.perf_counter()
         Word2Vec(corpus_file=str(path), workers=workers, **SETTINGS)
     else:
-        from wordlens.training.word2vec import Word2VecParams, train_word2vec
+        from wordlens.training.word2vec import Word2VecParams, fit_word2vec
 
         started = time.perf_counter()
-        train_word2vec(documents, Word2VecParams(workers=workers), scratch_dir=scratch)
+        fit_word2vec(documents, Word2VecParams(workers=workers), scratch_dir=scratch)
     print(json.dumps({"seconds": time.perf_counter() - started}))
 
 
@@ -67,7 +75,8 @@ def main() -> None:
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        return variant(args.variant, args.corpus, args.scratch)
+        variant(args.variant, args.corpus, args.scratch)
+        return
 
     rows = []
     script = [sys.executable, str(Path(__file__).resolve())]

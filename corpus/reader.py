@@ -16,10 +16,12 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from wordlens.corpus.tokenizers import Tokenizer
 
 __all__ = [
     "CorpusError",
@@ -76,18 +78,6 @@ class ReadStats:
                 f"{self.missing_field_lines:,} without the text field"
             )
         return "; ".join(parts)
-
-    def as_dict(self) -> dict:
-        return {
-            "files": self.files,
-            "documents": self.documents,
-            "skipped_lines": self.skipped_lines,
-            "undecodable_lines": self.undecodable_lines,
-            "malformed_json_lines": self.malformed_json_lines,
-            "missing_field_lines": self.missing_field_lines,
-            "bytes": self.bytes_read,
-            "fingerprint": self.fingerprint,
-        }
 
 
 def _is_corpus_file(path: Path) -> bool:
@@ -239,20 +229,39 @@ class Corpus:
     ``stats`` describes the most recent complete pass.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        tokenizer: Callable[[str], list[str]],
-        text_field: str = "text",
-    ):
+    def __init__(self, path: str | os.PathLike, tokenizer: Tokenizer, text_field: str = "text"):
         self.path = Path(path)
         self.tokenizer = tokenizer
         self.text_field = text_field
         self.files = corpus_files(self.path)  # fail early on a bad path
-        self.stats: ReadStats | None = None
+        self._stats: ReadStats | None = None
 
     def __iter__(self) -> Iterator[list[str]]:
         stats = ReadStats()
         for document in iter_documents(self.path, self.text_field, stats):
             yield self.tokenizer(document)
-        self.stats = stats
+        self._stats = stats
+
+    @property
+    def stats(self) -> ReadStats:
+        """What the most recent complete pass saw."""
+        if self._stats is None:
+            raise RuntimeError(f"{self.path} has not been read through yet")
+        return self._stats
+
+    def describe(self, tokens: int, types: int) -> dict[str, Any]:
+        """The ``corpus`` block of a model manifest, after a complete pass.
+
+        ``tokens`` and ``types`` (distinct tokens) are the trainer's counts: reading
+        counts documents and lines, not tokens.
+        """
+        stats = self.stats
+        return {
+            "path": str(self.path),
+            "fingerprint": stats.fingerprint,
+            "files": stats.files,
+            "documents": stats.documents,
+            "tokens": tokens,
+            "types": types,
+            "skipped_lines": stats.skipped_lines,
+        }

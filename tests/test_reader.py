@@ -126,6 +126,26 @@ def test_corpus_is_restartable_and_tokenised(tmp_path):
     assert corpus.stats.documents == 2
 
 
+def test_corpus_describes_a_complete_pass_only(tmp_path):
+    path = write(tmp_path / "docs.txt", b"one two\n\xff\nthree\n")
+    corpus = Corpus(path, get_tokenizer("whitespace"))
+    with pytest.raises(RuntimeError, match="not been read through"):
+        corpus.describe(tokens=3, types=3)
+    next(iter(corpus))  # a pass left unfinished describes nothing either
+    with pytest.raises(RuntimeError, match="not been read through"):
+        corpus.stats  # noqa: B018
+    list(corpus)
+    assert corpus.describe(tokens=3, types=3) == {
+        "path": str(path),
+        "fingerprint": corpus.stats.fingerprint,
+        "files": 1,
+        "documents": 2,
+        "tokens": 3,
+        "types": 3,
+        "skipped_lines": 1,
+    }
+
+
 def test_corpus_fails_early_on_a_bad_path(tmp_path):
     with pytest.raises(CorpusError):
         Corpus(tmp_path / "missing.txt", get_tokenizer("english"))

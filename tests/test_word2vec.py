@@ -7,24 +7,40 @@ from gensim.models import Word2Vec
 from wordlens.app.engine import WordModel
 from wordlens.app.output_layer import HuffmanTree
 from wordlens.artifacts import load_model
-from wordlens.training.word2vec import Word2VecParams, output_layer_arrays, train_word2vec
+from wordlens.corpus import Corpus, get_tokenizer
+from wordlens.training.word2vec import (
+    Word2VecParams,
+    fit_word2vec,
+    output_layer_arrays,
+    train_word2vec,
+)
 
 
 @pytest.fixture(scope="module")
 def documents(tiny_corpus):
-    from wordlens.corpus import Corpus, get_tokenizer
-
     return list(Corpus(tiny_corpus, get_tokenizer("english")))
 
 
 @pytest.fixture(scope="module")
 def gensim_model(documents, tmp_path_factory):
-    params = Word2VecParams(vector_size=16, min_count=3, epochs=2, workers=1, negative=3)
-    model, counter, figures = train_word2vec(
+    params = Word2VecParams(
+        vector_size=16,
+        min_count=3,
+        epochs=2,
+        workers=1,
+        negative=3,
+        learning_rate=0.03,
+        min_learning_rate=0.0005,
+    )
+    model, counter, figures = fit_word2vec(
         documents, params, scratch_dir=tmp_path_factory.mktemp("w2v")
     )
     assert figures["documents"] == sum(1 for d in documents if d)
     return model
+
+
+def test_learning_rates_reach_gensim(gensim_model):
+    assert gensim_model.alpha == 0.03 and gensim_model.min_alpha == 0.0005
 
 
 def plain_log_prob(model: Word2Vec, output: str, input: str) -> float:
@@ -32,7 +48,7 @@ def plain_log_prob(model: Word2Vec, output: str, input: str) -> float:
     vector = model.wv[input]
     total = 0.0
     for node, code in zip(
-        model.wv.get_vecattr(output, "point"), model.wv.get_vecattr(output, "code")
+        model.wv.get_vecattr(output, "point"), model.wv.get_vecattr(output, "code"), strict=True
     ):
         dot = float(np.dot(vector, model.syn1[node]))
         total -= np.logaddexp(0.0, -(1 - 2 * int(code)) * dot)
@@ -88,9 +104,9 @@ def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
         return paths.log_prob_sum(vectors[:8], targets, weights[: len(targets)])
 
     with ThreadPoolExecutor(4) as pool:
-        for ours, reference in zip(pool.map(score, texts), expected):
+        for ours, reference in zip(pool.map(score, texts), expected, strict=True):
             np.testing.assert_allclose(ours, reference, rtol=1e-5)
-    for text, reference in zip(texts, expected):  # and in this thread, one after another
+    for text, reference in zip(texts, expected, strict=True):  # in this thread, one by one
         np.testing.assert_allclose(score(text), reference, rtol=1e-5)
     assert (paths._scratch.slot == -1).all()
 
@@ -137,6 +153,40 @@ def test_trained_model_end_to_end(trained_models):
     words = WordModel(model)
     related, method = words.related("the", topn=5)
     assert method == "hs" and len(related) == 5
+
+
+def test_library_call_writes_the_model(tiny_corpus, tmp_path):
+    params = Word2VecParams(
+        vector_size=8,
+        min_count=20,
+        epochs=1,
+        workers=1,
+        learning_rate=0.05,
+        min_learning_rate=0.001,
+    )
+    path = train_word2vec(Corpus(tiny_corpus, get_tokenizer("english")), params, tmp_path / "w2v")
+    model = load_model(path)
+    assert path == tmp_path / "w2v" and model.dim == 8 and model.counts.min() >= 20
+    assert model.manifest["params"] == {"sg": 1, **vars(params)}
+    assert model.manifest["params"]["learning_rate"] == 0.05
+    assert model.manifest["params"]["min_learning_rate"] == 0.001
+    assert model.manifest["corpus"]["documents"] == 4000
+    assert model.manifest["output_layers"] == ["hs"] and "syn1" in model.arrays
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"hs": 0}, "no output layer"),
+        ({"learning_rate": 0}, "need 0 < learning_rate <= 1"),
+        ({"min_learning_rate": 0.1}, "min_learning_rate <= learning_rate"),
+        ({"window": 0}, "window must be at least 1"),
+        ({"sample": -1}, "sample must be 0 or more"),
+    ],
+)
+def test_params_are_checked_on_construction(settings, message):
+    with pytest.raises(ValueError, match=message):
+        Word2VecParams(**settings)
 
 
 def test_negative_sampling_only(tiny_corpus, tmp_path):
@@ -197,6 +247,16 @@ def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
         == 1
     )
     assert "no word occurs 100000+ times" in capsys.readouterr().err
+    options = [
+        "--out",
+        str(tmp_path / "m"),
+        "--learning-rate",
+        "0.01",
+        "--min-learning-rate",
+        "0.02",
+    ]
+    assert main(["train", "word2vec", "--corpus", str(tiny_corpus), *options]) == 1
+    assert "min_learning_rate <= learning_rate" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
 

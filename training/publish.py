@@ -1,4 +1,5 @@
-"""Last stage of every trainer: write the model atomically, score it, report.
+"""Last step of every train command: score the model as written, store the scores in
+its manifest, print a summary.
 
 The evaluation runs on the model as written (memory-mapped from disk), so the
 figures stored in its manifest are those of exactly the files served.
@@ -6,52 +7,38 @@ figures stored in its manifest are those of exactly the files served.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-import numpy as np
-
-from wordlens.artifacts import load_model, update_manifest, write_model
+from wordlens.artifacts import load_model, update_manifest
 from wordlens.training.evaluate import evaluate_model, format_scores
 
-log = logging.getLogger(__name__)
-
-__all__ = ["publish_model"]
+__all__ = ["report_model"]
 
 
-def publish_model(
-    path: str | Path,
-    *,
-    kind: str,
-    words: list[str],
-    vectors: np.ndarray,
-    counts: np.ndarray | None,
-    arrays: dict | None = None,
-    manifest: dict | None = None,
-    evaluate: bool = True,
-) -> dict:
-    """Write the model at ``path``, evaluate it, store and print the figures.
+def report_model(path: str | Path, evaluate: bool) -> dict:
+    """Print what the trained model at ``path`` is: its corpus, its place, its size,
+    its training time and, with ``evaluate``, its benchmark scores, which are then
+    stored in its manifest too.
 
-    Returns the evaluation figures (empty when ``evaluate`` is false).
+    Returns the scores (:func:`training.evaluate.evaluate_model`; empty without
+    ``evaluate``).
     """
-    path = write_model(
-        path,
-        kind=kind,
-        words=words,
-        vectors=vectors,
-        counts=counts,
-        arrays=arrays,
-        manifest=manifest,
-    )
+    # Just written: the checksums were computed from these very bytes.
+    model = load_model(path, verify=False)
     figures: dict = {}
     if evaluate:
-        figures = evaluate_model(load_model(path, verify=False))
+        figures = evaluate_model(model)
         update_manifest(path, evaluation=figures)
-    training = (manifest or {}).get("training", {})
-    print(f"model written to {path}")
+    corpus = model.manifest["corpus"]
+    skipped = f", {corpus['skipped_lines']:,} line(s) skipped" if corpus["skipped_lines"] else ""
     print(
-        f"vocabulary {len(words):,} words, {vectors.shape[1]} dimensions, "
-        f"trained in {training.get('seconds', float('nan')):.1f} s"
+        f"corpus: {corpus['documents']:,} documents from {corpus['files']} file(s), "
+        f"{corpus['tokens']:,} tokens, {corpus['types']:,} distinct{skipped}"
+    )
+    print(f"model written to {model.path}")
+    print(
+        f"vocabulary {len(model.words):,} words, {model.dim} dimensions, "
+        f"trained in {model.manifest['training']['seconds']:.1f} s"
     )
     if figures:
         print(format_scores(figures))

@@ -8,6 +8,9 @@ tokenizer nor a Python iterator sits in the training loop.
 Keeping the output layer is the point (Su Jianlin, "不可思议的Word2Vec"): with
 hierarchical softmax, ``syn1`` and every word's Huffman ``point``/``code`` path give
 p(u | w); with negative sampling, ``syn1neg`` and the noise exponent.
+
+:func:`fit_word2vec` is the gensim stage; :func:`train_word2vec` runs it on a corpus
+and writes the model.
 """
 
 from __future__ import annotations
@@ -18,19 +21,30 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from wordlens.artifacts import write_model
+from wordlens.corpus import Corpus
+
 log = logging.getLogger(__name__)
 
-__all__ = ["Word2VecParams", "tokenise_to_file", "train_word2vec", "output_layer_arrays"]
+__all__ = [
+    "Word2VecParams",
+    "fit_word2vec",
+    "output_layer_arrays",
+    "tokenise_to_file",
+    "train_word2vec",
+]
 
 
 @dataclass(frozen=True)
 class Word2VecParams:
-    """Hyper-parameters, named as gensim names them (``vector_size`` = dimensions)."""
+    """Hyper-parameters, named as gensim names them (``vector_size`` = dimensions),
+    except the learning rate: ``learning_rate`` falls linearly to ``min_learning_rate``
+    over the run (gensim's ``alpha`` and ``min_alpha``). Checked on construction."""
 
     vector_size: int = 128
     window: int = 5
@@ -41,12 +55,12 @@ class Word2VecParams:
     hs: int = 1
     negative: int = 0
     ns_exponent: float = 0.75
-    alpha: float = 0.025
-    min_alpha: float = 0.0001
+    learning_rate: float = 0.025
+    min_learning_rate: float = 0.0001
     workers: int = os.cpu_count() or 1
     seed: int = 1
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         for name in ("vector_size", "window", "min_count", "epochs", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -59,8 +73,13 @@ class Word2VecParams:
                 "no output layer: use hierarchical softmax (hs=1), "
                 "negative sampling (negative > 0), or both"
             )
-        if self.sample < 0 or not 0 < self.alpha <= 1 or not 0 <= self.min_alpha <= self.alpha:
-            raise ValueError("need sample >= 0 and 0 <= min_alpha <= alpha <= 1")
+        if self.sample < 0:
+            raise ValueError(f"sample must be 0 or more, got {self.sample}")
+        if not 0 < self.learning_rate <= 1 or not 0 <= self.min_learning_rate <= self.learning_rate:
+            raise ValueError(
+                "need 0 < learning_rate <= 1 and 0 <= min_learning_rate <= learning_rate, got "
+                f"{self.learning_rate} and {self.min_learning_rate}"
+            )
 
 
 def tokenise_to_file(documents: Iterable[list[str]], path: Path) -> tuple[Counter, int]:
@@ -114,20 +133,21 @@ def _progress(epochs: int, words: int):
     return Progress()
 
 
-def train_word2vec(
+def fit_word2vec(
     documents: Iterable[list[str]],
     params: Word2VecParams,
     scratch_dir: str | os.PathLike | None = None,
 ):
     """Train skip-gram Word2Vec on tokenised documents.
 
-    Returns (gensim ``Word2Vec`` model, word counts before ``min_count``, figures) where
-    figures holds ``tokenise_seconds``, ``train_seconds``, ``words_per_second``.
+    The tokens are written to a temporary file in ``scratch_dir`` (default: the
+    system's temporary directory). Returns (gensim ``Word2Vec`` model, word counts
+    before ``min_count``, figures) where figures holds ``tokenise_seconds``,
+    ``train_seconds``, ``words_per_second`` and ``documents``.
     """
     from gensim.models import Word2Vec
 
     logging.getLogger("gensim").setLevel(logging.WARNING)  # our callback logs the epochs
-    params.check()
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix=".wordlens-w2v-") as scratch:
         corpus_file = Path(scratch) / "tokens.txt"
         started = time.perf_counter()
@@ -149,8 +169,8 @@ def train_word2vec(
             min_count=params.min_count,
             max_final_vocab=params.max_vocab,
             sample=params.sample,
-            alpha=params.alpha,
-            min_alpha=params.min_alpha,
+            alpha=params.learning_rate,
+            min_alpha=params.min_learning_rate,
             workers=params.workers,
             seed=params.seed,
             epochs=params.epochs,
@@ -175,6 +195,38 @@ def train_word2vec(
     return model, counter, figures
 
 
+def train_word2vec(corpus: Corpus, params: Word2VecParams, out: str | os.PathLike) -> Path:
+    """Train Word2Vec on ``corpus`` and write the model, output layer included, at
+    ``out`` (replacing any model there). Returns the model's path."""
+    import gensim
+
+    started = time.perf_counter()
+    model, counter, figures = fit_word2vec(corpus, params)
+    layers, arrays = output_layer_arrays(model)
+    seconds = time.perf_counter() - started
+    return write_model(
+        out,
+        kind="word2vec",
+        words=list(model.wv.index_to_key),
+        vectors=model.wv.vectors,
+        counts=model.wv.expandos["count"],
+        arrays=arrays,
+        manifest={
+            "tokenizer": corpus.tokenizer.spec,
+            "corpus": corpus.describe(sum(counter.values()), len(counter)),
+            "params": {"sg": 1, **asdict(params)},
+            "training": {
+                "seconds": round(seconds, 3),
+                "epochs": params.epochs,
+                "workers": params.workers,
+                "gensim": gensim.__version__,
+                **figures,
+            },
+            "output_layers": layers,
+        },
+    )
+
+
 def output_layer_arrays(model) -> tuple[list[str], dict[str, np.ndarray]]:
     """The output layers of a trained gensim model, in the artifact's layout.
 
@@ -182,7 +234,8 @@ def output_layer_arrays(model) -> tuple[list[str], dict[str, np.ndarray]]:
     ``syn1`` float32 (V, d), ``hs_points`` int32 (V, L) and ``hs_codes`` int8 (V, L)
     padded with 0, ``hs_lengths`` int32 (V,); for ``ns``, ``syn1neg`` float32 (V, d).
     """
-    layers, arrays = [], {}
+    layers: list[str] = []
+    arrays: dict[str, np.ndarray] = {}
     if model.hs:
         wv = model.wv
         codes = [wv.get_vecattr(i, "code") for i in range(len(wv))]

@@ -3,7 +3,7 @@ words and keywords.
 
 The package is layered; imports only go down (checked by ``make lint``)::
 
-    wordlens.cli                   the command line, on top
+    wordlens.cli : wordlens.commands    the command line and its subcommands, on top
     wordlens.app | wordlens.training    answers from model files | model files from a corpus
     wordlens.artifacts | wordlens.corpus     the model-file format | text and tokenisers
 

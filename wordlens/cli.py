@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from wordlens import __version__
 
 COMMAND_MODULES = (
-    "wordlens.training.corpus_stats",
-    "wordlens.training.train_pmi",
-    "wordlens.training.train_word2vec",
+    "wordlens.commands.corpus_stats",
+    "wordlens.commands.train_pmi",
+    "wordlens.commands.train_word2vec",
     "wordlens.training.evaluate",
-    "wordlens.training.convert:Export",
-    "wordlens.training.convert:Import",
+    "wordlens.commands.convert:Export",
+    "wordlens.commands.convert:Import",
     "wordlens.app.serve",
     "wordlens.app.keywords_job",
 )

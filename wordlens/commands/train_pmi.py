@@ -23,11 +23,10 @@ import os
 import tempfile
 import time
 
-from wordlens.training.options import (
+from wordlens.commands.options import (
     add_corpus_arguments,
     add_output_argument,
     corpus_from_args,
-    corpus_record,
     output_path,
     positive_int,
 )
@@ -115,11 +114,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from wordlens.artifacts import write_model
     from wordlens.training.cooccur import budget, count_encoded
     from wordlens.training.encode import encode_corpus
     from wordlens.training.pmi_adagrad import AdagradParams, train_adagrad
     from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
-    from wordlens.training.publish import publish_model
+    from wordlens.training.publish import report_model
     from wordlens.training.vocab import build_vocabulary
 
     window = args.window or (8 if args.solver == "eig" else 10)
@@ -229,12 +229,11 @@ def run(args: argparse.Namespace) -> int:
             init=args.init,
             threads=args.threads,
         )
-    print(corpus.stats.summary())
     print(
         f"co-occurrences: {cooccurrences.nnz:,} non-zero pairs (window {window}), "
         f"counted in {count_seconds:.1f} s"
     )
-    publish_model(
+    path = write_model(
         out,
         kind="pmi",
         words=vocabulary.words,
@@ -242,11 +241,11 @@ def run(args: argparse.Namespace) -> int:
         counts=vocabulary.counts,
         manifest={
             "tokenizer": corpus.tokenizer.spec,
-            "corpus": corpus_record(corpus, vocabulary.total_tokens, vocabulary.total_types),
+            "corpus": corpus.describe(vocabulary.total_tokens, vocabulary.total_types),
             "params": params,
             "training": training,
             "output_layers": [],
         },
-        evaluate=not args.no_evaluate,
     )
+    report_model(path, evaluate=not args.no_evaluate)
     return 0

@@ -10,7 +10,6 @@ __all__ = [
     "add_corpus_arguments",
     "add_output_argument",
     "corpus_from_args",
-    "corpus_record",
     "output_path",
     "positive_int",
     "tokenizer_from_args",
@@ -83,17 +82,3 @@ def output_path(args: argparse.Namespace, default_name: str):
     from wordlens.artifacts import models_dir
 
     return args.out if args.out is not None else models_dir() / default_name
-
-
-def corpus_record(corpus: Corpus, total_tokens: int, total_types: int) -> dict:
-    """The manifest's ``corpus`` block, from a corpus after a complete pass."""
-    stats = corpus.stats
-    return {
-        "path": str(corpus.path),
-        "fingerprint": stats.fingerprint,
-        "files": stats.files,
-        "documents": stats.documents,
-        "tokens": total_tokens,
-        "types": total_types,
-        "skipped_lines": stats.skipped_lines,
-    }

@@ -7,7 +7,7 @@ import argparse
 import json
 import time
 
-from wordlens.training.options import add_corpus_arguments, corpus_from_args, positive_int
+from wordlens.commands.options import add_corpus_arguments, corpus_from_args, positive_int
 
 COMMAND = ("corpus", "stats")
 HELP = "read a corpus and print its size and tokenising speed"

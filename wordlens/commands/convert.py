@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wordlens.training.options import positive_int
+from wordlens.commands.options import positive_int
 
 FORMAT_CHOICES = ("word2vec", "word2vec-bin", "glove")
 

@@ -1,0 +1,122 @@
+"""Train Word2Vec (gensim skip-gram) and keep its output layer.
+
+Defaults: hierarchical softmax, 128 dimensions, window 5, min_count 5, 5 epochs,
+all cores. The model keeps what the server needs to compute p(word | word) without
+gensim: ``syn1`` and the Huffman paths (hierarchical softmax), ``syn1neg``
+(negative sampling). Training ends with the WordSim-353, SimLex-999 and analogy
+scores, stored in the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from wordlens.commands.options import (
+    add_corpus_arguments,
+    add_output_argument,
+    corpus_from_args,
+    output_path,
+    positive_int,
+)
+from wordlens.training.word2vec import Word2VecParams
+
+COMMAND = ("train", "word2vec")
+HELP = "train Word2Vec (skip-gram, hierarchical softmax) vectors with gensim"
+
+DEFAULTS = Word2VecParams()
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_corpus_arguments(parser)
+    add_output_argument(parser, "word2vec")
+    parser.add_argument(
+        "--dim",
+        type=positive_int,
+        default=DEFAULTS.vector_size,
+        help="vector dimensions (%(default)s)",
+    )
+    parser.add_argument(
+        "--window", type=positive_int, default=DEFAULTS.window, help="context window (%(default)s)"
+    )
+    parser.add_argument(
+        "--min-count",
+        type=positive_int,
+        default=DEFAULTS.min_count,
+        help="ignore words seen fewer times (%(default)s)",
+    )
+    parser.add_argument(
+        "--max-vocab",
+        type=positive_int,
+        default=DEFAULTS.max_vocab,
+        help="keep at most this many words",
+    )
+    parser.add_argument(
+        "--sample",
+        type=float,
+        default=DEFAULTS.sample,
+        help="down-sampling threshold of frequent words (%(default)s)",
+    )
+    parser.add_argument(
+        "--epochs", type=positive_int, default=DEFAULTS.epochs, help="passes (%(default)s)"
+    )
+    parser.add_argument(
+        "--negative",
+        type=int,
+        default=DEFAULTS.negative,
+        help="negative samples per word; 0 = none (%(default)s)",
+    )
+    parser.add_argument(
+        "--no-hs", action="store_true", help="no hierarchical softmax (then --negative must be > 0)"
+    )
+    parser.add_argument(
+        "--ns-exponent",
+        type=float,
+        default=DEFAULTS.ns_exponent,
+        help="exponent of the negative-sampling noise distribution (%(default)s)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=DEFAULTS.learning_rate,
+        help="initial learning rate, gensim's alpha (%(default)s)",
+    )
+    parser.add_argument(
+        "--min-learning-rate",
+        type=float,
+        default=DEFAULTS.min_learning_rate,
+        help="final learning rate, gensim's min_alpha (%(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=DEFAULTS.workers,
+        help="training threads (default: all cores)",
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (%(default)s)")
+    parser.add_argument(
+        "--no-evaluate", action="store_true", help="skip the benchmark scores at the end"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from wordlens.training.publish import report_model
+    from wordlens.training.word2vec import train_word2vec
+
+    params = Word2VecParams(
+        vector_size=args.dim,
+        window=args.window,
+        min_count=args.min_count,
+        max_vocab=args.max_vocab,
+        sample=args.sample,
+        epochs=args.epochs,
+        hs=0 if args.no_hs else 1,
+        negative=args.negative,
+        ns_exponent=args.ns_exponent,
+        learning_rate=args.learning_rate,
+        min_learning_rate=args.min_learning_rate,
+        workers=args.workers,
+        seed=args.seed,
+    )
+    path = train_word2vec(corpus_from_args(args), params, output_path(args, "word2vec"))
+    report_model(path, evaluate=not args.no_evaluate)
+    return 0
