@@ -2,10 +2,12 @@
 fresh virtual environment beside another package called ``app`` and both work.
 
 Nothing is downloaded: the wheel is built without build isolation, with the
-setuptools of the test environment, and the fresh environment borrows the test
-environment's dependencies (numpy, FastAPI, …) through a path file.
+setuptools of the test environment, from a copy of the sources (a build writes into
+its source tree), and the fresh environment borrows the test environment's
+dependencies (numpy, FastAPI, …) through a path file.
 """
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -22,8 +24,19 @@ def run(*command, cwd=None):
 
 
 def test_installs_beside_another_app_package(tmp_path):
+    source = tmp_path / "source"
+    kept = ("pyproject.toml", "README.md", "LICENSE", "wordlens", "app", "training", "corpus")
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,  # wordlens/app, wordlens/training, wordlens/corpus are links
+        ignore=lambda folder, names: (
+            [name for name in names if Path(folder) == ROOT and name not in kept]
+            + [name for name in names if name == "__pycache__"]
+        ),
+    )
     wheels = tmp_path / "wheels"
-    run(*PIP, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", wheels, ROOT)
+    run(*PIP, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", wheels, source)
     (wheel,) = wheels.glob("wordlens-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         top_level = {Path(name).parts[0] for name in archive.namelist()}

@@ -115,11 +115,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from wordlens.artifacts import write_model
+    from wordlens.commands.evaluate import report_model
     from wordlens.training.cooccur import budget, count_encoded
     from wordlens.training.encode import encode_corpus
     from wordlens.training.pmi_adagrad import AdagradParams, train_adagrad
     from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
-    from wordlens.training.publish import report_model
     from wordlens.training.vocab import build_vocabulary
 
     window = args.window or (8 if args.solver == "eig" else 10)

@@ -99,7 +99,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wordlens.training.publish import report_model
+    from wordlens.commands.evaluate import report_model
     from wordlens.training.word2vec import train_word2vec
 
     params = Word2VecParams(
