@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MODELS ?= models
 export WORDLENS_MODELS := $(MODELS)
 
-.PHONY: install models run test lint format bench clean
+.PHONY: install models run test test-slow lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ run: models
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The tests that train on the whole shipped corpus (about 2 minutes more).
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
 
 # ruff (lint and format), mypy, and import-linter's layer and cycle contracts.
 lint: install

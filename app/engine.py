@@ -9,29 +9,26 @@ wrapped in a :class:`WordModel` whose methods answer the queries::
     pmi.related("coffee", topn=10)          # context similarity
     pmi.keywords("The cat chased the mouse across the kitchen floor.")
 
-Similar words (cosine family) follow gensim's ``KeyedVectors`` names and arguments.
-Related words (context similarity) follow Su Jianlin's definitions:
-
-- PMI model: ⟨v_a, v_b⟩, an estimate of PMI(a, b).
-- Word2Vec with hierarchical softmax: log p(b | a) − α log p(b).
-- Word2Vec with negative sampling only: v_a · c_b + (β − α) log n(b), β the noise
-  exponent (an approximation, said so in ``ContextScores.method``).
+Similar words (cosine) follow gensim's ``KeyedVectors`` names and arguments and work
+for any vectors. Related words, context similarity and keywords depend on how the
+vectors were trained: the model's ``family`` (:mod:`wordlens.app.families`) answers
+them, or refuses with :class:`~wordlens.app.errors.UnsupportedQueryError`.
 
 Query words are normalised by the model's own tokenizer (an English model folds
 case), and every word a query needs must be known: otherwise
-:class:`~app.errors.UnknownWordError` lists all the missing ones. Words whose vector
-is zero have cosine 0 with everything and never appear in neighbour lists.
+:class:`~wordlens.app.errors.UnknownWordError` lists all the missing ones. Words whose
+vector is zero have cosine 0 with everything and never appear in neighbour lists.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -40,13 +37,13 @@ from wordlens.app.errors import (
     LimitExceededError,
     UnknownModelError,
     UnknownWordError,
-    UnsupportedQueryError,
 )
-from wordlens.app.output_layer import HuffmanPaths
+from wordlens.app.families import DEFAULT_PRIOR_WEIGHT, Family, family_of
+from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult
 from wordlens.artifacts import Model, find_models, load_model
 from wordlens.corpus.tokenizers import Tokenizer, from_spec
 
-__all__ = ["Engine", "WordModel", "Limits", "ContextScores"]
+__all__ = ["Engine", "Limits", "WordModel"]
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +59,6 @@ class Limits:
     max_tokens: int = 100_000
     max_text_chars: int = 1_000_000
     max_correlation_n: int = 50_000
-
-
-@dataclass(frozen=True)
-class ContextScores:
-    """Context-similarity scores of one word against every word of the vocabulary.
-
-    ``scores`` float64 (V,); ``method`` names the formula used.
-    """
-
-    scores: np.ndarray
-    method: str
 
 
 def _top(scores: np.ndarray, topn: int, excluded: np.ndarray) -> np.ndarray:
@@ -108,20 +94,20 @@ class WordModel:
             model.manifest.get("tokenizer") or {"name": "whitespace"}
         )
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
-        self.paths = HuffmanPaths(self.arrays) if "hs" in self.output_layers else None
         self._zero_rows = np.flatnonzero(self.norms == 0)
         self.index = model.index  # built now rather than on the first query
-        self._lock = threading.Lock()
-        self._correlation_cache: dict[int, np.ndarray] = {}
+        self.family: Family = family_of(model)
+        self._keywords = KeywordExtractor(
+            self.words, self.counts, self.index, self.tokenizer, self.family
+        )
 
     def __len__(self) -> int:
         return len(self.words)
 
     def warm_up(self) -> None:
-        """Score keywords once, so that the first request does not pay for loading
-        the compiled Huffman-path kernel (about half a second per process)."""
-        if self.paths is not None:
-            self.paths.log_prob_sum(self.vectors[:1], np.arange(1), np.ones(1))
+        """Do at start what the first query would otherwise pay for (the family's
+        compiled kernels)."""
+        self.family.warm_up()
 
     # ----------------------------------------------------------------- words
 
@@ -173,9 +159,9 @@ class WordModel:
         forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
         found = list(map(self.index.get, forms))
         if None not in found:
-            return found, []
+            return cast(list[int], found), []
         rows = [row for row in found if row is not None]
-        unknown = dict.fromkeys(t for t, row in zip(tokens, found) if row is None)
+        unknown = dict.fromkeys(t for t, row in zip(tokens, found, strict=True) if row is None)
         return rows, list(unknown)
 
     def check_topn(self, topn: int) -> int:
@@ -221,7 +207,7 @@ class WordModel:
 
     @cached_property
     def _total_count(self) -> int:
-        return int(self.counts.sum())
+        return 0 if self.counts is None else int(self.counts.sum())
 
     @cached_property
     def _sorted_vocabulary(self) -> tuple[list[str], np.ndarray]:
@@ -330,16 +316,16 @@ class WordModel:
     ) -> list[tuple[str, float]]:
         """Words closest by cosine to a raw vector of the model's dimension."""
         self.check_topn(topn)
-        vector = np.asarray(vector, dtype=np.float64)
-        if vector.shape != (self.vectors.shape[1],):
+        query = np.asarray(vector, dtype=np.float64)
+        if query.shape != (self.vectors.shape[1],):
             raise InvalidQueryError(
-                f"vector has {vector.size} components, the model has {self.vectors.shape[1]}"
+                f"vector has {query.size} components, the model has {self.vectors.shape[1]}"
             )
-        length = np.linalg.norm(vector)
+        length = np.linalg.norm(query)
         if not np.isfinite(length) or length == 0:
             raise InvalidQueryError("the vector must be finite and non-zero")
         limit = self._restricted(restrict_vocab)
-        scores = self.vectors_norm[:limit] @ (vector / length).astype(np.float32)
+        scores = self.vectors_norm[:limit] @ (query / length).astype(np.float32)
         return self._neighbours(scores, topn)
 
     def doesnt_match(self, words: Sequence[str]) -> str:
@@ -363,38 +349,15 @@ class WordModel:
         raise InvalidQueryError(f"unknown method {method!r}; use 'cosine' or 'correlation'")
 
     def correlation_vectors(self, n: int = 1000) -> np.ndarray:
-        """Unit rows of V·U with U Uᵀ = Σ_{k≤n} (v_k − v̄)ᵀ(v_k − v̄) (PMI models).
-
-        Their inner products are the Pearson correlations of the words' PMI profiles
-        over the ``n`` most frequent words. float32 (V, d), cached per ``n``.
-        """
-        if self.kind != "pmi":
-            raise UnsupportedQueryError(
-                f"correlation similarity needs a PMI model; {self.name!r} is {self.kind}"
-            )
+        """Unit rows (V, d) float32 whose inner products are Su's correlation
+        similarity: the Pearson correlation of two words' PMI profiles over the ``n``
+        most frequent words (models whose family answers ``correlation``: PMI)."""
+        self.family.require("correlation")
         if not 2 <= n <= self.limits.max_correlation_n:
             raise InvalidQueryError(
                 f"correlation_n must be between 2 and {self.limits.max_correlation_n}, got {n}"
             )
-        n = min(n, len(self.words))
-        with self._lock:
-            cached = self._correlation_cache.get(n)
-            if cached is None:
-                head = np.asarray(self.vectors[:n], dtype=np.float64)
-                centred = head - head.mean(axis=0)
-                covariance = centred.T @ centred
-                # A tiny ridge keeps Cholesky defined when the vectors span < d dims.
-                ridge = 1e-9 * max(np.trace(covariance), 1e-12) / covariance.shape[0]
-                factor = np.linalg.cholesky(covariance + ridge * np.eye(covariance.shape[0]))
-                projected = np.asarray(self.vectors, dtype=np.float64) @ factor
-                lengths = np.linalg.norm(projected, axis=1, keepdims=True)
-                cached = np.divide(
-                    projected, lengths, out=np.zeros_like(projected), where=lengths > 0
-                ).astype(np.float32)
-                if len(self._correlation_cache) >= 4:
-                    self._correlation_cache.pop(next(iter(self._correlation_cache)))
-                self._correlation_cache[n] = cached
-        return cached
+        return self.family.correlation_vectors(min(n, len(self.words)))
 
     def correlation_similarity(self, w1: str, w2: str, n: int = 1000) -> float:
         a, b = self.ids([w1, w2])
@@ -403,66 +366,47 @@ class WordModel:
 
     # --------------------------------------------------- context similarity
 
-    def require_context(self) -> None:
-        if self.kind == "pmi":
-            return
-        if self.kind == "word2vec" and self.output_layers and self.counts is not None:
-            return
-        if self.kind == "imported":
-            reason = (
-                "imported vectors have no output layer and no word counts, so "
-                "context similarity and keywords cannot be computed; train a PMI "
-                "or Word2Vec model with wordlens for those"
-            )
-        else:
-            reason = f"model {self.name!r} has no output layer or counts"
-        raise UnsupportedQueryError(reason, model=self.name)
+    def context_scores(self, word: str, prior_weight: float = DEFAULT_PRIOR_WEIGHT) -> np.ndarray:
+        """Context score of ``word`` → every vocabulary word, float64 (V,), by the
+        family's formula (``family.name`` names it; see :mod:`wordlens.app.families`)."""
+        self.family.require("context_similarity")
+        return self.family.context_scores(self.id(word), prior_weight)
 
-    def context_scores(self, word: str, alpha: float = 0.9) -> ContextScores:
-        """Context similarity of ``word`` → every vocabulary word (see module doc)."""
-        self.require_context()
-        row = self.id(word)
-        if self.kind == "pmi":
-            return ContextScores(self.vectors @ self.vectors[row], "pmi")
-        log_count = np.log(np.maximum(self.counts, 1).astype(np.float64))
-        if self.paths is not None:
-            log_prob = self.paths.log_prob_all(self.vectors[row])
-            log_prior = log_count - np.log(self._total_count)
-            return ContextScores(log_prob - alpha * log_prior, "hs")
-        beta = float(self.manifest.get("params", {}).get("ns_exponent", 0.75))
-        scores = self.arrays["syn1neg"] @ self.vectors[row]
-        return ContextScores(scores + (beta - alpha) * log_count, "ns")
-
-    def context_similarity(self, w1: str, w2: str, alpha: float = 0.9) -> tuple[float, str]:
-        """Score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs`` or ``ns``)."""
-        self.require_context()
+    def context_similarity(
+        self, w1: str, w2: str, prior_weight: float = DEFAULT_PRIOR_WEIGHT
+    ) -> tuple[float, str]:
+        """Context score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs`` or ``ns``)."""
+        self.family.require("context_similarity")
         a, b = self.ids([w1, w2])
-        if self.kind == "pmi":
-            return float(np.dot(self.vectors[a], self.vectors[b])), "pmi"
-        result = self.context_scores(self.words[a], alpha)
-        return float(result.scores[b]), result.method
+        score = self.family.pair_scores(np.array([a]), np.array([b]), prior_weight)[0]
+        return float(score), self.family.name
 
     def related(
-        self, word: str, topn: int = 10, alpha: float = 0.9
+        self, word: str, topn: int = 10, prior_weight: float = DEFAULT_PRIOR_WEIGHT
     ) -> tuple[list[tuple[str, float]], str]:
-        """The ``topn`` words most related to ``word`` by context similarity."""
+        """The ``topn`` words most related to ``word`` by context score, and the method."""
         self.check_topn(topn)
+        self.family.require("context_similarity")
         row = self.id(word)
-        result = self.context_scores(word, alpha)
-        return self._neighbours(result.scores, topn, [row]), result.method
+        scores = self.family.context_scores(row, prior_weight)
+        return self._neighbours(scores, topn, [row]), self.family.name
 
     # ---------------------------------------------------------------- keywords
 
-    def keywords(self, text: str | Sequence[str], topk: int = 10, **options):
-        """Keywords of a text (a string, tokenised by the model's tokenizer, or a token
-        list); see :mod:`app.keywords` for the options. Returns a KeywordResult."""
-        from wordlens.app.keywords import KeywordOptions, extract_keywords
-
+    def keywords(self, text: str | Sequence[str], topn: int = 10, **options: Any) -> KeywordResult:
+        """The ``topn`` keywords of a text (a string, tokenised by the model's
+        tokenizer, or a token list); ``options`` are the other fields of
+        :class:`~wordlens.app.keywords.KeywordOptions`."""
+        settings = KeywordOptions(topn=topn, **options)
+        self.check_topn(settings.topn)
+        method = self.family.keyword_method(settings.variant)  # refuse before reading
         if isinstance(text, str):
-            return extract_keywords(
-                self, self.tokenize(text), KeywordOptions(topk=topk, **options), normalized=True
-            )
-        return extract_keywords(self, list(text), KeywordOptions(topk=topk, **options))
+            tokens = self.tokenize(text)
+            rows, unknown = self.known(tokens, normalized=True)
+        else:
+            tokens = list(text)
+            rows, unknown = self.known(tokens)
+        return self._keywords.extract(method, rows, unknown, len(tokens), settings)
 
     # ---------------------------------------------------- sentence similarity
 

@@ -1,16 +1,14 @@
 """Keyword extraction: the words of a text that best predict the whole text.
 
-Su Jianlin defines the keywords of a sentence s as argmax_{w ∈ s} p(s | w). Per
-model family (every token u of s counts, repeats included):
-
-- Word2Vec with hierarchical softmax (``hs``): score(w) = Σ_{u∈s} log p(u | w), from
-  the stored Huffman paths, computed for all candidates at once.
-- Word2Vec with negative sampling only (``ns``): score(w) = v_w · Σ_{u∈s} c_u.
-- PMI vectors (``pmi``): score(w) = ⟨Σ_{u∈s} v_u, v_w⟩, the summed PMI estimate;
-  ``variant="cosine"`` (``pmi_cosine``) ranks by cos(Σ_{u∈s} v_u, v_w) instead.
+Su Jianlin defines the keywords of a sentence s as argmax_{w ∈ s} p(s | w). How
+p(s | w) is scored depends on the model's family (:mod:`wordlens.app.families`):
+Σ_{u∈s} log p(u | w) through the Huffman tree (``hs``), v_w · Σ_{u∈s} c_u (``ns``),
+or ⟨Σ_{u∈s} v_u, v_w⟩, the summed PMI estimate (``pmi``; its ``cosine`` variant,
+``pmi_cosine``, ranks by cos(Σ_{u∈s} v_u, v_w) instead). Every token u of s counts,
+repeats included.
 
 Candidates are the distinct known words of the text, optionally without stop-words
-(a default list per language in ``app/stopwords/``, extensible per request), words
+(a default list per language in ``stopwords/``, extensible per request), words
 shorter than ``min_length`` characters, or words seen fewer than ``min_count`` times.
 Unknown tokens are reported, never fatal.
 """
@@ -18,17 +16,18 @@ Unknown tokens are reported, never fatal.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
 
-from wordlens.app.engine import WordModel
 from wordlens.app.errors import InvalidQueryError
+from wordlens.app.families import Family
+from wordlens.corpus import Tokenizer
 
-__all__ = ["KeywordOptions", "KeywordResult", "extract_keywords", "default_stopwords"]
+__all__ = ["KeywordExtractor", "KeywordOptions", "KeywordResult", "default_stopwords"]
 
 STOPWORD_DIR = Path(__file__).resolve().parent / "stopwords"
 _STOPWORD_FILES = {
@@ -57,7 +56,9 @@ def default_stopwords(tokenizer_name: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class KeywordOptions:
-    topk: int = 10
+    """How many keywords (``topn``), which words may be keywords, which score."""
+
+    topn: int = 10
     exclude_stopwords: bool = True
     stopwords: tuple[str, ...] = ()
     min_length: int = 1
@@ -65,14 +66,16 @@ class KeywordOptions:
     variant: str = "default"
 
     def __post_init__(self):
-        if self.variant not in ("default", "cosine"):
-            raise InvalidQueryError(f"unknown variant {self.variant!r}; use default or cosine")
         if self.min_length < 1 or self.min_count < 1:
             raise InvalidQueryError("min_length and min_count must be at least 1")
 
 
 @dataclass
 class KeywordResult:
+    """The keywords of one text, best first, with the ``method`` that scored them, the
+    number of ``tokens`` in the text, its distinct ``unknown`` tokens, and the
+    ``reason`` the list is empty when it is."""
+
     method: str
     keywords: list[tuple[str, float]]
     tokens: int
@@ -80,94 +83,83 @@ class KeywordResult:
     reason: str | None = None
 
 
-def _method(model: WordModel, variant: str) -> str:
-    model.require_context()
-    if model.kind == "pmi":
-        return "pmi_cosine" if variant == "cosine" else "pmi"
-    if variant == "cosine":
-        raise InvalidQueryError("the cosine variant applies to PMI models only")
-    return "hs" if "hs" in model.output_layers else "ns"
+class KeywordExtractor:
+    """Keywords for one model: its words and counts filter the candidates, its family
+    scores them.
 
-
-@lru_cache(maxsize=32)
-def _word_filters(model: WordModel) -> tuple[np.ndarray, np.ndarray]:
-    """Per model: which rows are default stop-words, and each word's length (V,)."""
-    stopwords = default_stopwords(model.tokenizer.name)
-    is_stopword = np.fromiter(
-        (w in stopwords for w in model.words), dtype=bool, count=len(model.words)
-    )
-    lengths = np.fromiter(map(len, model.words), dtype=np.int64, count=len(model.words))
-    return is_stopword, lengths
-
-
-def _candidates(model: WordModel, distinct: np.ndarray, options: KeywordOptions) -> np.ndarray:
-    """The distinct token rows that may be keywords under ``options``."""
-    is_stopword, lengths = _word_filters(model)
-    keep = np.ones(len(distinct), dtype=bool)
-    if options.min_length > 1:
-        keep &= lengths[distinct] >= options.min_length
-    if options.min_count > 1:
-        keep &= model.counts[distinct] >= options.min_count
-    if options.exclude_stopwords:
-        keep &= ~is_stopword[distinct]
-    if options.stopwords:
-        index = model.index
-        extra = [index.get(word, -1) for word in model.tokenizer.normalize_all(options.stopwords)]
-        keep &= ~np.isin(distinct, extra)
-    return distinct[keep]
-
-
-def score_candidates(
-    model: WordModel,
-    tokens: np.ndarray,
-    multiplicity: np.ndarray,
-    candidates: np.ndarray,
-    method: str,
-) -> np.ndarray:
-    """Scores (len(candidates),) float64 of candidate rows for a text made of the
-    distinct token rows ``tokens``, each occurring ``multiplicity`` times."""
-    weights = np.asarray(multiplicity, dtype=np.float64)
-    if method == "hs":
-        return model.paths.log_prob_sum(model.vectors[candidates], tokens, weights)
-    if method == "ns":
-        context = weights @ model.arrays["syn1neg"][tokens]
-        return model.vectors[candidates] @ context
-    total = weights @ model.vectors[tokens]  # Σ v_u over every token, repeats included
-    scores = model.vectors[candidates] @ total
-    if method == "pmi_cosine":
-        length = np.linalg.norm(total) * model.norms[candidates].astype(np.float64)
-        scores = np.divide(scores, length, out=np.zeros_like(scores), where=length > 0)
-    return scores
-
-
-def extract_keywords(
-    model: WordModel,
-    tokens: Sequence[str],
-    options: KeywordOptions = KeywordOptions(),
-    normalized: bool = False,
-) -> KeywordResult:
-    """The ``options.topk`` keywords of a tokenised text, best first, with scores.
-
-    ``normalized=True``: the tokens come from the model's own tokenizer.
+    ``words`` (V,) and ``counts`` int (V,) in row order; ``index`` word → row;
+    ``tokenizer`` normalises extra stop-words as query words are.
     """
-    model.check_topn(options.topk)
-    method = _method(model, options.variant)
-    rows, unknown = model.known(tokens, normalized)
-    result = KeywordResult(method=method, keywords=[], tokens=len(tokens), unknown=unknown)
-    if not tokens:
-        result.reason = "the text has no tokens"
+
+    def __init__(
+        self,
+        words: Sequence[str],
+        counts: np.ndarray | None,
+        index: Mapping[str, int],
+        tokenizer: Tokenizer,
+        family: Family,
+    ):
+        self.words = words
+        self.counts = counts
+        self.index = index
+        self.tokenizer = tokenizer
+        self.family = family
+
+    @cached_property
+    def _is_stopword(self) -> np.ndarray:
+        """bool (V,): the rows that are default stop-words of the model's language."""
+        stopwords = default_stopwords(self.tokenizer.name)
+        return np.fromiter((w in stopwords for w in self.words), dtype=bool, count=len(self.words))
+
+    @cached_property
+    def _lengths(self) -> np.ndarray:
+        """int64 (V,): each word's length in characters."""
+        return np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words))
+
+    def candidates(self, distinct: np.ndarray, options: KeywordOptions) -> np.ndarray:
+        """The distinct token rows that may be keywords under ``options``."""
+        keep = np.ones(len(distinct), dtype=bool)
+        if options.min_length > 1:
+            keep &= self._lengths[distinct] >= options.min_length
+        if options.min_count > 1 and self.counts is not None:
+            keep &= self.counts[distinct] >= options.min_count
+        if options.exclude_stopwords:
+            keep &= ~self._is_stopword[distinct]
+        if options.stopwords:
+            extra = [
+                self.index.get(word, -1) for word in self.tokenizer.normalize_all(options.stopwords)
+            ]
+            keep &= ~np.isin(distinct, extra)
+        return distinct[keep]
+
+    def extract(
+        self,
+        method: str,
+        rows: list[int],
+        unknown: list[str],
+        tokens: int,
+        options: KeywordOptions,
+    ) -> KeywordResult:
+        """The ``options.topn`` keywords of a text given as the rows of its known tokens
+        (repeats kept), its distinct unknown tokens and its number of tokens, scored by
+        ``method`` (the family's ``keyword_method(options.variant)``)."""
+        result = KeywordResult(method=method, keywords=[], tokens=tokens, unknown=unknown)
+        if not tokens:
+            result.reason = "the text has no tokens"
+            return result
+        if not rows:
+            result.reason = "no word of the text is in the model's vocabulary"
+            return result
+        counts = Counter(rows)  # in C: much cheaper than np.unique on a short text
+        distinct = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        multiplicity = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        candidates = self.candidates(distinct, options)
+        if len(candidates) == 0:
+            result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
+            return result
+        scores = self.family.keyword_scores(distinct, multiplicity, candidates, options.variant)
+        best = sorted(zip((-scores).tolist(), candidates.tolist(), strict=True))[: options.topn]
+        result.keywords = [
+            (self.words[row], -negative) for negative, row in best
+        ]  # ties: lower row
         return result
-    if not rows:
-        result.reason = "no word of the text is in the model's vocabulary"
-        return result
-    counts = Counter(rows)  # in C: much cheaper than np.unique on a short text
-    distinct = np.fromiter(counts, dtype=np.int64, count=len(counts))
-    multiplicity = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-    candidates = _candidates(model, distinct, options)
-    if len(candidates) == 0:
-        result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
-        return result
-    scores = score_candidates(model, distinct, multiplicity, candidates, method)
-    best = sorted(zip((-scores).tolist(), candidates.tolist()))[: options.topk]
-    result.keywords = [(model.words[row], -negative) for negative, row in best]  # ties: lower row
-    return result

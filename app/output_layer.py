@@ -9,11 +9,12 @@ Huffman path: with ``point_k(u)`` the inner nodes (rows of ``syn1``) and
 
 (gensim's convention; computed so that it stays finite where log(1 + exp(x)) overflows).
 The model artifact stores the paths padded: ``hs_points`` int32 (V, L),
-``hs_codes`` int8 (V, L), ``hs_lengths`` int32 (V,), with ``syn1`` float32 (V, d).
+``hs_codes`` int8 (V, L), ``hs_lengths`` int32 (V,), with ``syn1`` float32 (V, d)
+(gensim allocates V rows; the tree's V − 1 inner nodes use the first V − 1).
 
-Every log σ(±x) a path needs is computed once per distinct (node, turn) and then
-gathered along the paths, so no Python loop runs per word. For the whole vocabulary
-at once, the tree is walked top-down instead, one vectorised step per depth level:
+No Python loop runs per word. For given (w, u) pairs, the nodes of each u's path
+are gathered and dotted with v_w at once. For the whole vocabulary at once, the
+tree is walked top-down, one vectorised step per depth level:
 the log-probability of reaching a node is its parent's plus the turn's log σ. A
 text's summed log-probability (keywords) goes node by node: a small compiled kernel
 gathers the distinct nodes of the text's paths and how much weight passes through
@@ -27,7 +28,7 @@ import threading
 import numpy as np
 from numba import njit
 
-__all__ = ["HuffmanPaths"]
+__all__ = ["HuffmanTree"]
 
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -51,7 +52,7 @@ def _path_weights(targets, weights, points, codes, syn1, slot):
     """The distinct inner nodes k on the paths of ``targets`` (weighted by
     ``weights``): their ``syn1`` rows (k, d) float32, half the weight of the paths
     through each, and that minus the weight of those turning there with code 1,
-    both (k,) float64 (see :meth:`HuffmanPaths.log_prob_sum`).
+    both (k,) float64 (see :meth:`HuffmanTree.log_prob_sum`).
 
     ``slot`` (one entry per inner node, plus one for the padding of ``points``) is
     scratch space: all −1 on entry, and left so.
@@ -84,8 +85,8 @@ def _path_weights(targets, weights, points, codes, syn1, slot):
     return rows, half, half - turned[:found]
 
 
-class HuffmanPaths:
-    """The padded Huffman paths of a vocabulary, ready for vectorised gathers.
+class HuffmanTree:
+    """The Huffman tree of a vocabulary (its padded paths), ready for vectorised gathers.
 
     ``steps`` int64 (V, L) encodes each path step as ``node + code·n`` (n = number of
     ``syn1`` rows) and padding as ``2n``: one index into a table holding log σ(+x)
@@ -133,33 +134,23 @@ class HuffmanPaths:
             reach[children] = reach[parents] + turn[steps]
         return reach[self.last_nodes] + turn[self.last_steps]
 
-    def _step_values(self, vectors: np.ndarray, steps: np.ndarray):
-        """log σ(±v·θ) for the distinct steps among ``steps``: (values float32
-        (n, distinct), position of each step among the distinct ones)."""
-        distinct, position = np.unique(steps, return_inverse=True)
-        # The padding step (2n, the largest) can only be last; its value is 0.
-        real = distinct[:-1] if distinct[-1] == 2 * self.nodes else distinct
-        turned = real >= self.nodes
-        dots = np.asarray(vectors, dtype=np.float32) @ self.syn1[real - turned * self.nodes].T
-        dots[:, turned] *= -1
-        values = np.zeros((dots.shape[0], len(distinct)), dtype=np.float32)
-        values[:, : len(real)] = _log_sigmoid(dots)
-        return values, position.reshape(steps.shape)
-
     def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """log p(targets[j] | w_i) for input vectors (n, d) and target rows (m,).
-
-        Returns float64 (n, m). Only the inner nodes on the targets' paths are touched.
-        """
-        values, position = self._step_values(vectors, self.steps[np.asarray(targets)])
-        return values[:, position].sum(axis=2, dtype=np.float64)
+        """log p(targets[i] | w_i) for input vectors (n, d) and target rows (n,), pair by
+        pair: float64 (n,). Gathers the inner nodes of each target's path, (n, L, d)."""
+        points = self.points[np.asarray(targets)]
+        inside = points < self.nodes
+        nodes = self.syn1[np.where(inside, points, 0)]
+        dots = np.einsum("nd,nld->nl", np.asarray(vectors, dtype=np.float32), nodes)
+        turns = 1 - 2 * self.codes[np.asarray(targets)].astype(np.float64)
+        return np.where(inside, _log_sigmoid(turns * dots), 0.0).sum(axis=1)
 
     def log_prob_sum(
         self, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
         """Σ_j weights[j] · log p(targets[j] | w_i) for input vectors (n, d), float64 (n,).
 
-        The same as ``log_prob(vectors, targets) @ weights``, node by node: with
+        The same as Σ_j weights[j] · ``log_prob`` of each (w_i, targets[j]) pair, node by
+        node: with
         x_ik = v_i·syn1[k], a path through node k adds log σ(x_ik) − code·x_ik, so
         the sum is Σ_k through_k · log σ(x_ik) − turned_k · x_ik; with
         log σ(x) = x/2 − (|x| + 2·log(1 + exp(−|x|)))/2 that is two products:

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from wordlens.app.errors import InvalidQueryError
+
 Word = Field(min_length=1, max_length=1000)
 TopN = Field(default=10, ge=1, description="number of words to return")
 ModelName = Field(default=None, description="model name (default: the server's default)")
@@ -48,7 +50,11 @@ class ModelInfo(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
     name: str
-    kind: str
+    kind: str = Field(description="what trained the vectors: pmi, word2vec, imported, …")
+    family: str = Field(
+        description="what answers context similarity and keywords: pmi (inner products), "
+        "hs (hierarchical softmax), ns (negative sampling) or vectors (cosine only)"
+    )
     dim: int
     vocab_size: int
     tokenizer: dict[str, Any]
@@ -87,8 +93,8 @@ class ContextSimilarity(BaseModel):
     w1: str
     w2: str
     method: str = Field(
-        description="pmi: ⟨v_a, v_b⟩; hs: log p(b|a) − α log p(b); "
-        "ns: v_a·c_b + (β − α) log n(b), an approximation"
+        description="pmi: ⟨v_a, v_b⟩; hs: log p(b|a) − λ log p(b); "
+        "ns: v_a·c_b + (β − λ) log n(b), an approximation"
     )
     score: float
 
@@ -171,7 +177,7 @@ class SetSimilarityRequest(Request):
 
 
 class KeywordOptionsBody(Request):
-    topk: int = Field(default=10, ge=1, description="number of keywords")
+    topn: int = Field(default=10, ge=1, description="number of keywords")
     exclude_stopwords: bool = Field(
         default=True, description="leave out the default stop-words of the model's language"
     )
@@ -183,9 +189,15 @@ class KeywordOptionsBody(Request):
     )
 
 
-def _text_or_tokens(body, text_name: str = "text", tokens_name: str = "tokens") -> str | None:
-    given = (getattr(body, text_name) is not None) + (getattr(body, tokens_name) is not None)
-    return None if given == 1 else f"give exactly one of {text_name} or {tokens_name}"
+def text_or_tokens(
+    body: BaseModel, text_name: str = "text", tokens_name: str = "tokens"
+) -> str | list[str]:
+    """The one of a body's raw text or token list that is given (InvalidQueryError,
+    a ValueError, unless exactly one is)."""
+    text, tokens = getattr(body, text_name), getattr(body, tokens_name)
+    if (text is None) == (tokens is None):
+        raise InvalidQueryError(f"give exactly one of {text_name} or {tokens_name}")
+    return text if text is not None else tokens
 
 
 class KeywordsRequest(KeywordOptionsBody):
@@ -196,8 +208,7 @@ class KeywordsRequest(KeywordOptionsBody):
 
     @model_validator(mode="after")
     def _one_form(self):
-        if problem := _text_or_tokens(self):
-            raise ValueError(problem)
+        text_or_tokens(self)
         return self
 
 
@@ -256,6 +267,5 @@ class SentenceSimilarityRequest(Request):
     @model_validator(mode="after")
     def _one_form_per_side(self):
         for side in ("1", "2"):
-            if problem := _text_or_tokens(self, f"text{side}", f"tokens{side}"):
-                raise ValueError(problem)
+            text_or_tokens(self, f"text{side}", f"tokens{side}")
         return self

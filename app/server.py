@@ -18,7 +18,7 @@ field for POST; the server's default otherwise). Errors are always JSON,
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,6 +36,7 @@ from wordlens.app.errors import (
     UnknownWordError,
     UnsupportedQueryError,
 )
+from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
 from wordlens.app.keywords import KeywordResult
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
@@ -51,21 +52,22 @@ STATUS = {
     LimitExceededError: 413,
     InvalidQueryError: 422,
 }
-ERROR_RESPONSES = {status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)
+}
 
 ModelQuery = Annotated[
     str | None, Query(description="model name (default: the server's default model)")
 ]
 WordQuery = Annotated[str, Query(min_length=1, max_length=1000)]
 TopNQuery = Annotated[int, Query(ge=1, description="number of words to return")]
-AlphaQuery = Annotated[
+PriorWeightQuery = Annotated[
     float,
     Query(
         ge=0.0,
         le=2.0,
-        description="weight of the prior "
-        "log p(b) subtracted from log p(b|a) (Word2Vec); "
-        "1 gives the PMI, below 1 favours frequent words",
+        description="Word2Vec: the weight λ of the prior log p(b) subtracted from "
+        "log p(b|a); 1 gives the PMI, below 1 favours frequent words (PMI models ignore it)",
     ),
 ]
 
@@ -84,19 +86,15 @@ def _neighbours(model: WordModel, method: str, pairs) -> s.Neighbours:
 
 def _model_info(model: WordModel) -> s.ModelInfo:
     manifest = model.manifest
-    queries = ["similarity"]
-    if model.kind == "pmi" or (model.kind == "word2vec" and model.output_layers):
-        queries += ["context_similarity", "keywords"]
-    if model.kind == "pmi":
-        queries.append("correlation")
     return s.ModelInfo(
         name=model.name,
-        kind=model.kind,
+        kind=manifest["kind"],
+        family=model.family.name,
         dim=manifest["dim"],
         vocab_size=manifest["vocab_size"],
         tokenizer=model.tokenizer.spec,
         output_layers=model.output_layers,
-        queries=queries,
+        queries=["similarity", *model.family.queries],
         created=manifest.get("created"),
         corpus=manifest.get("corpus"),
         params=manifest.get("params") or {},
@@ -267,8 +265,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         responses=ERROR_RESPONSES,
     )
     def most_similar_get(
-        positive: Annotated[list[str], Query()] = [],
-        negative: Annotated[list[str], Query()] = [],
+        positive: Annotated[list[str], Query(default_factory=list)],
+        negative: Annotated[list[str], Query(default_factory=list)],
         topn: TopNQuery = 10,
         restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
         method: Literal["cosine", "cosmul", "correlation"] = "cosine",
@@ -356,22 +354,28 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         responses=ERROR_RESPONSES,
     )
     def context_similarity(
-        w1: WordQuery, w2: WordQuery, model: ModelQuery = None, alpha: AlphaQuery = 0.9
+        w1: WordQuery,
+        w2: WordQuery,
+        model: ModelQuery = None,
+        prior_weight: PriorWeightQuery = DEFAULT_PRIOR_WEIGHT,
     ):
         """How strongly w1 and w2 go together (co-occurrence), not how alike they are."""
         m = model_for(model)
-        score, method = m.context_similarity(w1, w2, alpha)
+        score, method = m.context_similarity(w1, w2, prior_weight)
         return s.ContextSimilarity(model=m.name, w1=w1, w2=w2, method=method, score=score)
 
     @app.get(
         "/related", response_model=s.Neighbours, tags=["related words"], responses=ERROR_RESPONSES
     )
     def related(
-        word: WordQuery, topn: TopNQuery = 10, model: ModelQuery = None, alpha: AlphaQuery = 0.9
+        word: WordQuery,
+        topn: TopNQuery = 10,
+        model: ModelQuery = None,
+        prior_weight: PriorWeightQuery = DEFAULT_PRIOR_WEIGHT,
     ):
         """The words that most go together with ``word`` (context similarity)."""
         m = model_for(model)
-        pairs, method = m.related(word, topn, alpha)
+        pairs, method = m.related(word, topn, prior_weight)
         return _neighbours(m, method, pairs)
 
     # ---------------------------------------------------------------- words
@@ -399,11 +403,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # ------------------------------------------------------------- keywords
 
     def _keywords(
-        m: WordModel, text: str | None, tokens: list[str] | None, options: s.KeywordOptionsBody
+        m: WordModel, source: str | list[str], options: s.KeywordOptionsBody
     ) -> KeywordResult:
         return m.keywords(
-            text if text is not None else tokens,
-            topk=options.topk,
+            source,
+            topn=options.topn,
             exclude_stopwords=options.exclude_stopwords,
             stopwords=tuple(options.stopwords),
             min_length=options.min_length,
@@ -420,7 +424,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def keywords(request: s.KeywordsRequest):
         """The words of a text that best predict it (Su's argmax_w p(text | w))."""
         m = model_for(request.model)
-        result = _keywords(m, request.text, request.tokens, request)
+        result = _keywords(m, s.text_or_tokens(request), request)
         return s.KeywordsResponse(
             model=m.name,
             method=result.method,
@@ -458,9 +462,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         for document in request.documents:
             item = s.BatchResult(id=document.id)
             try:
-                if problem := s._text_or_tokens(document):
-                    raise InvalidQueryError(problem)
-                result = _keywords(m, document.text, document.tokens, request)
+                result = _keywords(m, s.text_or_tokens(document), request)
             except QueryError as error:
                 item.error = s.ErrorBody(code=error.code, message=error.message, **error.details)
             else:
@@ -484,8 +486,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def sentence_similarity(request: s.SentenceSimilarityRequest):
         """⟨Σ v, Σ v⟩ and cosine of two texts (or token lists)."""
         m = model_for(request.model)
-        tokens1 = request.tokens1 if request.tokens1 is not None else m.tokenize(request.text1)
-        tokens2 = request.tokens2 if request.tokens2 is not None else m.tokenize(request.text2)
+        tokens1, tokens2 = (
+            m.tokenize(side) if isinstance(side, str) else side
+            for side in (
+                s.text_or_tokens(request, "text1", "tokens1"),
+                s.text_or_tokens(request, "text2", "tokens2"),
+            )
+        )
         return s.SentenceSimilarity(model=m.name, **m.sentence_similarity(tokens1, tokens2))
 
     mount_explorer(app)

@@ -26,11 +26,13 @@ import time
 from pathlib import Path
 
 from common import ROOT, table
-from su_reference import keywords as su_keywords
 from threadpoolctl import threadpool_limits
 
 from wordlens.app.engine import WordModel
 from wordlens.artifacts import load_model
+
+sys.path.insert(0, str(ROOT / "tests"))  # the reference the tests check against, too
+from su_reference import keywords as su_keywords  # noqa: E402
 
 
 def corpus_lines(path: Path, count: int, min_tokens: int, tokenize) -> list[str]:
@@ -74,13 +76,13 @@ def main() -> None:
     documents = corpus_lines(ROOT / "corpus/data/en.txt.gz", 5000, 5, english.tokenize)
     token_lists = [english.tokenize(text) for text in documents]
     sample = token_lists[: args.documents]
-    ours = [english.keywords(t, topk=10, exclude_stopwords=False).keywords for t in sample]
+    ours = [english.keywords(t, topn=10, exclude_stopwords=False).keywords for t in sample]
     reference = [su_keywords(english, t)[:10] for t in sample]
     same = sum([w for w, _ in a] == [w for w, _ in b] for a, b in zip(ours, reference))
     with threadpool_limits(1):  # as in a server worker and the batch job's workers
         reference_rate, ours_rate = alternating_rates(
             lambda t: su_keywords(english, t),
-            lambda t: english.keywords(t, topk=10, exclude_stopwords=False),
+            lambda t: english.keywords(t, topn=10, exclude_stopwords=False),
             sample,
         )
     mean_tokens = sum(map(len, sample)) / len(sample)
@@ -104,7 +106,7 @@ def main() -> None:
         jieba.analyse.extract_tags(texts[0], topK=10)  # load jieba's dictionaries first
         chinese.keywords(texts[0])
         jieba_rate = rate(lambda t: jieba.analyse.extract_tags(t, topK=10), texts)
-        ours_rate = rate(lambda t: chinese.keywords(t, topk=10), texts)
+        ours_rate = rate(lambda t: chinese.keywords(t, topn=10), texts)
         rows.append(
             {
                 "task": "Chinese sample reviews, Word2Vec HS (jieba tokens)",

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import numpy as np
 from common import ROOT, table
 
@@ -141,9 +141,9 @@ def main() -> None:
     try:
         while True:
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                if httpx2.get(f"{url}/readyz", timeout=1).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             if server.poll() is not None:
                 raise SystemExit("server exited")

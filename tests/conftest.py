@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,9 +57,9 @@ def running_server(
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log_path.read_text()}")
             try:
-                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                if httpx2.get(f"{url}/healthz", timeout=1.0).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start: {log_path.read_text()}")
@@ -71,14 +71,6 @@ def running_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-@pytest.fixture(scope="session")
-def server_log_reader():
-    def read(models_dir: Path) -> str:
-        return "\n".join(p.read_text() for p in models_dir.parent.glob("server-*.log"))
-
-    return read
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from wordlens.app.errors import (
     LimitExceededError,
     UnknownModelError,
     UnknownWordError,
-    UnsupportedQueryError,
 )
 from wordlens.artifacts import load_model, write_model
 
@@ -171,17 +170,6 @@ def test_pmi_context_similarity_is_the_inner_product(pmi, vectors):
     assert [w for w, _ in related] == expected
 
 
-def test_imported_vectors_refuse_context_queries(engine):
-    glove = engine.get("glove")
-    with pytest.raises(UnsupportedQueryError, match="no output layer"):
-        glove.related("w1")
-    with pytest.raises(UnsupportedQueryError, match="no output layer"):
-        glove.context_similarity("w1", "w2")
-    with pytest.raises(UnsupportedQueryError, match="PMI model"):
-        glove.correlation_similarity("w1", "w2")
-    assert glove.word_info("Paris")["count"] is None
-
-
 def test_correlation_similarity_is_pearson_of_pmi_profiles(pmi, vectors):
     n = 50
     profiles = vectors[:n].astype(np.float64) @ vectors.T.astype(np.float64)  # (n, V)
@@ -194,7 +182,7 @@ def test_correlation_similarity_is_pearson_of_pmi_profiles(pmi, vectors):
     np.testing.assert_allclose([x for _, x in neighbours], correlations, atol=1e-4)
 
 
-def test_word_info_and_completion(pmi):
+def test_word_info_and_completion(engine, pmi):
     info = pmi.word_info("W3")
     assert info == {
         "word": "w3",
@@ -207,6 +195,7 @@ def test_word_info_and_completion(pmi):
     assert total == 111 and words == ["w4", "w40", "w41"]
     assert pmi.complete("w4", limit=3, offset=110) == (["w499"], 111)
     assert pmi.complete("zzz") == ([], 0)
+    assert engine.get("glove").word_info("Paris")["count"] is None  # imported: no counts
 
 
 def test_sentence_similarity(pmi, vectors):

@@ -9,7 +9,7 @@ Screenshots are kept in tests/artifacts/.
 import os
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from conftest import ROOT, running_server
 
@@ -75,17 +75,17 @@ def test_both_columns_show_what_the_api_returns(page, url):
     page.fill("#word", "gov")
     page.wait_for_selector("#suggestions li")
     suggestions = page.locator("#suggestions li").all_inner_texts()
-    expected = httpx.get(f"{url}/complete", params={"prefix": "gov", "limit": 8}).json()
+    expected = httpx2.get(f"{url}/complete", params={"prefix": "gov", "limit": 8}).json()
     assert suggestions == expected["words"]
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")  # picks the first suggestion with the keyboard
     page.wait_for_selector(".column.related li")
     word = suggestions[0]
-    similar = httpx.get(f"{url}/most_similar", params={"positive": word, "topn": 10}).json()
-    related = httpx.get(f"{url}/related", params={"word": word, "topn": 10}).json()
+    similar = httpx2.get(f"{url}/most_similar", params={"positive": word, "topn": 10}).json()
+    related = httpx2.get(f"{url}/related", params={"word": word, "topn": 10}).json()
     assert column_words(page, ".column.similar") == [n["word"] for n in similar["neighbours"]]
     assert column_words(page, ".column.related") == [n["word"] for n in related["neighbours"]]
-    info = httpx.get(f"{url}/words/{word}").json()
+    info = httpx2.get(f"{url}/words/{word}").json()
     assert f"rank {info['rank']:,}" in page.inner_text("#word-info")
     page.wait_for_selector("#map circle")
     assert page.locator("#map circle").count() >= 11
@@ -105,7 +105,7 @@ def test_comparison_view_pmi_and_word2vec(page, url):
         "Similar word2vec",
         "Related word2vec",
     ]
-    expected = httpx.get(f"{url}/related", params={"word": "war", "model": "word2vec"}).json()
+    expected = httpx2.get(f"{url}/related", params={"word": "war", "model": "word2vec"}).json()
     columns = page.locator(".column.related")
     assert columns.nth(1).locator("button.word").all_inner_texts() == [
         n["word"] for n in expected["neighbours"]
@@ -118,7 +118,7 @@ def test_keywords_are_highlighted_in_place(page, url):
     page.fill("#text", text)
     page.click("#keywords-form button")
     page.wait_for_selector("#highlighted mark")
-    expected = httpx.post(f"{url}/keywords", json={"text": text, "topk": 5}).json()
+    expected = httpx2.post(f"{url}/keywords", json={"text": text, "topn": 5}).json()
     marked = [m.split("\n")[0] for m in page.locator("#highlighted mark").all_inner_texts()]
     words = [k["word"] for k in expected["keywords"]]
     assert {w.lower().rstrip("0123456789") for w in marked} == set(words)
@@ -145,13 +145,13 @@ def test_pair_analogy_and_models_panel(page, url):
     page.fill("#w2", "peace")
     page.click("#pair-form button")
     page.wait_for_selector("#pair-result p")
-    cosine = httpx.get(f"{url}/similarity", params={"w1": "war", "w2": "peace"}).json()
+    cosine = httpx2.get(f"{url}/similarity", params={"w1": "war", "w2": "peace"}).json()
     assert f"cosine similarity {cosine['similarity']:.3f}" in page.inner_text("#pair-result")
     for field, word in (("#a", "king"), ("#b", "man"), ("#c", "woman")):
         page.fill(field, word)
     page.click("#analogy-form button")
     page.wait_for_selector("#analogy-result li")
-    expected = httpx.get(
+    expected = httpx2.get(
         f"{url}/most_similar", params={"positive": ["king", "woman"], "negative": "man", "topn": 5}
     ).json()
     assert [t.split(" (")[0] for t in page.locator("#analogy-result li").all_inner_texts()] == [

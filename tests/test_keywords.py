@@ -1,18 +1,14 @@
 """Keyword extraction: equal to Su's plain algorithm, and good on hand-labelled text."""
 
-import sys
-
 import numpy as np
 import pytest
 from conftest import ROOT, train
+from su_reference import keywords as su_keywords
+from su_reference import pmi_keywords
 
 from wordlens.app.engine import WordModel
 from wordlens.app.keywords import default_stopwords
 from wordlens.artifacts import load_model
-
-sys.path.insert(0, str(ROOT / "bench"))
-from su_reference import keywords as su_keywords  # noqa: E402
-from su_reference import pmi_keywords
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +24,11 @@ def random_documents(model, count, seed):
     ]
 
 
-@pytest.mark.parametrize("name, reference", [("word2vec", su_keywords), ("pmi", pmi_keywords)])
+@pytest.mark.parametrize(("name", "reference"), [("word2vec", su_keywords), ("pmi", pmi_keywords)])
 def test_rankings_equal_the_plain_reference(models, name, reference):
     model = models[name]
     for tokens in random_documents(model, 60, seed=len(name)):
-        ours = model.keywords(tokens, topk=len(tokens), exclude_stopwords=False).keywords
+        ours = model.keywords(tokens, topn=len(tokens), exclude_stopwords=False).keywords
         theirs = reference(model, tokens)
         assert [w for w, _ in ours] == [w for w, _ in theirs]
         np.testing.assert_allclose(
@@ -43,17 +39,17 @@ def test_rankings_equal_the_plain_reference(models, name, reference):
 def test_options_filter_candidates(models):
     model = models["pmi"]
     text = "The senate and the house passed the new law on taxes."
-    everything = [w for w, _ in model.keywords(text, topk=20, exclude_stopwords=False).keywords]
-    default = [w for w, _ in model.keywords(text, topk=20).keywords]
+    everything = [w for w, _ in model.keywords(text, topn=20, exclude_stopwords=False).keywords]
+    default = [w for w, _ in model.keywords(text, topn=20).keywords]
     assert "the" in everything and "the" not in default and "and" not in default
-    extra = [w for w, _ in model.keywords(text, topk=20, stopwords=("LAW",)).keywords]
+    extra = [w for w, _ in model.keywords(text, topn=20, stopwords=("LAW",)).keywords]
     assert "law" not in extra and set(extra) < set(default)
-    long_words = model.keywords(text, topk=20, min_length=5).keywords
+    long_words = model.keywords(text, topn=20, min_length=5).keywords
     assert all(len(w) >= 5 for w, _ in long_words)
-    frequent = model.keywords(text, topk=20, min_count=50).keywords
+    frequent = model.keywords(text, topn=20, min_count=50).keywords
     assert all(model.word_info(w)["count"] >= 50 for w, _ in frequent)
-    assert model.keywords(text, topk=2).keywords == model.keywords(text, topk=20).keywords[:2]
-    cosine = model.keywords(text, topk=3, variant="cosine")
+    assert model.keywords(text, topn=2).keywords == model.keywords(text, topn=20).keywords[:2]
+    cosine = model.keywords(text, topn=3, variant="cosine")
     assert cosine.method == "pmi_cosine" and all(-1 <= s <= 1 for _, s in cosine.keywords)
 
 
@@ -87,6 +83,7 @@ def labelled_sentences():
     return [line.split("\t") for line in lines if line and not line.startswith("#")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["pmi", "word2vec"])
 def test_content_words_come_first_without_a_stop_word_filter(english_models, name):
     """The scoring alone, stop-word filter off: the first keyword is always one a
@@ -98,7 +95,7 @@ def test_content_words_come_first_without_a_stop_word_filter(english_models, nam
     sentences = labelled_sentences()
     clean = 0
     for text, labels in sentences:
-        top = [w for w, _ in model.keywords(text, topk=3, exclude_stopwords=False).keywords]
+        top = [w for w, _ in model.keywords(text, topn=3, exclude_stopwords=False).keywords]
         assert top[0] in labels.split() and top[0] not in function_words, (text, top)
         clean += set(top) <= set(labels.split())
     assert clean >= len(sentences) - 2

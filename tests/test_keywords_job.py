@@ -56,17 +56,17 @@ def test_results_equal_the_engine_in_input_order(tmp_path, models_dir):
         stream.write("\n".join(texts) + "\n")
     out1, out2 = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     assert (
-        run_job(source, "--model", models_dir / "pmi", "-o", out1, "--workers", 1, "--topk", 3) == 0
+        run_job(source, "--model", models_dir / "pmi", "-o", out1, "--workers", 1, "--topn", 3) == 0
     )
     assert (
-        run_job(source, "--model", models_dir / "pmi", "-o", out2, "--workers", 2, "--topk", 3) == 0
+        run_job(source, "--model", models_dir / "pmi", "-o", out2, "--workers", 2, "--topn", 3) == 0
     )
     assert out1.read_bytes() == out2.read_bytes()
     records = read_jsonl(out1)
     pmi = Engine(models_dir).get("pmi")
     assert [r["line"] for r in records] == list(range(1, 701))
     for text, record in zip(texts[:100], records):
-        expected = pmi.keywords(text, topk=3)
+        expected = pmi.keywords(text, topn=3)
         assert [k["word"] for k in record["keywords"]] == [w for w, _ in expected.keywords]
         assert record["unknown"] == expected.unknown
 
@@ -108,7 +108,7 @@ def test_standard_input(models_dir):
             str(models_dir / "pmi"),
             "--stdin-format",
             "jsonl",
-            "--topk",
+            "--topn",
             "1",
         ],
         input='{"id": 1, "text": "the dog on the log"}\n',

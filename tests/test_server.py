@@ -1,22 +1,26 @@
-"""The HTTP API over a real uvicorn server on 127.0.0.1, on synthetic models.
+"""The HTTP API contract, in-process (FastAPI's TestClient on ``create_app``).
 
-Answers are checked against the engine used as a library; every error path is
-exercised. (tests/test_end_to_end.py does the same with models trained for real.)
+Synthetic PMI and imported models, and the tiny trained Word2Vec model (hierarchical
+softmax); answers are checked against the engine used as a library, and every error
+path is exercised. tests/test_end_to_end.py runs the real server (uvicorn).
 """
 
-import httpx
+import logging
+
 import numpy as np
 import pytest
-from conftest import running_server
+from fastapi.testclient import TestClient
 
 from wordlens.app.engine import Engine
+from wordlens.app.server import create_app
+from wordlens.app.settings import Settings
 from wordlens.artifacts import write_model
 
 WORDS = [f"w{i}" for i in range(300)] + ["paris", "café", "北京", "天安门"]
 
 
 @pytest.fixture(scope="module")
-def models_dir(tmp_path_factory):
+def models_dir(tmp_path_factory, trained_models):
     root = tmp_path_factory.mktemp("served") / "models"
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(len(WORDS), 16)).astype(np.float32)
@@ -40,13 +44,8 @@ def models_dir(tmp_path_factory):
         vectors=vectors[::-1],
         manifest={"tokenizer": {"name": "whitespace", "lowercase": False}},
     )
+    (root / "word2vec").symlink_to(trained_models / "word2vec")
     return root
-
-
-@pytest.fixture(scope="module")
-def url(models_dir):
-    with running_server(models_dir) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +54,8 @@ def engine(models_dir):
 
 
 @pytest.fixture(scope="module")
-def client(url):
-    with httpx.Client(base_url=url, timeout=10) as session:
+def client(models_dir):
+    with TestClient(create_app(Settings(models_dir=models_dir))) as session:
         yield session
 
 
@@ -71,15 +70,18 @@ def test_service_endpoints(client):
     assert ready.json() == {
         "ready": True,
         "default_model": "pmi",
-        "models": ["imported", "pmi"],
+        "models": ["imported", "pmi", "word2vec"],
         "errors": {},
     }
     models = {m["name"]: m for m in client.get("/models").json()}
+    assert {name: (m["kind"], m["family"], m["queries"]) for name, m in models.items()} == {
+        "pmi": ("pmi", "pmi", ["similarity", "context_similarity", "keywords", "correlation"]),
+        "word2vec": ("word2vec", "hs", ["similarity", "context_similarity", "keywords"]),
+        "imported": ("imported", "vectors", ["similarity"]),
+    }
     assert models["pmi"]["kind"] == "pmi" and models["pmi"]["vocab_size"] == len(WORDS)
     assert models["pmi"]["params"] == {"window": 10}
     assert models["pmi"]["evaluation"]["wordsim353"]["spearman_cosine"] == 0.5
-    assert "context_similarity" in models["pmi"]["queries"]
-    assert models["imported"]["queries"] == ["similarity"]
     assert client.get("/models/imported").json()["tokenizer"]["name"] == "whitespace"
     assert "/most_similar" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
@@ -149,6 +151,27 @@ def test_related_words_and_word_information(client, engine):
     )
 
 
+def test_word2vec_related_words_and_keywords_match_the_engine(client, engine):
+    model = engine.get("word2vec")
+    params = {"word": "war", "topn": 6, "model": "word2vec", "prior_weight": 0.5}
+    body = client.get("/related", params=params).json()
+    assert body["method"] == "hs"
+    assert pairs(body) == model.related("war", topn=6, prior_weight=0.5)[0]
+    first = body["neighbours"][0]
+    pair = client.get(
+        "/context_similarity",
+        params={"w1": "war", "w2": first["word"], "model": "word2vec", "prior_weight": 0.5},
+    ).json()
+    assert (pair["method"], pair["score"]) == ("hs", pytest.approx(first["score"], rel=1e-5))
+    text = "The government must protect the rights of workers and their families."
+    body = client.post("/keywords", json={"text": text, "topn": 4, "model": "word2vec"}).json()
+    expected = model.keywords(text, topn=4)
+    assert body["method"] == expected.method == "hs"
+    assert [(k["word"], pytest.approx(k["score"], rel=1e-5)) for k in body["keywords"]] == (
+        expected.keywords
+    )
+
+
 def error(response, status, code):
     assert response.status_code == status, response.text
     body = response.json()["error"]
@@ -168,7 +191,7 @@ def test_unknown_words_and_models(client):
         404,
         "unknown_model",
     )
-    assert body["available"] == ["imported", "pmi"]
+    assert body["available"] == ["imported", "pmi", "word2vec"]
     error(client.get("/words/zzz"), 404, "unknown_word")
     error(client.get("/no/such/path"), 404, "not_found")
 
@@ -236,7 +259,7 @@ def test_oversize_requests_are_413(client):
     assert body["limit"] == 1_000_000
 
 
-def test_broken_model_is_reported_not_fatal(tmp_path):
+def test_broken_model_is_reported_not_fatal(tmp_path, caplog):
     models = tmp_path / "models"
     write_model(
         models / "good",
@@ -247,25 +270,21 @@ def test_broken_model_is_reported_not_fatal(tmp_path):
     )
     write_model(models / "bad", kind="imported", words=["a", "b"], vectors=np.eye(2))
     (models / "bad" / "vectors.npy").write_bytes(b"garbage")
-    with running_server(models) as base:
-        ready = httpx.get(f"{base}/readyz")
+    with caplog.at_level(logging.ERROR), TestClient(create_app(Settings(models_dir=models))) as c:
+        ready = c.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["models"] == ["good"]
         assert "vectors.npy" in ready.json()["errors"]["bad"]
-        assert (
-            httpx.get(f"{base}/similarity", params={"w1": "a", "w2": "b"}).json()["similarity"]
-            == 0.0
-        )
-    log = (models.parent / next(p.name for p in tmp_path.glob("server-*.log"))).read_text()
-    assert "model bad unavailable" in log and "vectors.npy" in log
+        assert c.get("/similarity", params={"w1": "a", "w2": "b"}).json()["similarity"] == 0.0
+    assert "model bad unavailable" in caplog.text and "vectors.npy" in caplog.text
 
 
 def test_keywords_single_and_batch_agree(client, engine):
     text = "Paris, café and 北京? Paris again, zzz."
     single = client.post(
-        "/keywords", json={"text": text, "topk": 3, "exclude_stopwords": False}
+        "/keywords", json={"text": text, "topn": 3, "exclude_stopwords": False}
     ).json()
-    expected = engine.get("pmi").keywords(text, topk=3, exclude_stopwords=False)
+    expected = engine.get("pmi").keywords(text, topn=3, exclude_stopwords=False)
     assert single["method"] == "pmi"
     assert [
         (k["word"], pytest.approx(k["score"], rel=1e-6)) for k in single["keywords"]
@@ -280,18 +299,18 @@ def test_keywords_single_and_batch_agree(client, engine):
         {"id": 6, "text": "北京 天安门"},
     ]
     batch = client.post(
-        "/keywords/batch", json={"documents": documents, "topk": 3, "exclude_stopwords": False}
+        "/keywords/batch", json={"documents": documents, "topn": 3, "exclude_stopwords": False}
     )
     assert batch.status_code == 200
     results = batch.json()["results"]
     assert [r["id"] for r in results] == [1, "two", None, 4, 5, 6]
-    for document, result in zip(documents, results):
+    for document, result in zip(documents, results, strict=True):
         if result["error"] is None:
             alone = client.post(
                 "/keywords",
                 json={
                     **{k: v for k, v in document.items() if k != "id"},
-                    "topk": 3,
+                    "topn": 3,
                     "exclude_stopwords": False,
                 },
             ).json()
@@ -310,7 +329,7 @@ def test_keyword_errors(client):
     )
     error(client.post("/keywords", json={"text": "w1", "tokens": ["w1"]}), 422, "invalid_request")
     error(client.post("/keywords", json={"text": 42}), 422, "invalid_request")
-    error(client.post("/keywords", json={"text": "w1", "topk": 0}), 422, "invalid_request")
+    error(client.post("/keywords", json={"text": "w1", "topn": 0}), 422, "invalid_request")
     error(
         client.post("/keywords/batch", json={"documents": [{"text": "a"}] * 1001}), 413, "too_large"
     )

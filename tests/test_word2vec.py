@@ -5,7 +5,7 @@ import pytest
 from gensim.models import Word2Vec
 
 from wordlens.app.engine import WordModel
-from wordlens.app.output_layer import HuffmanPaths
+from wordlens.app.output_layer import HuffmanTree
 from wordlens.artifacts import load_model
 from wordlens.corpus import Corpus, get_tokenizer
 from wordlens.training.word2vec import (
@@ -55,16 +55,22 @@ def plain_log_prob(model: Word2Vec, output: str, input: str) -> float:
     return total
 
 
+def log_prob_matrix(tree: HuffmanTree, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """log p(targets[j] | w_i), (n, m), from the pairwise ``log_prob``."""
+    n, m = len(vectors), len(targets)
+    return tree.log_prob(np.repeat(vectors, m, axis=0), np.tile(targets, n)).reshape(n, m)
+
+
 def test_stored_layout_reproduces_gensim_probabilities(gensim_model):
     layers, arrays = output_layer_arrays(gensim_model)
     assert layers == ["hs", "ns"]
     assert arrays["syn1"].shape == gensim_model.wv.vectors.shape
-    paths = HuffmanPaths(arrays)
+    paths = HuffmanTree(arrays)
     rng = np.random.default_rng(0)
     words = gensim_model.wv.index_to_key
     inputs = rng.integers(0, len(words), 40)
     targets = rng.integers(0, len(words), 60)
-    ours = paths.log_prob(gensim_model.wv.vectors[inputs], targets)
+    ours = log_prob_matrix(paths, gensim_model.wv.vectors[inputs], targets)
     for i, a in enumerate(inputs[:10]):
         for j, b in enumerate(targets):
             assert ours[i, j] == pytest.approx(
@@ -84,14 +90,14 @@ def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
     """The kernel's scratch space is reset after each text and kept per thread."""
     from concurrent.futures import ThreadPoolExecutor
 
-    paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
+    paths = HuffmanTree(output_layer_arrays(gensim_model)[1])
     vectors = gensim_model.wv.vectors
     rng = np.random.default_rng(1)
     texts = [
         (rng.integers(0, len(vectors), rng.integers(1, 30)), rng.integers(1, 4, 30).astype(float))
         for _ in range(200)
     ]
-    expected = [paths.log_prob(vectors[:8], t) @ w[: len(t)] for t, w in texts]
+    expected = [log_prob_matrix(paths, vectors[:8], t) @ w[: len(t)] for t, w in texts]
 
     def score(text):
         targets, weights = text
@@ -106,7 +112,7 @@ def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
 
 
 def test_probabilities_sum_to_one(gensim_model):
-    paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
+    paths = HuffmanTree(output_layer_arrays(gensim_model)[1])
     for row in (0, 7, 123, len(gensim_model.wv) - 1):
         total = np.exp(paths.log_prob_all(gensim_model.wv.vectors[row])).sum()
         assert total == pytest.approx(1.0, abs=1e-5)
@@ -115,7 +121,7 @@ def test_probabilities_sum_to_one(gensim_model):
 def test_agrees_with_gensims_sentence_score(gensim_model):
     """gensim's score() sums log p over a sentence's pairs with a lookup table that
     skips |x| >= 6; on pairs whose dots stay below that, it matches ours."""
-    paths = HuffmanPaths(output_layer_arrays(gensim_model)[1])
+    paths = HuffmanTree(output_layer_arrays(gensim_model)[1])
     wv = gensim_model.wv
     checked = 0
     for a, b in [
@@ -126,10 +132,8 @@ def test_agrees_with_gensims_sentence_score(gensim_model):
         nodes = np.concatenate([wv.get_vecattr(a, "point"), wv.get_vecattr(b, "point")])
         if np.abs(gensim_model.syn1[nodes] @ np.stack([wv[a], wv[b]]).T).max() > 5.5:
             continue
-        ours = (
-            paths.log_prob(wv.vectors[[wv.key_to_index[a]]], [wv.key_to_index[b]])[0, 0]
-            + paths.log_prob(wv.vectors[[wv.key_to_index[b]]], [wv.key_to_index[a]])[0, 0]
-        )
+        rows = np.array([wv.key_to_index[a], wv.key_to_index[b]])
+        ours = paths.log_prob(wv.vectors[rows], rows[::-1]).sum()  # p(b|a) and p(a|b)
         theirs = gensim_model.score([[a, b]], total_sentences=1)[0]
         assert ours == pytest.approx(theirs, abs=0.02 * len(nodes))
         checked += 1

@@ -3,6 +3,5 @@
 Each stage is one module with one job (``encode``, ``vocab``, ``cooccur``,
 ``pmi_eig``, ``pmi_adagrad``, ``word2vec``'s gensim stage); ``pmi`` and ``word2vec``
 string them together (``train_pmi``, ``train_word2vec``: corpus in, model files
-out), and ``publish`` scores and summarises a written model. The command line on top
-of them is :mod:`wordlens.commands`.
+out). The command line on top of them is :mod:`wordlens.commands`.
 """

@@ -1,7 +1,8 @@
 """Score word vectors on the standard benchmarks that ship inside gensim.
 
 - WordSim-353 and SimLex-999: Spearman ρ between human ratings and cosine
-  similarity (and, for PMI models, the inner product, their relatedness estimate).
+  similarity, and, for models whose family scores context (related words), between
+  the ratings and that context score (for PMI vectors, the inner product).
 - Google analogies ("a is to b as c is to ?"): accuracy of 3CosAdd and 3CosMul,
   searching the 30 000 most frequent words as the word2vec C tool does; a question
   with a word outside them is out of vocabulary.
@@ -14,19 +15,16 @@ read from the installed gensim package.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-COMMAND = ("evaluate",)
-HELP = "score a model on WordSim-353, SimLex-999 and the Google analogies"
-
 ANALOGY_RESTRICT = 30_000
-_COSMUL_EPSILON = 1e-3  # gensim's most_similar_cosmul uses the same guard
+# Levy & Goldberg's ε for 3CosMul (gensim's most_similar_cosmul uses 1e-6); it only
+# matters where a shifted cosine is near 0.
+_COSMUL_EPSILON = 1e-3
 
 
 def dataset_path(name: str) -> Path:
@@ -60,16 +58,18 @@ def _read_analogies() -> list[tuple[str, str, str, str]]:
     return questions
 
 
+#: Scores of word pairs: rows_a, rows_b int (n,) → float64 (n,).
+PairScores = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 def word_pair_correlation(
     name: str,
     index: dict[str, int],
-    vectors: np.ndarray,
+    scores: PairScores,
     normalize: Callable[[str], str],
 ) -> dict:
-    """Spearman ρ of a word-pair dataset against row inner products of ``vectors``.
-
-    Pass unit-length rows for cosine, raw rows for the inner product.
-    """
+    """Spearman ρ of a word-pair dataset's human ratings against ``scores`` of the
+    pairs (e.g. cosine similarity, or the family's context score)."""
     from scipy.stats import spearmanr
 
     pairs = _read_pairs(name)
@@ -83,12 +83,19 @@ def word_pair_correlation(
     used = len(human)
     result = {"pairs": used, "oov_ratio": round(1 - used / len(pairs), 4), "spearman": None}
     if used >= 3:
-        model = np.einsum(
-            "ij,ij->i", vectors[rows_a].astype(np.float64), vectors[rows_b].astype(np.float64)
-        )
-        rho = spearmanr(human, model).statistic
+        rho = spearmanr(human, scores(np.array(rows_a), np.array(rows_b))).statistic
         result["spearman"] = None if np.isnan(rho) else round(float(rho), 4)
     return result
+
+
+def cosine_scores(vectors_norm: np.ndarray) -> PairScores:
+    """Pair scores by cosine, from unit rows (V, d)."""
+
+    def scores(rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+        a, b = vectors_norm[rows_a].astype(np.float64), vectors_norm[rows_b].astype(np.float64)
+        return np.einsum("ij,ij->i", a, b)
+
+    return scores
 
 
 def analogy_accuracy(
@@ -146,27 +153,25 @@ def analogy_accuracy(
 
 def evaluate_vectors(
     words: list[str],
-    vectors: np.ndarray,
     vectors_norm: np.ndarray,
     normalize: Callable[[str], str] = str.lower,
-    inner_product: bool = False,
+    context_scores: PairScores | None = None,
 ) -> dict:
-    """All benchmark figures for one set of vectors (rows sorted by frequency).
-
-    ``inner_product=True`` adds Spearman ρ by raw inner product (PMI models).
-    """
+    """All benchmark figures for one set of unit vectors (V, d), rows sorted by
+    frequency. ``context_scores`` (optional) adds Spearman ρ by the model's context
+    score (``spearman_context``)."""
     index = {word: i for i, word in enumerate(words)}
     figures: dict = {}
     for key, name in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
-        cosine = word_pair_correlation(name, index, vectors_norm, normalize)
+        cosine = word_pair_correlation(name, index, cosine_scores(vectors_norm), normalize)
         figures[key] = {
             "spearman_cosine": cosine["spearman"],
             "pairs": cosine["pairs"],
             "oov_ratio": cosine["oov_ratio"],
         }
-        if inner_product:
-            dot = word_pair_correlation(name, index, vectors, normalize)
-            figures[key]["spearman_dot"] = dot["spearman"]
+        if context_scores is not None:
+            context = word_pair_correlation(name, index, context_scores, normalize)
+            figures[key]["spearman_context"] = context["spearman"]
     figures["analogy"] = analogy_accuracy(index, vectors_norm, normalize)
     return figures
 
@@ -181,8 +186,8 @@ def format_scores(figures: dict) -> str:
     for key, label in (("wordsim353", "WordSim-353"), ("simlex999", "SimLex-999")):
         entry = figures[key]
         text = f"{label:<12} Spearman cosine {number(entry['spearman_cosine'])}"
-        if "spearman_dot" in entry:
-            text += f", inner product {number(entry['spearman_dot'])}"
+        if "spearman_context" in entry:
+            text += f", context score {number(entry['spearman_context'])}"
         lines.append(text + f"  ({entry['pairs']} pairs, OOV {entry['oov_ratio']:.1%})")
     analogy = figures["analogy"]
     lines.append(
@@ -191,41 +196,3 @@ def format_scores(figures: dict) -> str:
         f"top {analogy['restrict_vocab']:,} words, OOV {analogy['oov_ratio']:.1%})"
     )
     return "\n".join(lines)
-
-
-def evaluate_model(model) -> dict:
-    """Figures for a loaded :class:`app.artifacts.Model`."""
-    from wordlens.corpus import from_spec
-
-    tokenizer = from_spec(model.manifest.get("tokenizer", {"name": "whitespace"}))
-    return evaluate_vectors(
-        model.words,
-        model.vectors,
-        model.vectors_norm,
-        normalize=tokenizer.normalize,
-        inner_product=model.kind == "pmi",
-    )
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "model",
-        metavar="MODEL",
-        help="model directory, or a model name "
-        "in the models directory ($WORDLENS_MODELS, default ./models)",
-    )
-    parser.add_argument(
-        "--save", action="store_true", help="store the figures in the model's manifest"
-    )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-
-
-def run(args: argparse.Namespace) -> int:
-    from wordlens.artifacts import load_model, model_path, update_manifest
-
-    path = model_path(args.model)
-    figures = evaluate_model(load_model(path))
-    print(json.dumps(figures, indent=2) if args.json else format_scores(figures))
-    if args.save:
-        update_manifest(path, evaluation=figures)
-    return 0

@@ -15,7 +15,8 @@ A model is a directory::
       norms.npy          float32 (V,) the Euclidean length of each row of vectors;
                          written here too
       <extra>.npy        model-specific arrays, e.g. for Word2Vec:
-                         syn1 float32 (V-1, d), hs_points int32 (V, L),
+                         syn1 float32 (V, d) (the V − 1 inner nodes of the Huffman
+                         tree, and gensim's unused last row), hs_points int32 (V, L),
                          hs_codes int8 (V, L), hs_lengths int32 (V,), syn1neg float32 (V, d)
 
 Matrices are opened with ``mmap_mode="r"``, so several server workers share the page
@@ -32,6 +33,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -43,7 +45,6 @@ import numpy as np
 
 __all__ = [
     "FORMAT_VERSION",
-    "MODEL_KINDS",
     "Model",
     "ModelFormatError",
     "find_models",
@@ -55,7 +56,6 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-MODEL_KINDS = ("pmi", "word2vec", "imported")
 MANIFEST = "manifest.json"
 WORDS = "words.txt"
 _CHUNK = 1 << 22
@@ -174,7 +174,9 @@ def write_model(
 
     Parameters
     ----------
-    kind : ``"pmi"``, ``"word2vec"`` or ``"imported"``.
+    kind : what trained the vectors, a lower-case name: ``"pmi"``, ``"word2vec"``,
+        ``"imported"``, … (the server chooses the model's family from the kind and
+        the ``output_layers`` manifest field; an unknown kind serves as plain vectors).
     words : list of V distinct words, row order of every matrix.
     vectors : array (V, d), stored as float32.
     counts : int array (V,) of corpus counts, or None when unknown.
@@ -184,8 +186,8 @@ def write_model(
 
     Returns the final path.
     """
-    if kind not in MODEL_KINDS:
-        raise ValueError(f"unknown model kind {kind!r}; expected one of {MODEL_KINDS}")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+        raise ValueError(f"invalid model kind {kind!r}: a lower-case name such as 'pmi'")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise ValueError(f"vectors must be 2-D (V, d), got shape {vectors.shape}")

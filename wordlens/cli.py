@@ -28,11 +28,11 @@ COMMAND_MODULES = (
     "wordlens.commands.corpus_stats",
     "wordlens.commands.train_pmi",
     "wordlens.commands.train_word2vec",
-    "wordlens.training.evaluate",
+    "wordlens.commands.evaluate",
     "wordlens.commands.convert:Export",
     "wordlens.commands.convert:Import",
-    "wordlens.app.serve",
-    "wordlens.app.keywords_job",
+    "wordlens.commands.serve",
+    "wordlens.commands.keywords",
 )
 
 

@@ -72,11 +72,16 @@ function element(tag, attributes = {}, ...children) {
 
 const format = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3));
 
+const modelInfo = (name) => state.models.find((m) => m.name === name) || { family: "", queries: [] };
+const answers = (name, queryName) => modelInfo(name).queries.includes(queryName);
+
+// The chosen model, and in compare mode the first model of another family that
+// scores context (e.g. PMI inner products beside Word2Vec's output layer).
 function selectedModels() {
-  if (!$("compare").checked) return [$("model").value];
-  const pick = (kind) => state.models.find((m) => m.kind === kind);
-  const chosen = [pick("pmi"), pick("word2vec")].filter(Boolean).map((m) => m.name);
-  return chosen.length ? chosen : [$("model").value];
+  const chosen = $("model").value;
+  if (!$("compare").checked) return [chosen];
+  const other = state.models.find((m) => m.family !== modelInfo(chosen).family && m.queries.includes("context_similarity"));
+  return other ? [chosen, other.name] : [chosen];
 }
 
 // ------------------------------------------------------------------ models
@@ -98,6 +103,7 @@ function renderModels(models) {
     return element("tr", {},
       element("th", { scope: "row", text: m.name }),
       element("td", { text: m.kind }),
+      element("td", { text: m.family }),
       element("td", { text: m.vocab_size.toLocaleString() }),
       element("td", { text: String(m.dim) }),
       element("td", { text: m.tokenizer.name }),
@@ -107,7 +113,7 @@ function renderModels(models) {
       element("td", { text: score(e.simlex999, "spearman_cosine") }),
       element("td", { text: score(e.analogy, "3cosadd") }));
   });
-  const head = ["model", "kind", "words", "dims", "tokenizer", "output layers", "training",
+  const head = ["model", "kind", "family", "words", "dims", "tokenizer", "output layers", "training",
     "WordSim-353", "SimLex-999", "analogies"].map((h) => element("th", { scope: "col", text: h }));
   $("models").replaceChildren(element("table", {},
     element("caption", { text: "Loaded models and their evaluation (Spearman ρ by cosine; analogy accuracy, 3CosAdd)" }),
@@ -126,6 +132,7 @@ function column(kind, title, note, result) {
   const box = element("div", { class: `column ${kind}` },
     element("h3", {}, title, " ", element("small", { text: note })));
   if (result instanceof ApiError) box.append(element("p", { class: "error", text: friendly(result) }));
+  else if (result === null) box.append(element("p", { class: "note", text: "This model has vectors only: it cannot score related words." }));
   else box.append(neighbourList(result.neighbours));
   return box;
 }
@@ -140,7 +147,7 @@ async function explore(word) {
       const [info, similar, related] = await Promise.all([
         api(query(`/words/${encodeURIComponent(word)}`, { model })),
         api(query("/most_similar", { positive: word, topn, model })),
-        api(query("/related", { word, topn, model })).catch((error) => error),
+        answers(model, "context_similarity") ? api(query("/related", { word, topn, model })).catch((error) => error) : null,
       ]);
       return { model, info, similar, related };
     }));
@@ -151,7 +158,7 @@ async function explore(word) {
     })));
     $("neighbours").replaceChildren(...results.flatMap(({ model, similar, related }) => [
       column("similar", `Similar — ${model}`, "cosine: can replace it", similar),
-      column("related", `Related — ${model}`, related.method ? `context (${related.method}): appear with it` : "context", related),
+      column("related", `Related — ${model}`, related && related.method ? `context (${related.method}): appear with it` : "context", related),
     ]));
     await drawMap(results[0]);
   } catch (error) {
@@ -192,7 +199,7 @@ function pca2(rows) {
 
 async function drawMap({ model, info, similar, related }) {
   const groups = [["query", [info.word]], ["similar", similar.neighbours.map((n) => n.word)]];
-  if (!(related instanceof ApiError)) groups.push(["related", related.neighbours.map((n) => n.word)]);
+  if (related && !(related instanceof ApiError)) groups.push(["related", related.neighbours.map((n) => n.word)]);
   const seen = new Map();
   for (const [kind, words] of groups) for (const w of words) if (!seen.has(w)) seen.set(w, kind);
   const body = await api("/vectors", { words: [...seen.keys()], norm: true, model });
@@ -303,9 +310,12 @@ $("pair-form").addEventListener("submit", async (event) => {
   try {
     const lines = await Promise.all(selectedModels().map(async (model) => {
       const cosine = await api(query("/similarity", { w1, w2, model }));
-      const context = await api(query("/context_similarity", { w1, w2, model })).catch((e) => e);
-      const contextText = context instanceof ApiError ? friendly(context)
-        : `context similarity (${context.method}) ${format(context.score)}`;
+      let contextText = "no context similarity (vectors only)";
+      if (answers(model, "context_similarity")) {
+        const context = await api(query("/context_similarity", { w1, w2, model })).catch((e) => e);
+        contextText = context instanceof ApiError ? friendly(context)
+          : `context similarity (${context.method}) ${format(context.score)}`;
+      }
       return element("p", { text: `${model}: cosine similarity ${format(cosine.similarity)}; ${contextText}` });
     }));
     $("pair-result").replaceChildren(...lines);
@@ -361,7 +371,7 @@ $("keywords-form").addEventListener("submit", async (event) => {
   const text = $("text").value;
   try {
     const body = await api("/keywords", {
-      text, topk: Number($("topk").value) || 5, exclude_stopwords: $("stopwords").checked, model: $("model").value,
+      text, topn: Number($("keyword-topn").value) || 5, exclude_stopwords: $("stopwords").checked, model: $("model").value,
     });
     $("highlighted").replaceChildren(...highlight(text, body.keywords));
     $("keyword-list").replaceChildren(...body.keywords.map((k) => element("li", { text: `${k.word} (${format(k.score)})` })));

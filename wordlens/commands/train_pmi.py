@@ -34,7 +34,6 @@ from wordlens.training.pmi import (
     PMIParams,
     train_pmi,
 )
-from wordlens.training.publish import report_model
 
 COMMAND = ("train", "pmi")
 HELP = "train PMI word vectors (closed form or Su's AdaGrad trainer)"
@@ -141,6 +140,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wordlens.commands.evaluate import report_model
+
     params = PMIParams(
         solver=args.solver,
         dim=args.dim,

@@ -18,7 +18,6 @@ from wordlens.commands.options import (
     output_path,
     positive_int,
 )
-from wordlens.training.publish import report_model
 from wordlens.training.word2vec import Word2VecParams, train_word2vec
 
 COMMAND = ("train", "word2vec")
@@ -100,6 +99,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wordlens.commands.evaluate import report_model
+
     params = Word2VecParams(
         vector_size=args.dim,
         window=args.window,

@@ -2,8 +2,8 @@
 "不可思议的Word2Vec" (a Python loop over word pairs calling a per-pair
 log-probability), on a wordlens model's stored arrays.
 
-This is the yardstick for bench/bench_keywords.py and the reference the tests
-compare wordlens's vectorised scoring against; it is deliberately not optimised.
+This is the reference the tests compare wordlens's vectorised scoring against, and
+the yardstick of bench/bench_keywords.py; it is deliberately not optimised.
 """
 
 from __future__ import annotations

@@ -1,0 +1,297 @@
+"""Model families: what a model answers beyond cosine similarity, and how.
+
+A :class:`~wordlens.app.engine.WordModel` holds the word vectors and answers the
+cosine queries, as gensim's ``KeyedVectors`` does for any vectors. Everything that
+depends on how the vectors were trained lives in the model's family, chosen once
+from its manifest by :func:`family_of`:
+
+===================  ====================  ==========================  ========================
+family               manifest              context score of b given a  keyword score of w for s
+===================  ====================  ==========================  ========================
+``pmi``              kind ``pmi``          ⟨v_a, v_b⟩ ≈ PMI(a, b)      ⟨Σ_{u∈s} v_u, v_w⟩
+``hs``               output layer ``hs``   log p(b|a) − λ log p(b)     Σ_{u∈s} log p(u|w)
+``ns``               output layer ``ns``   v_a·c_b + (β − λ) log n(b)  v_w · Σ_{u∈s} c_u
+``vectors``          anything else         —                           —
+===================  ====================  ==========================  ========================
+
+(Su Jianlin's definitions: "更别致的词向量模型" for PMI vectors, "不可思议的Word2Vec"
+for Word2Vec's output layer.) λ, the *prior weight*, is how much of log p(b) is taken
+off: 1 gives the PMI estimate, below 1 favours frequent words. For negative sampling,
+c_b are the ``syn1neg`` rows and β the noise exponent; v_a·c_b estimates
+PMI(a, b) − log k up to the noise distribution's bias, so that score is an
+approximation (its ``method`` says ``ns``). Word2Vec families need the word counts
+for log p(b); imported vectors have neither counts nor output layer.
+
+A family names the queries it answers beyond ``similarity`` (``queries``); asking it
+for another raises :class:`~wordlens.app.errors.UnsupportedQueryError`, which the
+server turns into a 409. A new family is one subclass of :class:`Family` added to
+:data:`FAMILIES`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+import numpy as np
+
+from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
+from wordlens.app.output_layer import HuffmanTree
+from wordlens.artifacts import Model
+
+__all__ = [
+    "DEFAULT_PRIOR_WEIGHT",
+    "FAMILIES",
+    "QUERIES",
+    "Family",
+    "HierarchicalSoftmax",
+    "NegativeSampling",
+    "PMIInnerProduct",
+    "VectorsOnly",
+    "family_of",
+]
+
+#: λ unless a query says otherwise: Su's choice, slightly favouring frequent words.
+DEFAULT_PRIOR_WEIGHT = 0.9
+
+#: Query families beyond cosine similarity, and what a model needs to answer them.
+QUERIES = {
+    "context_similarity": "an output layer and word counts (a PMI or Word2Vec model "
+    "trained with wordlens)",
+    "keywords": "an output layer and word counts (a PMI or Word2Vec model trained with wordlens)",
+    "correlation": "a PMI model, whose inner products estimate PMI",
+}
+
+
+class Family:
+    """The family-specific part of one loaded model (this base class: vectors only).
+
+    Subclasses set ``name`` (the ``method`` reported with their scores),
+    ``description``, ``queries`` and ``keyword_variants``, and implement the scores.
+    Rows are vocabulary rows (most frequent word first); scores are float64.
+    """
+
+    name: ClassVar[str] = "vectors"
+    description: ClassVar[str] = "vectors only: no output layer and no word counts"
+    queries: ClassVar[tuple[str, ...]] = ()
+    #: ``keywords`` variants: "default" first, then others the family offers.
+    keyword_variants: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, model: Model):
+        self.model_name = model.name
+        self.vectors = np.asarray(model.vectors)
+
+    @classmethod
+    def fits(cls, model: Model) -> bool:
+        """Whether this family is the one that answers for ``model`` (its manifest)."""
+        return True
+
+    def answers(self, query: str) -> bool:
+        return query in self.queries
+
+    def require(self, query: str) -> None:
+        """Raise UnsupportedQueryError unless this family answers ``query``."""
+        if not self.answers(query):
+            raise self._refusal(query)
+
+    def _refusal(self, query: str) -> UnsupportedQueryError:
+        return UnsupportedQueryError(
+            f"model {self.model_name!r} ({self.description}) cannot answer {query}: "
+            f"it needs {QUERIES[query]}",
+            model=self.model_name,
+        )
+
+    def warm_up(self) -> None:
+        """Do once, at start, what the first query would otherwise pay for."""
+
+    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
+        """Context score of word ``row`` → every word of the vocabulary, (V,)."""
+        raise self._refusal("context_similarity")
+
+    def pair_scores(
+        self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
+    ) -> np.ndarray:
+        """Context score of rows_a[i] → rows_b[i] for each pair, (n,)."""
+        raise self._refusal("context_similarity")
+
+    def keyword_method(self, variant: str) -> str:
+        """The name of the keyword score of ``variant`` (InvalidQueryError if the
+        family has no such variant)."""
+        self.require("keywords")
+        if variant not in self.keyword_variants:
+            raise InvalidQueryError(
+                f"keyword variant {variant!r} is not available for model "
+                f"{self.model_name!r} ({self.description}); it offers "
+                f"{', '.join(self.keyword_variants)}"
+            )
+        return self.name if variant == "default" else f"{self.name}_{variant}"
+
+    def keyword_scores(
+        self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
+    ) -> np.ndarray:
+        """Scores (len(candidates),) of candidate rows as keywords of a text made of the
+        distinct token rows ``tokens``, each occurring ``weights`` times."""
+        raise self._refusal("keywords")
+
+    def correlation_vectors(self, n: int) -> np.ndarray:
+        """Unit rows whose inner products are Su's correlation similarity, (V, d)."""
+        raise self._refusal("correlation")
+
+
+class VectorsOnly(Family):
+    """Imported vectors, or any model without counts and an output layer: cosine only."""
+
+
+class PMIInnerProduct(Family):
+    """PMI vectors: ⟨v_a, v_b⟩ estimates PMI(a, b), so the vectors are their own
+    output layer."""
+
+    name = "pmi"
+    description = "PMI vectors: inner products estimate PMI"
+    queries = ("context_similarity", "keywords", "correlation")
+    keyword_variants = ("default", "cosine")
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        self.norms = np.asarray(model.norms)
+        self._lock = threading.Lock()
+        self._correlation: dict[int, np.ndarray] = {}
+
+    @classmethod
+    def fits(cls, model: Model) -> bool:
+        return model.kind == "pmi" and model.counts is not None
+
+    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
+        return (self.vectors @ self.vectors[row]).astype(np.float64)
+
+    def pair_scores(
+        self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
+    ) -> np.ndarray:
+        a, b = self.vectors[rows_a].astype(np.float64), self.vectors[rows_b].astype(np.float64)
+        return np.einsum("ij,ij->i", a, b)
+
+    def keyword_scores(
+        self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
+    ) -> np.ndarray:
+        total = weights @ self.vectors[tokens]  # Σ v_u over every token, repeats included
+        scores = self.vectors[candidates] @ total
+        if variant == "cosine":
+            length = np.linalg.norm(total) * self.norms[candidates].astype(np.float64)
+            scores = np.divide(scores, length, out=np.zeros_like(scores), where=length > 0)
+        return scores
+
+    def correlation_vectors(self, n: int) -> np.ndarray:
+        """Unit rows of V·U with U Uᵀ = Σ_{k≤n} (v_k − v̄)ᵀ(v_k − v̄): their inner
+        products are the Pearson correlations of the words' PMI profiles over the
+        ``n`` most frequent words. float32 (V, d), the last four ``n`` cached."""
+        with self._lock:
+            cached = self._correlation.get(n)
+            if cached is None:
+                head = np.asarray(self.vectors[:n], dtype=np.float64)
+                centred = head - head.mean(axis=0)
+                covariance = centred.T @ centred
+                # A tiny ridge keeps Cholesky defined when the vectors span < d dims.
+                ridge = 1e-9 * max(np.trace(covariance), 1e-12) / covariance.shape[0]
+                factor = np.linalg.cholesky(covariance + ridge * np.eye(covariance.shape[0]))
+                projected = np.asarray(self.vectors, dtype=np.float64) @ factor
+                lengths = np.linalg.norm(projected, axis=1, keepdims=True)
+                cached = np.divide(
+                    projected, lengths, out=np.zeros_like(projected), where=lengths > 0
+                ).astype(np.float32)
+                if len(self._correlation) >= 4:
+                    self._correlation.pop(next(iter(self._correlation)))
+                self._correlation[n] = cached
+        return cached
+
+
+class _Word2Vec(Family):
+    """Shared by the Word2Vec families: log p(b) from the corpus counts."""
+
+    queries = ("context_similarity", "keywords")
+    keyword_variants = ("default",)
+    layer: ClassVar[str]
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        counts = np.asarray(model.counts, dtype=np.float64)
+        self.log_counts = np.log(np.maximum(counts, 1))
+        self.log_prior = self.log_counts - np.log(counts.sum())
+
+    @classmethod
+    def fits(cls, model: Model) -> bool:
+        return cls.layer in model.manifest.get("output_layers", []) and model.counts is not None
+
+
+class HierarchicalSoftmax(_Word2Vec):
+    """Word2Vec skip-gram with hierarchical softmax: p(b | a) through b's Huffman path."""
+
+    name = "hs"
+    description = "Word2Vec with hierarchical softmax"
+    layer = "hs"
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        self.tree = HuffmanTree(model.arrays)
+
+    def warm_up(self) -> None:
+        # Loads the compiled path kernel (about half a second per process).
+        self.tree.log_prob_sum(self.vectors[:1], np.arange(1), np.ones(1))
+
+    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
+        return self.tree.log_prob_all(self.vectors[row]) - prior_weight * self.log_prior
+
+    def pair_scores(
+        self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
+    ) -> np.ndarray:
+        log_prob = self.tree.log_prob(self.vectors[rows_a], rows_b)
+        return log_prob - prior_weight * self.log_prior[rows_b]
+
+    def keyword_scores(
+        self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
+    ) -> np.ndarray:
+        return self.tree.log_prob_sum(self.vectors[candidates], tokens, weights)
+
+
+class NegativeSampling(_Word2Vec):
+    """Word2Vec skip-gram with negative sampling only: the ``syn1neg`` context rows."""
+
+    name = "ns"
+    description = "Word2Vec with negative sampling"
+    layer = "ns"
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        self.contexts = np.asarray(model.arrays["syn1neg"])
+        self.noise_exponent = float(model.manifest.get("params", {}).get("ns_exponent", 0.75))
+
+    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
+        scores = (self.contexts @ self.vectors[row]).astype(np.float64)
+        return scores + (self.noise_exponent - prior_weight) * self.log_counts
+
+    def pair_scores(
+        self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
+    ) -> np.ndarray:
+        a = self.vectors[rows_a].astype(np.float64)
+        b = self.contexts[rows_b].astype(np.float64)
+        bias = (self.noise_exponent - prior_weight) * self.log_counts[rows_b]
+        return np.einsum("ij,ij->i", a, b) + bias
+
+    def keyword_scores(
+        self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
+    ) -> np.ndarray:
+        context = weights @ self.contexts[tokens]
+        return self.vectors[candidates] @ context
+
+
+#: Every family, in the order they are tried; the first that fits a model answers for it.
+FAMILIES: tuple[type[Family], ...] = (
+    PMIInnerProduct,
+    HierarchicalSoftmax,
+    NegativeSampling,
+    VectorsOnly,
+)
+
+
+def family_of(model: Model) -> Family:
+    """The family that answers for ``model``: the first of :data:`FAMILIES` that fits."""
+    return next(family for family in FAMILIES if family.fits(model))(model)

@@ -1,0 +1,171 @@
+"""Model families: chosen once from the manifest, each answering what it can.
+
+The hierarchical-softmax family runs on a hand-built Huffman tree of four words
+(root 0; inner node 1 above w0 and w1, inner node 2 above w2 and w3), small enough
+to write p(u | w) down by hand.
+"""
+
+import numpy as np
+import pytest
+
+from wordlens.app.engine import WordModel
+from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
+from wordlens.app.families import (
+    HierarchicalSoftmax,
+    NegativeSampling,
+    PMIInnerProduct,
+    VectorsOnly,
+    family_of,
+)
+from wordlens.artifacts import load_model, write_model
+
+WORDS = ["w0", "w1", "w2", "w3"]
+COUNTS = np.array([40, 30, 20, 10])
+RNG = np.random.default_rng(5)
+VECTORS = RNG.normal(size=(4, 3)).astype(np.float32)
+SYN1 = RNG.normal(size=(4, 3)).astype(np.float32)
+SYN1NEG = RNG.normal(size=(4, 3)).astype(np.float32)
+TREE = {
+    "syn1": SYN1,
+    "hs_points": np.array([[0, 1], [0, 1], [0, 2], [0, 2]], dtype=np.int32),
+    "hs_codes": np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.int8),
+    "hs_lengths": np.array([2, 2, 2, 2], dtype=np.int32),
+}
+
+
+def log_sigmoid(x: float) -> float:
+    return -float(np.logaddexp(0.0, -x))
+
+
+def by_hand_log_prob(u: int, w: int) -> float:
+    """log p(u | w): the turns of u's path, code 0 = σ(+x), code 1 = σ(−x)."""
+    x = SYN1 @ VECTORS[w].astype(np.float64)
+    points, codes = TREE["hs_points"][u], TREE["hs_codes"][u]
+    return sum(log_sigmoid((1 - 2 * c) * x[p]) for p, c in zip(points, codes, strict=True))
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("families")
+
+    def make(name, kind, counts=COUNTS, layers=(), arrays=None, params=None):
+        path = write_model(
+            root / name,
+            kind=kind,
+            words=WORDS,
+            vectors=VECTORS,
+            counts=counts,
+            arrays=arrays,
+            manifest={"output_layers": list(layers), "params": params or {}},
+        )
+        return WordModel(load_model(path))
+
+    return {
+        "pmi": make("pmi", "pmi"),
+        "hs": make("hs", "word2vec", layers=["hs"], arrays=TREE),
+        "ns": make(
+            "ns",
+            "word2vec",
+            layers=["ns"],
+            arrays={"syn1neg": SYN1NEG},
+            params={"ns_exponent": 0.5},
+        ),
+        "both": make("both", "word2vec", layers=["hs", "ns"], arrays={**TREE, "syn1neg": SYN1NEG}),
+        "imported": make("imported", "imported", counts=None),
+        "no_counts": make("no_counts", "word2vec", counts=None, layers=["hs"], arrays=TREE),
+        "other": make("other", "glove"),
+    }
+
+
+def test_each_manifest_gets_its_family(models):
+    expected = {
+        "pmi": PMIInnerProduct,
+        "hs": HierarchicalSoftmax,
+        "ns": NegativeSampling,
+        "both": HierarchicalSoftmax,  # the exact layer wins over the sampled one
+        "imported": VectorsOnly,
+        "no_counts": VectorsOnly,  # log p(b) needs the counts
+        "other": VectorsOnly,
+    }
+    for name, family in expected.items():
+        assert type(models[name].family) is family, name
+        assert type(family_of(models[name].model)) is family
+    assert models["pmi"].family.queries == ("context_similarity", "keywords", "correlation")
+    assert models["hs"].family.queries == ("context_similarity", "keywords")
+    assert models["imported"].family.queries == ()
+
+
+def test_vectors_only_refuses_with_the_reason(models):
+    for name in ("imported", "no_counts", "other"):
+        model = models[name]
+        assert model.most_similar(["w0"], topn=2)  # cosine always works
+        for query in (
+            lambda m: m.related("w0"),
+            lambda m: m.context_similarity("w0", "w1"),
+            lambda m: m.keywords("w0 w1"),
+            lambda m: m.correlation_similarity("w0", "w1"),
+        ):
+            with pytest.raises(UnsupportedQueryError, match="no output layer"):
+                query(model)
+    with pytest.raises(UnsupportedQueryError, match="needs a PMI model"):
+        models["hs"].correlation_similarity("w0", "w1")
+
+
+def test_pmi_scores_are_inner_products(models):
+    pmi = models["pmi"]
+    dots = VECTORS.astype(np.float64) @ VECTORS.T
+    np.testing.assert_allclose(pmi.context_scores("w1"), dots[1], rtol=1e-6)
+    assert pmi.context_similarity("w1", "w3") == (pytest.approx(dots[1, 3], rel=1e-6), "pmi")
+    result = pmi.keywords(["w0", "w2", "w2"], exclude_stopwords=False)
+    total = VECTORS[0] + 2 * VECTORS[2].astype(np.float64)
+    scores = {w: float(VECTORS[WORDS.index(w)] @ total) for w in ("w0", "w2")}
+    assert result.method == "pmi"
+    assert result.keywords == [
+        (w, pytest.approx(s, rel=1e-5)) for w, s in sorted(scores.items(), key=lambda x: -x[1])
+    ]
+    assert pmi.keywords(["w0", "w2"], variant="cosine").method == "pmi_cosine"
+
+
+def test_hierarchical_softmax_scores_by_hand(models):
+    hs = models["hs"]
+    prior = np.log(COUNTS / COUNTS.sum())
+    for w in range(4):
+        expected = [by_hand_log_prob(u, w) - 0.9 * prior[u] for u in range(4)]
+        np.testing.assert_allclose(hs.context_scores(WORDS[w]), expected, rtol=1e-5)
+        assert np.exp([by_hand_log_prob(u, w) for u in range(4)]).sum() == pytest.approx(1.0)
+    score, method = hs.context_similarity("w3", "w0", prior_weight=0.5)
+    assert method == "hs"
+    assert score == pytest.approx(by_hand_log_prob(0, 3) - 0.5 * prior[0], rel=1e-5)
+    result = hs.keywords(["w1", "w2", "w2"], exclude_stopwords=False)
+    expected = {w: by_hand_log_prob(1, w) + 2 * by_hand_log_prob(2, w) for w in (1, 2)}
+    assert result.method == "hs"
+    assert dict(result.keywords) == {
+        WORDS[w]: pytest.approx(s, rel=1e-5) for w, s in expected.items()
+    }
+    with pytest.raises(InvalidQueryError, match="offers default"):
+        hs.keywords(["w1"], variant="cosine")
+
+
+def test_negative_sampling_scores(models):
+    ns = models["ns"]
+    log_counts = np.log(COUNTS)
+    expected = SYN1NEG.astype(np.float64) @ VECTORS[2] + (0.5 - 0.9) * log_counts
+    np.testing.assert_allclose(ns.context_scores("w2"), expected, rtol=1e-5)
+    score, method = ns.context_similarity("w2", "w1")
+    assert (score, method) == (pytest.approx(expected[1], rel=1e-5), "ns")
+    result = ns.keywords(["w0", "w3"], exclude_stopwords=False)
+    context = SYN1NEG[0].astype(np.float64) + SYN1NEG[3]
+    assert dict(result.keywords) == {
+        w: pytest.approx(float(VECTORS[WORDS.index(w)] @ context), rel=1e-5) for w in ("w0", "w3")
+    }
+
+
+@pytest.mark.parametrize("name", ["pmi", "hs", "ns"])
+def test_pair_scores_agree_with_the_whole_vocabulary(models, name):
+    """Pair scores (context_similarity, evaluation) and whole-vocabulary scores
+    (related words) are two paths to the same numbers."""
+    family = models[name].family
+    rows_a, rows_b = np.array([0, 0, 1, 2, 3, 3]), np.array([1, 3, 2, 0, 3, 1])
+    pairs = family.pair_scores(rows_a, rows_b, 0.7)
+    whole = [family.context_scores(a, 0.7)[b] for a, b in zip(rows_a, rows_b, strict=True)]
+    np.testing.assert_allclose(pairs, whole, rtol=1e-5)

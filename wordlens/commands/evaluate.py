@@ -1,0 +1,86 @@
+"""Score a model on WordSim-353, SimLex-999 and the Google analogies.
+
+Spearman ρ by cosine, and by the context score of the model's family when it has one
+(PMI: the inner product; Word2Vec: log p(b|a) − λ log p(b)); analogy accuracy by
+3CosAdd and 3CosMul. The figures are computed on the model as served, loaded by the
+query engine. The train commands end with :func:`report_model`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from wordlens.app.engine import WordModel
+from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
+from wordlens.artifacts import load_model, model_path, update_manifest
+from wordlens.training.evaluate import evaluate_vectors, format_scores
+
+COMMAND = ("evaluate",)
+HELP = "score a model on WordSim-353, SimLex-999 and the Google analogies"
+
+__all__ = ["evaluate_model", "report_model"]
+
+
+def evaluate_model(model: WordModel) -> dict:
+    """Every benchmark figure of a loaded model (see :mod:`wordlens.training.evaluate`)."""
+    family = model.family
+
+    def context_scores(rows_a, rows_b):
+        return family.pair_scores(rows_a, rows_b, DEFAULT_PRIOR_WEIGHT)
+
+    return evaluate_vectors(
+        model.words,
+        model.vectors_norm,
+        normalize=model.normalize,
+        context_scores=context_scores if family.answers("context_similarity") else None,
+    )
+
+
+def report_model(path: str | Path, evaluate: bool) -> dict:
+    """Print what the trained model at ``path`` is: its corpus, its place, its size,
+    its training time and, with ``evaluate``, its benchmark scores, which are then
+    stored in its manifest too. Returns the scores (empty without ``evaluate``)."""
+    # Just written: the checksums were computed from these very bytes.
+    model = WordModel(load_model(path, verify=False))
+    figures: dict = {}
+    if evaluate:
+        figures = evaluate_model(model)
+        update_manifest(path, evaluation=figures)
+    corpus = model.manifest["corpus"]
+    skipped = f", {corpus['skipped_lines']:,} line(s) skipped" if corpus["skipped_lines"] else ""
+    print(
+        f"corpus: {corpus['documents']:,} documents from {corpus['files']} file(s), "
+        f"{corpus['tokens']:,} tokens, {corpus['types']:,} distinct{skipped}"
+    )
+    print(f"model written to {model.model.path}")
+    print(
+        f"vocabulary {len(model.words):,} words, {model.vectors.shape[1]} dimensions, "
+        f"trained in {model.manifest['training']['seconds']:.1f} s"
+    )
+    if figures:
+        print(format_scores(figures))
+    return figures
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="model directory, or a model name in the models directory "
+        "($WORDLENS_MODELS, default ./models)",
+    )
+    parser.add_argument(
+        "--save", action="store_true", help="store the figures in the model's manifest"
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = model_path(args.model)
+    figures = evaluate_model(WordModel(load_model(path)))
+    print(json.dumps(figures, indent=2) if args.json else format_scores(figures))
+    if args.save:
+        update_manifest(path, evaluation=figures)
+    return 0

@@ -1,0 +1,128 @@
+"""Extract the keywords of every document of large inputs, as JSON Lines.
+
+INPUT is any number of ``.txt`` (one document per line), ``.jsonl`` (the text under
+``--field``, an id under ``--id-field`` carried over) files, their ``.gz`` forms, or
+``-`` for standard input (``--stdin-format``). One output line per non-empty input
+line, in input order::
+
+    {"source": "docs.jsonl", "line": 3, "id": "a17", "method": "hs",
+     "keywords": [{"word": "...", "score": -12.3}, ...], "tokens": 42,
+     "unknown": [...], "reason": null, "error": null}
+
+A bad line (undecodable, malformed JSON, no text field, too long) gives a record with
+``error`` set, never an abort. Work is spread over ``--workers`` processes (default:
+all cores) in bounded batches, so memory stays constant whatever the input size.
+``--resume`` continues an interrupted ``-o`` file: finished documents are neither
+redone nor duplicated (a half-written last line is discarded and redone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+COMMAND = ("keywords",)
+HELP = "extract keywords from files of documents (JSON Lines out)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        default=["-"],
+        metavar="INPUT",
+        help="input files (.txt, .jsonl, optionally .gz) or - for standard input (default)",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME",
+        help="model directory, or a model name in the models directory",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="OUT",
+        help="output JSON Lines file (default: standard output)",
+    )
+    parser.add_argument("--topn", type=int, default=10, metavar="N", help="keywords per document")
+    parser.add_argument("--field", default="text", help="JSON field holding the text")
+    parser.add_argument("--id-field", default="id", help="JSON field carried over as id")
+    parser.add_argument(
+        "--stdin-format",
+        choices=["txt", "jsonl"],
+        default="txt",
+        help="format of standard input (default: txt)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes (default: all cores)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted output file instead of replacing it",
+    )
+    parser.add_argument(
+        "--include-stopwords", action="store_true", help="keep stop-words among the candidates"
+    )
+    parser.add_argument(
+        "--stopwords", nargs="+", default=[], metavar="WORD", help="further words never to return"
+    )
+    parser.add_argument(
+        "--min-length", type=int, default=1, metavar="N", help="shortest keyword in characters"
+    )
+    parser.add_argument(
+        "--min-count", type=int, default=1, metavar="N", help="least corpus count of a keyword"
+    )
+    parser.add_argument(
+        "--variant",
+        choices=["default", "cosine"],
+        default="default",
+        help="cosine: rank by cos(Σ v_u, v_w) (PMI models)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The KeywordOptions fields the options stand for."""
+    return {
+        "topn": args.topn,
+        "exclude_stopwords": not args.include_stopwords,
+        "stopwords": tuple(args.stopwords),
+        "min_length": args.min_length,
+        "min_count": args.min_count,
+        "variant": args.variant,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from wordlens.app.keywords_job import KeywordJob, run_job
+    from wordlens.artifacts import model_path
+
+    job = KeywordJob(
+        inputs=args.inputs,
+        model=model_path(args.model),
+        output=args.output,
+        options=_options(args),
+        workers=args.workers,
+        resume=args.resume,
+        text_field=args.field,
+        id_field=args.id_field,
+        stdin_format=args.stdin_format,
+        progress=not args.no_progress,
+    )
+    written, done, seconds = run_job(job)
+    rate = written / seconds if seconds > 0 else 0.0
+    print(
+        f"wordlens keywords: {written:,} documents in {seconds:.1f} s "
+        f"({rate:,.0f} documents/s, {args.workers} worker(s))"
+        + (f"; {done:,} already done" if done else ""),
+        file=sys.stderr,
+    )
+    return 0
