@@ -11,7 +11,8 @@
     .venv/bin/python bench/bench_keywords.py [--models models] [--documents 300]
 
 Needs models/word2vec (``make models``) and, for part 2, models/word2vec-zh:
-``wordlens train word2vec --corpus corpus/data/zh.txt.gz --tokenizer jieba --out models/word2vec-zh``.
+``wordlens train word2vec --corpus corpus/data/zh.txt.gz --tokenizer jieba
+--out models/word2vec-zh``.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def main() -> None:
     sample = token_lists[: args.documents]
     ours = [english.keywords(t, topn=10, exclude_stopwords=False).keywords for t in sample]
     reference = [su_keywords(english, t)[:10] for t in sample]
-    same = sum([w for w, _ in a] == [w for w, _ in b] for a, b in zip(ours, reference))
+    same = sum([w for w, _ in a] == [w for w, _ in b] for a, b in zip(ours, reference, strict=True))
     with threadpool_limits(1):  # as in a server worker and the batch job's workers
         reference_rate, ours_rate = alternating_rates(
             lambda t: su_keywords(english, t),

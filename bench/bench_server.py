@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import signal
 import socket
@@ -158,11 +159,11 @@ def main() -> None:
             words = [quote(model.words[i]) for i in rng.integers(0, min(5000, len(model)), 500)]
             workloads = {
                 "similarity": [
-                    f"/similarity?model={name}&w1={a}&w2={b}" for a, b in zip(words, words[1:])
+                    f"/similarity?model={name}&w1={a}&w2={b}" for a, b in itertools.pairwise(words)
                 ],
                 "most_similar": [f"/most_similar?model={name}&positive={w}&topn=10" for w in words],
             }
-            if model.kind != "imported":
+            if model.family.answers("context_similarity"):
                 workloads["related"] = [f"/related?model={name}&word={w}&topn=10" for w in words]
             for workload, paths in workloads.items():
                 for concurrency in args.concurrency:

@@ -44,8 +44,7 @@ def table(rows: list[dict], columns: list[str] | None = None) -> str:
     """A Markdown table of ``rows`` (dicts), columns in the given or first row's order."""
     columns = columns or list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
+    lines += ["| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 

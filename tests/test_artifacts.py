@@ -23,14 +23,14 @@ def make_model(path, **overrides):
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(len(WORDS), 8)).astype(np.float32)
     vectors[2] = 0.0  # a zero vector must stay zero after normalisation, not NaN
-    arguments = dict(
-        kind="pmi",
-        words=WORDS,
-        vectors=vectors,
-        counts=np.array([10, 5, 3, 2]),
-        arrays={"extra": np.arange(6, dtype=np.int32).reshape(2, 3)},
-        manifest={"tokenizer": {"name": "english"}, "params": {"dim": 8}},
-    )
+    arguments = {
+        "kind": "pmi",
+        "words": WORDS,
+        "vectors": vectors,
+        "counts": np.array([10, 5, 3, 2]),
+        "arrays": {"extra": np.arange(6, dtype=np.int32).reshape(2, 3)},
+        "manifest": {"tokenizer": {"name": "english"}, "params": {"dim": 8}},
+    }
     arguments.update(overrides)
     return write_model(path, **arguments), vectors
 
@@ -81,7 +81,8 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
         calls.append(file)
         if len(calls) == 2:
             raise OSError("disk full")
-        np.lib.format.write_array(open(file, "wb"), array)
+        with open(file, "wb") as stream:
+            np.lib.format.write_array(stream, array)
 
     monkeypatch.setattr(np, "save", failing_save)
     with pytest.raises(OSError, match="disk full"):

@@ -63,10 +63,10 @@ def test_installs_beside_another_app_package(tmp_path):
     check = (
         "import app, wordlens, wordlens.app.server, wordlens.cli;"
         "assert app.WHO == 'the other app', app.__file__;"
-        "assert wordlens.__file__.startswith(%r), wordlens.__file__;"
+        f"assert wordlens.__file__.startswith({str(site)!r}), wordlens.__file__;"
         "import wordlens.corpus as c; assert c.DEFAULT_ENGLISH.is_file();"
         "print(wordlens.__version__)"
-    ) % str(site)
+    )
     assert (
         run(python, "-c", check, cwd=tmp_path).strip()
         == run(sys.executable, "-c", "import wordlens; print(wordlens.__version__)").strip()

@@ -35,6 +35,9 @@ def models_dir(tmp_path_factory):
     return root
 
 
+JOB = [sys.executable, "-m", "wordlens", "-q", "keywords", "--no-progress"]
+
+
 def documents(count, seed=0):
     rng = np.random.default_rng(seed)
     vocabulary = np.array(WORDS + ["zebra", "Cat", "TREE"])
@@ -65,7 +68,7 @@ def test_results_equal_the_engine_in_input_order(tmp_path, models_dir):
     records = read_jsonl(out1)
     pmi = Engine(models_dir).get("pmi")
     assert [r["line"] for r in records] == list(range(1, 701))
-    for text, record in zip(texts[:100], records):
+    for text, record in zip(texts[:100], records[:100], strict=True):
         expected = pmi.keywords(text, topn=3)
         assert [k["word"] for k in record["keywords"]] == [w for w, _ in expected.keywords]
         assert record["unknown"] == expected.unknown
@@ -97,20 +100,7 @@ def test_jsonl_ids_and_bad_lines(tmp_path, models_dir, capsys):
 
 def test_standard_input(models_dir):
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wordlens",
-            "-q",
-            "keywords",
-            "--no-progress",
-            "--model",
-            str(models_dir / "pmi"),
-            "--stdin-format",
-            "jsonl",
-            "--topn",
-            "1",
-        ],
+        [*JOB, "--model", str(models_dir / "pmi"), "--stdin-format", "jsonl", "--topn", "1"],
         input='{"id": 1, "text": "the dog on the log"}\n',
         capture_output=True,
         text=True,
@@ -161,20 +151,7 @@ def test_resume_after_a_killed_run(tmp_path, models_dir):
     source = tmp_path / "docs.txt"
     source.write_text("\n".join(documents(40_000, seed=9)) + "\n")
     reference, output = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
-    command = [
-        sys.executable,
-        "-m",
-        "wordlens",
-        "-q",
-        "keywords",
-        "--no-progress",
-        "--model",
-        str(models_dir / "pmi"),
-        str(source),
-        "--workers",
-        "1",
-        "-o",
-    ]
+    command = [*JOB, "--model", str(models_dir / "pmi"), str(source), "--workers", "1", "-o"]
     process = subprocess.Popen(command + [str(output)])
     deadline = time.monotonic() + 60
     while (not output.exists() or output.stat().st_size < 50_000) and time.monotonic() < deadline:

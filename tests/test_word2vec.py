@@ -216,47 +216,17 @@ def test_negative_sampling_only(tiny_corpus, tmp_path):
 def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
     from wordlens.cli import main
 
-    assert (
-        main(
-            [
-                "train",
-                "word2vec",
-                "--corpus",
-                str(tiny_corpus),
-                "--out",
-                str(tmp_path / "m"),
-                "--no-hs",
-            ]
-        )
-        == 1
-    )
-    assert "no output layer" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "train",
-                "word2vec",
-                "--corpus",
-                str(tiny_corpus),
-                "--out",
-                str(tmp_path / "m"),
-                "--min-count",
-                "100000",
-            ]
-        )
-        == 1
-    )
-    assert "no word occurs 100000+ times" in capsys.readouterr().err
-    options = [
-        "--out",
-        str(tmp_path / "m"),
-        "--learning-rate",
-        "0.01",
-        "--min-learning-rate",
-        "0.02",
-    ]
-    assert main(["train", "word2vec", "--corpus", str(tiny_corpus), *options]) == 1
-    assert "min_learning_rate <= learning_rate" in capsys.readouterr().err
+    command = ["train", "word2vec", "--corpus", str(tiny_corpus), "--out", str(tmp_path / "m")]
+    for options, message in [
+        (["--no-hs"], "no output layer"),
+        (["--min-count", "100000"], "no word occurs 100000+ times"),
+        (
+            ["--learning-rate", "0.01", "--min-learning-rate", "0.02"],
+            "min_learning_rate <= learning_rate",
+        ),
+    ]:
+        assert main([*command, *options]) == 1
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
 

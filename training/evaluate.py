@@ -112,25 +112,25 @@ def analogy_accuracy(
     """
     questions = _read_analogies()
     limit = min(restrict_vocab, vectors_norm.shape[0])
-    ids = []
+    known = []
     for words in questions:
         rows = [index.get(normalize(word)) for word in words]
         if all(row is not None and row < limit for row in rows):
-            ids.append(rows)
+            known.append(rows)
     result = {
-        "questions": len(ids),
-        "oov_ratio": round(1 - len(ids) / len(questions), 4),
+        "questions": len(known),
+        "oov_ratio": round(1 - len(known) / len(questions), 4),
         "restrict_vocab": limit,
         "3cosadd": None,
         "3cosmul": None,
     }
-    if not ids:
+    if not known:
         return result
-    ids = np.asarray(ids)
+    ids = np.asarray(known, dtype=np.int64)  # (questions, 4): a, b, c, expected
     # Only ~1 000 distinct words occur in the questions: their cosines with the
     # searched rows are computed once, then combined per question.
-    unique, inverse = np.unique(ids[:, :3], return_inverse=True)
-    inverse = inverse.reshape(-1, 3)
+    unique, flat_inverse = np.unique(ids[:, :3], return_inverse=True)
+    inverse = flat_inverse.reshape(-1, 3)
     searched = np.asarray(vectors_norm[:limit], dtype=np.float32)
     cosines = np.asarray(vectors_norm[unique], dtype=np.float32) @ searched.T
     correct_add = correct_mul = 0
@@ -139,10 +139,10 @@ def analogy_accuracy(
         add = b - a + c
         # 3CosMul on cosines shifted to [0, 1], as Levy & Goldberg (and gensim) do.
         mul = ((b + 1) / 2) * ((c + 1) / 2) / ((a + 1) / 2 + _COSMUL_EPSILON)
-        rows = np.arange(len(add))[:, None]
+        question = np.arange(len(add))[:, None]
         excluded = ids[start : start + chunk, :3]
-        add[rows, excluded] = -np.inf
-        mul[rows, excluded] = -np.inf
+        add[question, excluded] = -np.inf
+        mul[question, excluded] = -np.inf
         expected = ids[start : start + chunk, 3]
         correct_add += int((add.argmax(axis=1) == expected).sum())
         correct_mul += int((mul.argmax(axis=1) == expected).sum())

@@ -329,10 +329,10 @@ def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
         words = words_file.read_text(encoding="utf-8").split("\n")[:-1]
     except (OSError, UnicodeDecodeError) as error:
         raise ModelFormatError(f"{words_file}: unreadable ({error})") from None
-    vectors = arrays.get("vectors")
     for required in ("vectors", "vectors_norm", "norms"):
         if required not in arrays:
             raise ModelFormatError(f"{path / (required + '.npy')}: missing from the manifest")
+    vectors = arrays["vectors"]
     if vectors.shape != (manifest["vocab_size"], manifest["dim"]):
         raise ModelFormatError(
             f"{path / 'vectors.npy'}: shape {vectors.shape}, the manifest says "

@@ -11,6 +11,7 @@ from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer,
 __all__ = [
     "add_corpus_arguments",
     "add_output_argument",
+    "add_training_arguments",
     "add_tokenizer_arguments",
     "corpus_from_args",
     "output_path",
@@ -85,6 +86,31 @@ def add_output_argument(parser: argparse.ArgumentParser, default_name: str) -> N
         metavar="DIR",
         help=f"model directory to write (default: $WORDLENS_MODELS/{default_name}, "
         f"i.e. models/{default_name}); an existing model there is replaced atomically",
+    )
+
+
+def add_training_arguments(
+    parser: argparse.ArgumentParser, default_name: str, *, dim: int, min_count: int, seed: int
+) -> None:
+    """What every trainer takes: ``--out`` (:func:`add_output_argument`), ``--dim``,
+    ``--min-count``, ``--max-vocab``, ``--seed`` and ``--no-evaluate``; the defaults
+    come from the trainer's parameter object."""
+    add_output_argument(parser, default_name)
+    parser.add_argument(
+        "--dim", type=positive_int, default=dim, help="vector dimensions (%(default)s)"
+    )
+    parser.add_argument(
+        "--min-count",
+        type=positive_int,
+        default=min_count,
+        help="ignore words seen fewer times (%(default)s)",
+    )
+    parser.add_argument(
+        "--max-vocab", type=positive_int, default=None, help="keep at most this many words"
+    )
+    parser.add_argument("--seed", type=int, default=seed, help="random seed (%(default)s)")
+    parser.add_argument(
+        "--no-evaluate", action="store_true", help="skip the benchmark scores at the end"
     )
 
 

@@ -21,7 +21,7 @@ import argparse
 
 from wordlens.commands.options import (
     add_corpus_arguments,
-    add_output_argument,
+    add_training_arguments,
     corpus_from_args,
     output_path,
     positive_int,
@@ -48,15 +48,14 @@ def _by_solver(name: str) -> str:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_corpus_arguments(parser)
-    add_output_argument(parser, "pmi")
+    add_training_arguments(
+        parser, "pmi", dim=DEFAULTS.dim, min_count=DEFAULTS.min_count, seed=DEFAULTS.seed
+    )
     parser.add_argument(
         "--solver",
         choices=SOLVERS,
         default=DEFAULTS.solver,
         help="closed form (eig) or Su's AdaGrad trainer (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--dim", type=positive_int, default=DEFAULTS.dim, help="vector dimensions (%(default)s)"
     )
     parser.add_argument(
         "--window",
@@ -70,18 +69,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="each neighbour counts 1/distance or 1 (constant) "
         f"(default: {_by_solver('weighting')})",
-    )
-    parser.add_argument(
-        "--min-count",
-        type=positive_int,
-        default=DEFAULTS.min_count,
-        help="ignore words seen fewer times (%(default)s)",
-    )
-    parser.add_argument(
-        "--max-vocab",
-        type=positive_int,
-        default=DEFAULTS.max_vocab,
-        help="keep at most this many words",
     )
     group = parser.add_argument_group("eig solver")
     group.add_argument(
@@ -127,15 +114,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.threads,
         help="training threads (default: all cores)",
     )
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (%(default)s)")
     parser.add_argument(
         "--memory-mb",
         type=positive_int,
         default=DEFAULTS.memory_mb,
         help="memory budget of the co-occurrence counting, MiB (%(default)s)",
-    )
-    parser.add_argument(
-        "--no-evaluate", action="store_true", help="skip the benchmark scores at the end"
     )
 
 

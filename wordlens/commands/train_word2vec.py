@@ -13,7 +13,7 @@ import argparse
 
 from wordlens.commands.options import (
     add_corpus_arguments,
-    add_output_argument,
+    add_training_arguments,
     corpus_from_args,
     output_path,
     positive_int,
@@ -28,27 +28,15 @@ DEFAULTS = Word2VecParams()
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_corpus_arguments(parser)
-    add_output_argument(parser, "word2vec")
-    parser.add_argument(
-        "--dim",
-        type=positive_int,
-        default=DEFAULTS.vector_size,
-        help="vector dimensions (%(default)s)",
+    add_training_arguments(
+        parser,
+        "word2vec",
+        dim=DEFAULTS.vector_size,
+        min_count=DEFAULTS.min_count,
+        seed=DEFAULTS.seed,
     )
     parser.add_argument(
         "--window", type=positive_int, default=DEFAULTS.window, help="context window (%(default)s)"
-    )
-    parser.add_argument(
-        "--min-count",
-        type=positive_int,
-        default=DEFAULTS.min_count,
-        help="ignore words seen fewer times (%(default)s)",
-    )
-    parser.add_argument(
-        "--max-vocab",
-        type=positive_int,
-        default=DEFAULTS.max_vocab,
-        help="keep at most this many words",
     )
     parser.add_argument(
         "--sample",
@@ -91,10 +79,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=DEFAULTS.workers,
         help="training threads (default: all cores)",
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (%(default)s)")
-    parser.add_argument(
-        "--no-evaluate", action="store_true", help="skip the benchmark scores at the end"
     )
 
 
