@@ -169,9 +169,10 @@ def importance(model) -> int:
 
 
 def scores(model) -> dict:
-    from wordlens.training.evaluate import evaluate_model
+    from wordlens.app.engine import WordModel
+    from wordlens.commands.evaluate import evaluate_model
 
-    figures = evaluate_model(model)
+    figures = evaluate_model(WordModel(model))
     return {
         "WS353": figures["wordsim353"]["spearman_cosine"],
         "SimLex": figures["simlex999"]["spearman_cosine"],
