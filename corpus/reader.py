@@ -3,10 +3,19 @@
 Supported inputs: ``.txt`` (one document per line), ``.jsonl`` (one JSON object per
 line, the document under a configurable text field) and their ``.gz`` forms; or a
 folder, read recursively in sorted path order. Nothing holds more than one line in
-memory. Lines that cannot be decoded as UTF-8, malformed JSON lines and JSON lines
-without the text field are skipped and counted in :class:`ReadStats`; they never
-abort a run. A missing path, a folder with no corpus files, or input that yields no
-document raises :class:`CorpusError`.
+memory. Bad lines are skipped and counted in :class:`ReadStats`, never abort a run:
+
+- undecodable: not UTF-8, or a JSON string of the line that is used (the text; the id
+  when one is asked for) holds a lone surrogate escape such as ``"\\ud800"``, which no
+  UTF-8 can encode;
+- malformed JSON: not JSON, arrays and objects nested deeper than
+  :data:`MAX_JSON_DEPTH` levels, not an object; or an asked-for id that could not be
+  written back as strict JSON (NaN or Infinity);
+- missing field: no string under the text field.
+
+A missing path, a folder with no corpus files, or input that yields no document raises
+:class:`CorpusError`. File names are given as text with undecodable bytes replaced by
+U+FFFD.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ __all__ = [
     "corpus_files",
     "DEFAULT_ENGLISH",
     "DEFAULT_CHINESE",
+    "MAX_JSON_DEPTH",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -40,6 +50,13 @@ DEFAULT_ENGLISH = DATA_DIR / "en.txt.gz"
 DEFAULT_CHINESE = DATA_DIR / "zh.txt.gz"
 
 _SUFFIXES = (".txt", ".txt.gz", ".jsonl", ".jsonl.gz")
+
+# Deepest nesting of arrays and objects in a JSON line: deep enough for any real
+# document, far below where Python's parser (about 1,000 levels, less the caller's
+# stack) and pickling a value to a worker process (about 490) give up, so that a line
+# gets the same verdict wherever it is read.
+MAX_JSON_DEPTH = 128
+_STRICT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 class CorpusError(ValueError):
@@ -118,16 +135,98 @@ class Record:
     error: str | None = None
 
 
+class _BadLine(Exception):
+    """Why a line gives no text; ``counter`` names the :class:`ReadStats` field that
+    counts it."""
+
+    def __init__(self, counter: str, reason: str, identifier: Any = None):
+        super().__init__(reason)
+        self.counter, self.reason, self.identifier = counter, reason, identifier
+
+
+def _depth(value: Any, limit: int) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0),
+    counted up to ``limit + 1``."""
+    depth, level = 0, [value]
+    while depth <= limit:
+        containers = [item for item in level if isinstance(item, (list, dict))]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            child
+            for item in containers
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return depth
+
+
+def _too_deep() -> _BadLine:
+    return _BadLine(
+        "malformed_json_lines", f"malformed JSON (nested deeper than {MAX_JSON_DEPTH} levels)"
+    )
+
+
+def _check_id(identifier: Any, id_field: str) -> None:
+    """Raise :class:`_BadLine` if ``identifier`` cannot be written back as strict UTF-8
+    JSON."""
+    try:
+        _STRICT_JSON.encode(identifier).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _BadLine("undecodable_lines", f"{id_field!r} holds a lone surrogate") from None
+    except ValueError:
+        raise _BadLine("malformed_json_lines", f"{id_field!r} holds NaN or Infinity") from None
+
+
+def _parse(line: str, jsonl: bool, text_field: str, id_field: str | None) -> tuple[str, Any]:
+    """(text, id) of one decoded, non-empty line; raises :class:`_BadLine`."""
+    if not jsonl:
+        return line.strip(), None
+    try:
+        document = json.loads(line)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as error:
+        raise _BadLine("malformed_json_lines", f"malformed JSON ({error})") from None
+    brackets = line.count("[") + line.count("{")  # at least the depth: a cheap first test
+    if brackets > MAX_JSON_DEPTH and _depth(document, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise _too_deep()
+    if not isinstance(document, dict):
+        raise _BadLine("malformed_json_lines", "not a JSON object")
+    # Decoded UTF-8 holds no lone surrogate: only a \u escape can put one in.
+    escaped = "\\u" in line
+    identifier = None
+    if id_field:
+        identifier = document.get(id_field)
+        if isinstance(identifier, (float, list, dict)) or (escaped and isinstance(identifier, str)):
+            _check_id(identifier, id_field)
+    text = document.get(text_field)
+    if not isinstance(text, str):
+        raise _BadLine("missing_field_lines", f"no string field {text_field!r}", identifier)
+    if escaped and not _is_unicode(text):
+        raise _BadLine("undecodable_lines", f"{text_field!r} holds a lone surrogate", identifier)
+    return text.strip(), identifier
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _records(
     stream: IO[bytes],
-    source: str,
+    name: bytes,
     stats: ReadStats,
     jsonl: bool,
     text_field: str,
     id_field: str | None,
 ) -> Iterator[Record]:
+    source = name.decode("utf-8", "replace")
     stats.files += 1
-    stats._hash.update(source.encode("utf-8", "surrogateescape") + b"\0")
+    stats._hash.update(name + b"\0")
     for number, raw in enumerate(stream, 1):
         stats.bytes_read += len(raw)
         stats._hash.update(raw)
@@ -135,42 +234,21 @@ def _records(
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             stats.undecodable_lines += 1
-            yield Record(
-                source,
-                number,
-                None,
-                error=f"{source}:{number}: not valid UTF-8 ({error.reason} at byte {error.start})",
-            )
+            reason = f"not valid UTF-8 ({error.reason} at byte {error.start})"
+            yield Record(source, number, None, error=f"{source}:{number}: {reason}")
             continue
         if not line.strip():
             stats.empty_lines += 1
             continue
-        if not jsonl:
-            yield Record(source, number, line.strip())
-            continue
         try:
-            document = json.loads(line)
-        except ValueError as error:
-            stats.malformed_json_lines += 1
-            yield Record(source, number, None, error=f"{source}:{number}: malformed JSON ({error})")
-            continue
-        if not isinstance(document, dict):
-            stats.malformed_json_lines += 1
-            yield Record(source, number, None, error=f"{source}:{number}: not a JSON object")
-            continue
-        identifier = document.get(id_field) if id_field else None
-        text = document.get(text_field)
-        if not isinstance(text, str):
-            stats.missing_field_lines += 1
+            text, identifier = _parse(line, jsonl, text_field, id_field)
+        except _BadLine as bad:
+            setattr(stats, bad.counter, getattr(stats, bad.counter) + 1)
             yield Record(
-                source,
-                number,
-                None,
-                identifier,
-                error=f"{source}:{number}: no string field {text_field!r}",
+                source, number, None, bad.identifier, error=f"{source}:{number}: {bad.reason}"
             )
             continue
-        yield Record(source, number, text.strip(), identifier)
+        yield Record(source, number, text, identifier)
 
 
 def iter_records(
@@ -190,14 +268,14 @@ def iter_records(
         if stdin_format not in ("txt", "jsonl"):
             raise CorpusError(f"unknown input format {stdin_format!r}; use txt or jsonl")
         yield from _records(
-            sys.stdin.buffer, "<stdin>", stats, stdin_format == "jsonl", text_field, id_field
+            sys.stdin.buffer, b"<stdin>", stats, stdin_format == "jsonl", text_field, id_field
         )
         return
     for file in corpus_files(path):
         jsonl = file.name.endswith((".jsonl", ".jsonl.gz"))
         try:
             with _open_binary(file) as stream:
-                yield from _records(stream, str(file), stats, jsonl, text_field, id_field)
+                yield from _records(stream, os.fsencode(file), stats, jsonl, text_field, id_field)
         except (OSError, EOFError) as error:  # truncated or corrupt gzip, unreadable file
             raise CorpusError(f"cannot read {file}: {error}") from error
 

@@ -18,6 +18,19 @@ def test_corpus_stats_prints_figures(tmp_path, capsys):
     assert figures["tokens_per_second"] > 0
 
 
+def test_corpus_stats_counts_hostile_lines(tmp_path, capsys):
+    corpus = tmp_path / "c.jsonl"
+    deep = b"[" * 100_000 + b"]" * 100_000
+    corpus.write_bytes(
+        b'{"text": "the cat sat"}\n{"text": "x", "meta": ' + deep + b"}\n"
+        b'{"text": "the \\ud800 dog"}\n{"text": "the end"}\n'
+    )
+    assert main(["-q", "corpus", "stats", str(corpus), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["documents"] == 2 and figures["tokens"] == 5
+    assert figures["malformed_json_lines"] == 1 and figures["undecodable_lines"] == 1
+
+
 def test_errors_are_one_line(tmp_path, capsys):
     assert main(["corpus", "stats", str(tmp_path / "missing.txt")]) == 1
     error = capsys.readouterr().err.strip().splitlines()

@@ -1,5 +1,6 @@
 import gzip
 import json
+import os
 
 import pytest
 
@@ -149,3 +150,60 @@ def test_corpus_describes_a_complete_pass_only(tmp_path):
 def test_corpus_fails_early_on_a_bad_path(tmp_path):
     with pytest.raises(CorpusError):
         Corpus(tmp_path / "missing.txt", get_tokenizer("english"))
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+# Lines an attacker (or a broken exporter) can write: each must become one error record,
+# never an exception that ends the pass. (line, id, part of the error or None)
+TOO_DEEP = "nested deeper than 128 levels"
+HOSTILE_LINES = [
+    (b'{"id": "a", "text": "the cat"}', "a", None),
+    (b'{"id": "b", "text": "x", "meta": ' + nested(100_000) + b"}", None, TOO_DEEP),
+    (nested(100_000), None, TOO_DEEP),
+    # Deep enough to fail in Python's parser, or not, depending on the caller's stack.
+    (b'{"id": "c", "text": "x", "meta": ' + nested(960) + b"}", None, TOO_DEEP),
+    (b'{"id": "c", "text": "x", "meta": ' + nested(128) + b"}", None, TOO_DEEP),
+    (b'{"id": ' + nested(127) + b', "text": "the mat"}', nested(127), None),
+    (b'{"id": "e", "text": "[[[' + b"[" * 200 + b'", "v": [' + b"[1]," * 300 + b"[2]]}", "e", None),
+    (b'{"id": "\\ud800", "text": "the dog"}', None, "'id' holds a lone surrogate"),
+    (b'{"id": {"\\udfff": 1}, "text": "the dog"}', None, "'id' holds a lone surrogate"),
+    (b'{"id": "d", "text": "the \\udfff log"}', "d", "'text' holds a lone surrogate"),
+    (b'{"id": NaN, "text": "the bird"}', None, "'id' holds NaN or Infinity"),
+    (b'{"id": [1e999], "text": "the bird"}', None, "'id' holds NaN or Infinity"),
+    (b'{"id": "\\ud83d\\ude00", "text": "the \\u00e9t\\u00e9"}', "\U0001f600", None),
+]
+
+
+def test_hostile_json_lines_become_error_records(tmp_path):
+    path = write(tmp_path / "hostile.jsonl", b"\n".join(line for line, _, _ in HOSTILE_LINES))
+    records = list(iter_records(path, id_field="id"))
+    assert [r.line for r in records] == list(range(1, len(HOSTILE_LINES) + 1))
+    for record, (_, identifier, error) in zip(records, HOSTILE_LINES, strict=True):
+        if error is None:
+            assert record.error is None and record.text, record
+        else:
+            assert error in record.error and record.text is None, record
+        if isinstance(identifier, bytes):
+            assert json.dumps(record.id, separators=(",", ":")).encode() == identifier
+        else:
+            assert record.id == identifier
+    assert records[-1].text == "the été"
+
+
+def test_hostile_json_lines_are_skipped_and_counted(tmp_path):
+    path = write(tmp_path / "hostile.jsonl", b"\n".join(line for line, _, _ in HOSTILE_LINES))
+    stats = ReadStats()
+    # Without an id field only the text matters: the bad ids are no reason to skip.
+    assert len(list(iter_documents(path, stats=stats))) == 8
+    assert stats.malformed_json_lines == 4 and stats.undecodable_lines == 1
+    assert "skipped 5 line(s)" in stats.summary()
+
+
+def test_undecodable_file_names_give_unicode_sources(tmp_path):
+    path = write(tmp_path / os.fsdecode(b"docs-\xff.txt"), b"one\n")
+    (record,) = iter_records(path)
+    assert record.source == str(tmp_path / "docs-\ufffd.txt")
+    record.source.encode("utf-8")
