@@ -8,9 +8,11 @@ standard input. One output line per non-empty input line, in input order::
      "keywords": [{"word": "...", "score": -12.3}, ...], "tokens": 42,
      "unknown": [...], "reason": null, "error": null}
 
-A bad line (undecodable, malformed JSON, no text field, too long) gives a record with
-``error`` set, never an abort. Work is spread over worker processes in bounded
-batches, so memory stays constant whatever the input size. Resuming continues an
+Output is strict JSON in UTF-8. A bad line (see :mod:`wordlens.corpus.reader`:
+undecodable, malformed or too deeply nested JSON, no text field, an id that cannot be
+written back; or a text over the limits) gives a record with ``error`` set, never an
+abort. Work is spread over worker processes in bounded batches, so memory stays
+constant whatever the input size. Resuming continues an
 interrupted output file: finished documents are neither redone nor duplicated (a
 half-written last line is discarded and redone).
 """
@@ -28,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 BATCH_SIZE = 256
 _worker_state: dict = {}
@@ -47,14 +49,11 @@ def _start_worker(model_path: str, options: dict) -> None:
     _worker_state["options"] = options
 
 
-def keyword_record(model, record, options: dict) -> dict:
-    """The output record of one input record (a :class:`corpus.Record`)."""
-    from wordlens.app.errors import QueryError
-
-    line = {
-        "source": record.source,
-        "line": record.line,
-        "id": record.id,
+def _blank_record(source: str, line: int, identifier: Any = None) -> dict:
+    return {
+        "source": source,
+        "line": line,
+        "id": identifier,
         "method": None,
         "keywords": [],
         "tokens": 0,
@@ -62,6 +61,13 @@ def keyword_record(model, record, options: dict) -> dict:
         "reason": None,
         "error": None,
     }
+
+
+def keyword_record(model, record, options: dict) -> dict:
+    """The output record of one input record (a :class:`corpus.Record`)."""
+    from wordlens.app.errors import QueryError
+
+    line = _blank_record(record.source, record.line, record.id)
     if record.error is not None:
         line["error"] = {"code": "bad_input", "message": record.error}
         return line
@@ -80,11 +86,26 @@ def keyword_record(model, record, options: dict) -> dict:
     return line
 
 
-def _process_batch(records: list) -> str:
+def json_line(record: dict) -> bytes:
+    """``record`` as one line of strict JSON (no NaN or Infinity) in UTF-8, newline
+    included. A record that cannot be written so (a NaN score from a corrupt model, a
+    string that is not valid Unicode) becomes an ``unwritable`` error record of the same
+    source line, id null."""
+    try:
+        return (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    except (ValueError, RecursionError) as error:  # UnicodeEncodeError is a ValueError
+        source = str(record["source"]).encode("utf-8", "replace").decode("utf-8")
+        replacement = _blank_record(source, record["line"])
+        replacement["error"] = {
+            "code": "unwritable",
+            "message": f"the record cannot be written as JSON ({error})",
+        }
+        return (json.dumps(replacement, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _process_batch(records: list) -> bytes:
     model, options = _worker_state["model"], _worker_state["options"]
-    return "".join(
-        json.dumps(keyword_record(model, r, options), ensure_ascii=False) + "\n" for r in records
-    )
+    return b"".join(json_line(keyword_record(model, r, options)) for r in records)
 
 
 def _records(job: KeywordJob) -> Iterator:
@@ -172,14 +193,16 @@ def run_job(job: KeywordJob) -> tuple[int, int, float]:
 
     records = _records(job)
     done = 0
+    output: IO[bytes]
     if job.output == "-":
-        output = sys.stdout
+        sys.stdout.flush()
+        output = sys.stdout.buffer
     else:
         output_path = Path(job.output)
         if job.resume and output_path.exists():
             done, last = _finished_lines(output_path)
             records = _skip_finished(records, done, last, output_path)
-        output = open(output_path, "a" if job.resume else "w", encoding="utf-8")  # noqa: SIM115
+        output = open(output_path, "ab" if job.resume else "wb")  # noqa: SIM115
 
     progress = tqdm(
         unit=" docs",
@@ -218,7 +241,7 @@ def run_job(job: KeywordJob) -> tuple[int, int, float]:
                     written += _write_next(pending, output, progress)
     finally:
         progress.close()
-        if output is not sys.stdout:
+        if output is not sys.stdout.buffer:
             output.close()
     return written, done, time.perf_counter() - started
 

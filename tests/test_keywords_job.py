@@ -163,3 +163,62 @@ def test_resume_after_a_killed_run(tmp_path, models_dir):
     subprocess.run(command + [str(output), "--resume"], check=True)
     subprocess.run(command + [str(reference)], check=True)
     assert output.read_bytes() == reference.read_bytes()
+
+
+def strict_json(line):
+    """A line as a strict JSON parser reads it: UTF-8, no NaN or Infinity."""
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(line.decode("utf-8"), parse_constant=refuse)
+
+
+def test_hostile_lines_become_error_records_and_resume(tmp_path, models_dir):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    lines = [
+        b'{"id": "a", "text": "the cat sat"}',
+        b'{"id": "b", "text": "the dog", "meta": ' + deep + b"}",
+        b'{"id": "\\ud800", "text": "the log"}',
+        b'{"id": "d", "text": "the \\udfff bird"}',
+        b'{"id": NaN, "text": "the tree"}',
+        b'{"id": {"k": 1e999}, "text": "the river"}',
+        b'{"id": ' + b"[" * 900 + b"]" * 900 + b', "text": "the mat"}',
+        b'{"id": "h", "text": "the cat on the mat"}',
+    ]
+    source = tmp_path / "hostile.jsonl"
+    source.write_bytes(b"\n".join(lines * 100) + b"\n")
+    odd_name = tmp_path / os.fsdecode(b"more-\xff.txt")
+    odd_name.write_text("the dog sat\n")
+    out1, out2 = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    for out, workers in ((out1, 1), (out2, 2)):
+        assert (
+            run_job(
+                source, odd_name, "--model", models_dir / "pmi", "-o", out, "--workers", workers
+            )
+            == 0
+        )
+    assert out1.read_bytes() == out2.read_bytes()
+    records = [strict_json(line) for line in out1.read_bytes().splitlines()]
+    assert len(records) == 801
+    assert [r["id"] for r in records[:8]] == ["a", None, None, "d", None, None, None, "h"]
+    assert [r["error"] is not None for r in records[:8]] == [False] + [True] * 6 + [False]
+    assert "nested deeper than 128 levels" in records[1]["error"]["message"]
+    assert "lone surrogate" in records[2]["error"]["message"]
+    assert records[0]["keywords"] and records[7]["keywords"]
+    assert records[-1]["source"].endswith("more-\ufffd.txt") and records[-1]["keywords"]
+    data = out1.read_bytes()
+    out2.write_bytes(data[: len(data) // 2 + 7])
+    assert run_job(source, odd_name, "--model", models_dir / "pmi", "-o", out2, "--resume") == 0
+    assert out2.read_bytes() == data
+
+
+def test_unwritable_values_become_error_records():
+    from wordlens.app.keywords_job import json_line
+
+    good = {"source": "s", "line": 1, "id": "é", "keywords": [], "error": None}
+    assert json.loads(json_line(good)) == good
+    for bad in ({"score": float("nan")}, {"id": "\ud800"}, {"unknown": ["a\udcff"]}):
+        record = strict_json(json_line({**good, **bad}))
+        assert record["source"] == "s" and record["line"] == 1 and record["id"] is None
+        assert record["error"]["code"] == "unwritable", record
