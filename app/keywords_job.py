@@ -12,9 +12,13 @@ Output is strict JSON in UTF-8. A bad line (see :mod:`wordlens.corpus.reader`:
 undecodable, malformed or too deeply nested JSON, no text field, an id that cannot be
 written back; or a text over the limits) gives a record with ``error`` set, never an
 abort. Work is spread over worker processes in bounded batches, so memory stays
-constant whatever the input size. Resuming continues an
-interrupted output file: finished documents are neither redone nor duplicated (a
-half-written last line is discarded and redone).
+constant whatever the input size.
+
+The job never destroys data: an output that is one of the input files is refused, and
+so is an existing file that is not a wordlens keywords output (an empty file is
+replaced). Resuming continues an interrupted output file: finished documents are
+neither redone nor duplicated, a half-written last line is discarded and redone, and a
+file that is not such an output, or does not match the input, is refused unchanged.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import stat
 import sys
 import time
 from collections import deque
@@ -33,6 +38,8 @@ from pathlib import Path
 from typing import IO, Any
 
 BATCH_SIZE = 256
+# How every output line starts: keyword_record's first field, as json.dumps writes it.
+RECORD_START = b'{"source": '
 _worker_state: dict = {}
 
 
@@ -123,27 +130,102 @@ def _batches(records: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _finished_lines(path: Path) -> tuple[int, tuple | None]:
-    """Complete lines of an interrupted output, truncating a half-written last line.
-
-    Returns (count, (source, line) of the last complete record or None).
-    """
-    count, last_good, offset = 0, b"", 0
-    with open(path, "rb") as stream:
-        for raw in stream:
-            if not raw.endswith(b"\n"):
-                break
-            count += 1
-            offset += len(raw)
-            last_good = raw
-    os.truncate(path, offset)
-    if not count:
-        return 0, None
+def _stream_status(stream) -> os.stat_result | None:
+    """fstat of a standard stream, None when it has no file descriptor (a test's)."""
     try:
-        last = json.loads(last_good)
-        return count, (last["source"], last["line"])
+        return os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _regular_file(status: os.stat_result | None) -> tuple[int, int] | None:
+    """(device, inode) of a regular file, the identity every path to it shares."""
+    if status is None or not stat.S_ISREG(status.st_mode):
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _refuse_writing_over_an_input(job: KeywordJob) -> None:
+    """Raise ValueError if the output is one of the input files, by any path (a link, a
+    folder's file, standard output redirected to it): writing would destroy it."""
+    from wordlens.corpus import corpus_files
+
+    if job.output == "-":
+        output, shown = _regular_file(_stream_status(sys.stdout)), "standard output"
+    else:
+        path = Path(job.output)
+        output = _regular_file(path.stat()) if path.exists() else None
+        shown = f"-o {job.output}"
+    for source in job.inputs:
+        if source == "-":
+            files = [("standard input", _stream_status(sys.stdin))]
+        else:
+            files = [(str(file), file.stat()) for file in corpus_files(source)]
+        for name, status in files:
+            if output is not None and _regular_file(status) == output:
+                raise ValueError(f"{shown} is the input file {name}; refusing to write over it")
+
+
+def _starts_a_record(stream: IO[bytes], offset: int = 0) -> bool:
+    """Whether the bytes at ``offset`` start an output line (or a torn one), or end the
+    file: an empty file counts as an output."""
+    stream.seek(offset)
+    return RECORD_START.startswith(stream.read(len(RECORD_START)))
+
+
+def _not_output(path: Path, action: str) -> ValueError:
+    return ValueError(f"{path} is not a wordlens keywords output; {action}")
+
+
+def _check_replaceable(path: Path) -> None:
+    """Raise ValueError if ``path`` is a regular file holding something other than a
+    wordlens keywords output. Devices and pipes (/dev/null) may be written to."""
+    if not path.exists() or not path.is_file():
+        return
+    with open(path, "rb") as stream:
+        if not _starts_a_record(stream):
+            raise _not_output(path, "refusing to replace it (remove it or choose another -o)")
+
+
+def _finished_lines(path: Path) -> tuple[int, tuple | None, int]:
+    """What an interrupted output holds, read without changing a byte of it.
+
+    Returns (complete lines, (source, line) of the last one or None, bytes the complete
+    lines take: a half-written line may follow). Raises ValueError if ``path`` is not a
+    wordlens keywords output.
+    """
+    if not path.is_file():
+        raise ValueError(f"--resume needs a regular file; {path} is not one")
+    count = complete = start = 0  # start: where the last complete line begins
+    with open(path, "rb") as stream:
+        if not _starts_a_record(stream):
+            raise _not_output(path, "cannot resume it")
+        stream.seek(0)
+        position = 0
+        while chunk := stream.read(1 << 20):
+            if (newlines := chunk.count(b"\n")) > 0:
+                count += newlines
+                end = chunk.rindex(b"\n")
+                before = chunk.rfind(b"\n", 0, end)
+                start = position + before + 1 if before >= 0 else complete
+                complete = position + end + 1
+            position += len(chunk)
+        if not _starts_a_record(stream, complete):  # the half-written line, if any
+            raise _not_output(path, "cannot resume it")
+        if not count:
+            return 0, None, 0
+        stream.seek(start)
+        last = stream.read(complete - start)
+    try:
+        record = json.loads(last)
+        return count, (record["source"], record["line"]), complete
     except (ValueError, KeyError, TypeError):
-        raise ValueError(f"{path} is not a wordlens keywords output; cannot resume it") from None
+        raise _not_output(path, "cannot resume it") from None
+
+
+def _drop_torn_tail(path: Path, offset: int) -> None:
+    """Cut a half-written last line off an output about to be resumed."""
+    os.truncate(path, offset)
 
 
 def _skip_finished(records: Iterator, count: int, last: tuple | None, output: Path) -> Iterator:
@@ -178,7 +260,8 @@ class KeywordJob:
 
 def run_job(job: KeywordJob) -> tuple[int, int, float]:
     """Run ``job``; returns (documents written, documents found done when resuming,
-    seconds)."""
+    seconds). Raises ValueError, before anything is written, if it could destroy data
+    or cannot resume."""
     from tqdm import tqdm
 
     from wordlens.app.engine import WordModel
@@ -188,6 +271,7 @@ def run_job(job: KeywordJob) -> tuple[int, int, float]:
         raise ValueError(f"--workers must be at least 1, got {job.workers}")
     if job.resume and job.output == "-":
         raise ValueError("--resume needs an output file (-o OUT)")
+    _refuse_writing_over_an_input(job)
     model = WordModel(load_model(job.model))  # verifies the model once, and the options
     model.keywords([], **job.options)
 
@@ -200,8 +284,11 @@ def run_job(job: KeywordJob) -> tuple[int, int, float]:
     else:
         output_path = Path(job.output)
         if job.resume and output_path.exists():
-            done, last = _finished_lines(output_path)
+            done, last, complete = _finished_lines(output_path)
             records = _skip_finished(records, done, last, output_path)
+            _drop_torn_tail(output_path, complete)
+        else:
+            _check_replaceable(output_path)
         output = open(output_path, "ab" if job.resume else "wb")  # noqa: SIM115
 
     progress = tqdm(

@@ -222,3 +222,54 @@ def test_unwritable_values_become_error_records():
         record = strict_json(json_line({**good, **bad}))
         assert record["source"] == "s" and record["line"] == 1 and record["id"] is None
         assert record["error"]["code"] == "unwritable", record
+
+
+def test_output_never_overwrites_an_input(tmp_path, models_dir, capsys):
+    source = tmp_path / "docs.txt"
+    source.write_text("the cat sat\nthe dog\n")
+    original = source.read_bytes()
+    (tmp_path / "link.txt").symlink_to(source)
+    os.link(source, tmp_path / "hard.txt")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    os.link(source, folder / "inside.txt")
+    for inputs, output in [
+        ([source], source),
+        ([source], tmp_path / "link.txt"),
+        ([tmp_path / "other.txt", source], tmp_path / "hard.txt"),
+        ([folder], source),
+    ]:
+        (tmp_path / "other.txt").write_text("the log\n")
+        for resume in ([], ["--resume"]):
+            assert run_job(*inputs, "--model", models_dir / "pmi", "-o", output, *resume) == 1
+            assert "is the input file" in capsys.readouterr().err
+            assert source.read_bytes() == original
+    with open(source, "ab") as appended:  # wordlens keywords docs.txt >> docs.txt
+        result = subprocess.run(
+            [*JOB, "--model", str(models_dir / "pmi"), str(source)],
+            stdout=appended,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    assert result.returncode == 1 and b"is the input file" in result.stderr
+    assert source.read_bytes() == original
+    assert run_job(source, "--model", models_dir / "pmi", "-o", os.devnull) == 0
+
+
+def test_foreign_files_are_never_changed(tmp_path, models_dir, capsys):
+    source = tmp_path / "docs.txt"
+    source.write_text("the cat sat\nthe dog\n")
+    notes = tmp_path / "notes.txt"
+    for content in (b"precious line\nprecious, unfinished", b'{"a": 1}\n', b"x"):
+        notes.write_bytes(content)
+        for resume in ([], ["--resume"]):
+            assert run_job(source, "--model", models_dir / "pmi", "-o", notes, *resume) == 1
+            assert "not a wordlens keywords output" in capsys.readouterr().err
+            assert notes.read_bytes() == content
+    # A previous output, or an empty file, is replaced.
+    output = tmp_path / "out.jsonl"
+    output.write_bytes(b"")
+    assert run_job(source, "--model", models_dir / "pmi", "-o", output) == 0
+    first = output.read_bytes()
+    assert run_job(source, "--model", models_dir / "pmi", "-o", output, "--topn", 1) == 0
+    assert output.read_bytes() != first and len(read_jsonl(output)) == 2
