@@ -19,6 +19,11 @@ so is an existing file that is not a wordlens keywords output (an empty file is
 replaced). Resuming continues an interrupted output file: finished documents are
 neither redone nor duplicated, a half-written last line is discarded and redone, and a
 file that is not such an output, or does not match the input, is refused unchanged.
+
+SIGINT and SIGTERM stop the job cleanly: the output holds whole lines only and resuming
+continues it. Workers ignore both signals: they drop their work when the job stops
+early, exit at once when its process is gone, however it ended, and never hold its
+standard output open.
 """
 
 from __future__ import annotations
@@ -26,24 +31,43 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import stat
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import IO, Any
 
 BATCH_SIZE = 256
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How every output line starts: keyword_record's first field, as json.dumps writes it.
 RECORD_START = b'{"source": '
 _worker_state: dict = {}
+_dropping = threading.Event()  # set in a worker when the job no longer wants its results
 
 
-def _start_worker(model_path: str, options: dict) -> None:
+def _start_worker(model_path: str, options: dict, lifeline: Connection) -> None:
+    threading.Thread(target=_follow_job, args=(lifeline,), daemon=True).start()
+    # The job's process decides when work stops, though a Ctrl-C reaches the whole
+    # process group. It blocked both signals while starting this worker, so none can
+    # have killed it before they are ignored here.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    # Results travel through the pool: the caller's standard output must reach its end
+    # when the job ends, not when the last worker does.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
     from threadpoolctl import threadpool_limits
 
     from wordlens.app.engine import WordModel
@@ -54,6 +78,18 @@ def _start_worker(model_path: str, options: dict) -> None:
     # The parent verified the checksums; workers only map the same files.
     _worker_state["model"] = WordModel(load_model(model_path, verify=False))
     _worker_state["options"] = options
+
+
+def _follow_job(lifeline: Connection) -> None:
+    """In a worker: drop the work in hand once the job closes its end of ``lifeline`` (a
+    pipe), which it does when it stops early and the kernel does when its process dies,
+    SIGKILL included; then exit at once if the job's process is gone. (A worker ended
+    while it sends a result would leave the pool waiting for the rest of it forever, so
+    a living job gets empty results instead.)"""
+    wait([lifeline])
+    _dropping.set()
+    wait([multiprocessing.parent_process().sentinel])  # type: ignore[union-attr]
+    os._exit(1)
 
 
 def _blank_record(source: str, line: int, identifier: Any = None) -> dict:
@@ -112,7 +148,12 @@ def json_line(record: dict) -> bytes:
 
 def _process_batch(records: list) -> bytes:
     model, options = _worker_state["model"], _worker_state["options"]
-    return b"".join(json_line(keyword_record(model, r, options)) for r in records)
+    lines = []
+    for record in records:
+        if _dropping.is_set():
+            return b""
+        lines.append(json_line(keyword_record(model, record, options)))
+    return b"".join(lines)
 
 
 def _records(job: KeywordJob) -> Iterator:
@@ -240,6 +281,62 @@ def _skip_finished(records: Iterator, count: int, last: tuple | None, output: Pa
     return records
 
 
+class _Stopped(Exception):
+    """The job was asked to stop by ``signum``."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopSignals:
+    """Turns the first SIGINT or SIGTERM into :class:`_Stopped`, raised where stopping
+    is safe: at once while the job reads input, computes or waits for results; at the
+    end of a :meth:`deferred` block otherwise. A second signal acts as it would without
+    the job (its previous handler is back). Handlers can only be set in the main thread;
+    elsewhere signals keep their usual effect."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._deferring = False
+        self._previous: dict = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        self._previous = {}
+
+    def _handle(self, signum: int, frame) -> None:
+        self._restore()
+        self.received = signum
+        if not self._deferring:
+            raise _Stopped(signum)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold a stop until the block is done: writing a batch (the output keeps whole
+        lines) or handing one to the pool (its bookkeeping stays whole, and a worker it
+        starts inherits the blocked signals until it ignores them)."""
+        self._deferring = True
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            self._deferring = False
+        if self.received is not None:
+            raise _Stopped(self.received)
+
+
 @dataclass(frozen=True)
 class KeywordJob:
     """One batch run. ``output`` ``"-"`` is standard output; ``options`` are the
@@ -258,10 +355,21 @@ class KeywordJob:
     progress: bool = True
 
 
-def run_job(job: KeywordJob) -> tuple[int, int, float]:
-    """Run ``job``; returns (documents written, documents found done when resuming,
-    seconds). Raises ValueError, before anything is written, if it could destroy data
-    or cannot resume."""
+@dataclass(frozen=True)
+class JobResult:
+    """``written``: documents this run wrote; ``done``: documents found finished when
+    resuming; ``seconds``: time spent on them; ``stopped_by``: the signal that stopped
+    the run before the end of its input, or None."""
+
+    written: int
+    done: int
+    seconds: float
+    stopped_by: int | None = None
+
+
+def run_job(job: KeywordJob) -> JobResult:
+    """Run ``job``. Raises ValueError, before anything is written, if it could destroy
+    data or cannot resume."""
     from tqdm import tqdm
 
     from wordlens.app.engine import WordModel
@@ -299,43 +407,70 @@ def run_job(job: KeywordJob) -> tuple[int, int, float]:
         mininterval=1.0,
         file=sys.stderr,
     )
-    started, written = time.perf_counter(), 0
-    try:
-        if job.workers == 1:
-            from threadpoolctl import threadpool_limits
+    started, written, stopped_by = time.perf_counter(), 0, None
 
-            _worker_state.update(model=model, options=job.options)
-            with threadpool_limits(1):  # as in the workers: the same sums, the same scores
-                for batch in _batches(records, BATCH_SIZE):
-                    output.write(_process_batch(batch))
-                    output.flush()
-                    written += len(batch)
-                    progress.update(len(batch))
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                job.workers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(str(job.model), job.options),
-            ) as pool:
-                pending: deque = deque()
-                for batch in _batches(records, BATCH_SIZE):
-                    pending.append((len(batch), pool.submit(_process_batch, batch)))
-                    while len(pending) > 2 * job.workers:  # bounded: constant memory
-                        written += _write_next(pending, output, progress)
-                while pending:
-                    written += _write_next(pending, output, progress)
+    def write(data: bytes, size: int) -> None:
+        nonlocal written
+        output.write(data)
+        output.flush()
+        written += size
+        progress.update(size)
+
+    try:
+        with _StopSignals() as stop:
+            if job.workers == 1:
+                _run_here(job, model, records, write, stop)
+            else:
+                _run_in_pool(job, records, write, stop)
+    except _Stopped as stopped:
+        stopped_by = stopped.signum
     finally:
         progress.close()
         if output is not sys.stdout.buffer:
             output.close()
-    return written, done, time.perf_counter() - started
+    return JobResult(written, done, time.perf_counter() - started, stopped_by)
 
 
-def _write_next(pending: deque, output, progress) -> int:
-    size, future = pending.popleft()
-    output.write(future.result())
-    output.flush()
-    progress.update(size)
-    return size
+def _run_here(job: KeywordJob, model, records: Iterator, write, stop: _StopSignals) -> None:
+    from threadpoolctl import threadpool_limits
+
+    _worker_state.update(model=model, options=job.options)
+    with threadpool_limits(1):  # as in the workers: the same sums, the same scores
+        for batch in _batches(records, BATCH_SIZE):
+            data = _process_batch(batch)
+            with stop.deferred():
+                write(data, len(batch))
+
+
+def _run_in_pool(job: KeywordJob, records: Iterator, write, stop: _StopSignals) -> None:
+    # Workers work for the job as long as it holds the write end of this pipe open.
+    lifeline, keep_alive = multiprocessing.Pipe(duplex=False)
+    pool = ProcessPoolExecutor(
+        job.workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(str(job.model), job.options, lifeline),
+    )
+    pending: deque = deque()
+
+    def write_next() -> None:
+        size, future = pending.popleft()
+        data = future.result()
+        with stop.deferred():
+            write(data, size)
+
+    try:
+        for batch in _batches(records, BATCH_SIZE):
+            with stop.deferred():
+                pending.append((len(batch), pool.submit(_process_batch, batch)))
+            while len(pending) > 2 * job.workers:  # bounded: constant memory
+                write_next()
+        while pending:
+            write_next()
+    except BaseException:
+        keep_alive.close()  # stopped or failed: the workers drop the batches in hand
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        keep_alive.close()
+        lifeline.close()

@@ -1,5 +1,6 @@
 """The batch command ``wordlens keywords`` on files, standard input and resumption."""
 
+import glob
 import gzip
 import json
 import os
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,22 +149,104 @@ def test_resume_refuses_a_foreign_output(tmp_path, models_dir, capsys):
     assert "does not match the input" in capsys.readouterr().err
 
 
-def test_resume_after_a_killed_run(tmp_path, models_dir):
-    source = tmp_path / "docs.txt"
-    source.write_text("\n".join(documents(40_000, seed=9)) + "\n")
-    reference, output = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
-    command = [*JOB, "--model", str(models_dir / "pmi"), str(source), "--workers", "1", "-o"]
-    process = subprocess.Popen(command + [str(output)])
+@pytest.fixture(scope="module")
+def long_input(tmp_path_factory, models_dir):
+    """20,000 documents and the output of an uninterrupted run over them."""
+    folder = tmp_path_factory.mktemp("long")
+    source, reference = folder / "docs.txt", folder / "reference.jsonl"
+    source.write_text("\n".join(documents(20_000, seed=9)) + "\n")
+    subprocess.run(
+        [*JOB, "--model", str(models_dir / "pmi"), str(source), "-o", str(reference)], check=True
+    )
+    return source, reference.read_bytes()
+
+
+def process_status(stat_file):
+    """(state, parent pid) from a /proc/PID/stat file, or None once the process is gone."""
+    try:
+        fields = Path(stat_file).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def children(pid):
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    return [
+        int(stat_file.split("/")[2])
+        for stat_file in glob.glob("/proc/[0-9]*/stat")
+        if (status := process_status(stat_file)) and status[1] == pid
+    ]
+
+
+def command_line(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def alive(pid):
+    """Whether ``pid`` runs (a zombie, waiting for a parent to reap it, does not)."""
+    status = process_status(f"/proc/{pid}/stat")
+    return status is not None and status[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("signum", "workers", "status"),
+    [
+        (signal.SIGKILL, 1, -signal.SIGKILL),
+        (signal.SIGKILL, 2, -signal.SIGKILL),
+        (signal.SIGTERM, 2, 143),
+        (signal.SIGINT, 2, 130),  # to the whole process group, as Ctrl-C sends it
+    ],
+)
+def test_a_killed_run_leaves_no_worker_and_resumes(
+    tmp_path, models_dir, long_input, signum, workers, status
+):
+    source, reference = long_input
+    output = tmp_path / "out.jsonl"
+    command = [*JOB, "--model", str(models_dir / "pmi"), str(source), "-o", str(output)]
+    process = subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    pool_size = workers if workers > 1 else 0  # one worker runs in the job's own process
     deadline = time.monotonic() + 60
-    while (not output.exists() or output.stat().st_size < 50_000) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # until every worker runs and output flows
+        helpers = children(process.pid)  # the workers and multiprocessing's resource tracker
+        pool = [pid for pid in helpers if b"spawn_main" in command_line(pid)]
+        if len(pool) == pool_size and output.exists() and output.stat().st_size > 50_000:
+            break
         time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    interrupted = output.read_bytes().count(b"\n")
-    assert 0 < interrupted < 40_000, "the run was not interrupted mid-way"
-    subprocess.run(command + [str(output), "--resume"], check=True)
-    subprocess.run(command + [str(reference)], check=True)
-    assert output.read_bytes() == reference.read_bytes()
+    assert len(pool) == pool_size
+    try:
+        if signum == signal.SIGINT:
+            os.killpg(process.pid, signum)
+        else:
+            os.kill(process.pid, signum)
+        # Standard output and error reach their end only once no process holds them open.
+        _, error = process.communicate(timeout=20)
+        assert process.returncode == status, error.decode()
+        assert b"Traceback" not in error
+        deadline = time.monotonic() + 10
+        while any(map(alive, helpers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in helpers if alive(pid)], "a worker outlived the job"
+    finally:  # a failure leaves nothing running
+        for pid in [process.pid, *helpers]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    written = output.read_bytes()
+    assert 0 < written.count(b"\n") < 20_000, "the run was not interrupted mid-way"
+    if signum != signal.SIGKILL:
+        assert written.endswith(b"\n"), "a stopped run ends with a whole line"
+        assert b"--resume" in error
+    subprocess.run([*command, "--resume", "--workers", "2"], check=True)
+    assert output.read_bytes() == reference
 
 
 def strict_json(line):

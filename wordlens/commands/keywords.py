@@ -9,17 +9,23 @@ line, in input order::
      "keywords": [{"word": "...", "score": -12.3}, ...], "tokens": 42,
      "unknown": [...], "reason": null, "error": null}
 
-A bad line (undecodable, malformed JSON, no text field, too long) gives a record with
-``error`` set, never an abort. Work is spread over ``--workers`` processes (default:
-all cores) in bounded batches, so memory stays constant whatever the input size.
-``--resume`` continues an interrupted ``-o`` file: finished documents are neither
-redone nor duplicated (a half-written last line is discarded and redone).
+A bad line (undecodable, malformed or too deeply nested JSON, no text field, an id
+that cannot be written back as JSON, too long) gives a record with ``error`` set,
+never an abort. Work is spread over ``--workers`` processes (default: all cores) in
+bounded batches, so memory stays constant whatever the input size.
+
+The output is never one of the inputs, and an existing file that is not a wordlens
+keywords output is never replaced: both are refused. ``--resume`` continues an
+interrupted ``-o`` file: finished documents are neither redone nor duplicated (a
+half-written last line is discarded and redone). SIGINT and SIGTERM stop the job
+cleanly (exit status 130 or 143): the output holds whole lines, ready for ``--resume``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 COMMAND = ("keywords",)
@@ -117,12 +123,20 @@ def run(args: argparse.Namespace) -> int:
         stdin_format=args.stdin_format,
         progress=not args.no_progress,
     )
-    written, done, seconds = run_job(job)
-    rate = written / seconds if seconds > 0 else 0.0
+    result = run_job(job)
+    rate = result.written / result.seconds if result.seconds > 0 else 0.0
     print(
-        f"wordlens keywords: {written:,} documents in {seconds:.1f} s "
+        f"wordlens keywords: {result.written:,} documents in {result.seconds:.1f} s "
         f"({rate:,.0f} documents/s, {args.workers} worker(s))"
-        + (f"; {done:,} already done" if done else ""),
+        + (f"; {result.done:,} already done" if result.done else ""),
         file=sys.stderr,
     )
-    return 0
+    if result.stopped_by is None:
+        return 0
+    name = signal.Signals(result.stopped_by).name
+    print(
+        f"wordlens keywords: stopped by {name}; the output holds whole lines"
+        + ("" if args.output == "-" else ": run again with --resume to continue it"),
+        file=sys.stderr,
+    )
+    return 128 + result.stopped_by
