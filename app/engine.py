@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -35,12 +36,13 @@ import numpy as np
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
+    ModelUnavailableError,
     UnknownModelError,
     UnknownWordError,
 )
 from wordlens.app.families import DEFAULT_PRIOR_WEIGHT, Family, family_of
 from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult
-from wordlens.artifacts import Model, find_models, load_model
+from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
 from wordlens.corpus.tokenizers import Tokenizer, from_spec
 
 __all__ = ["Engine", "Limits", "WordModel"]
@@ -433,13 +435,19 @@ class Engine:
 
     Parameters
     ----------
-    models_dir : folder holding one sub-folder per model.
-    default : the model used when a query names none (default: ``pmi`` if loaded,
-        else the first name in alphabetical order).
+    models_dir : folder holding one sub-folder per model (a folder with a
+        ``manifest.json``; other entries are skipped with a log line).
+    default : the model used when a query names none (default: ``pmi`` if there is
+        a ``pmi`` folder, else the first model that loaded).
     verify : check the files' SHA-256 when loading.
     limits : query bounds shared by all models.
 
-    A model that fails to load is left out and its reason kept in ``errors``.
+    A model that fails to load is left out and its reason kept in ``errors`` (files
+    named relative to the models folder); so is a model whose files change in place
+    while it is served (:meth:`get` checks them). ``reason`` says in one line why the
+    engine is not ready. A query for an unavailable model, the default one included,
+    fails with :class:`~wordlens.app.errors.ModelUnavailableError` and its reason:
+    it never goes to another model.
     """
 
     def __init__(
@@ -452,29 +460,75 @@ class Engine:
         self.models_dir = Path(models_dir)
         self.models: dict[str, WordModel] = {}
         self.errors: dict[str, str] = {}
-        for name, path in find_models(self.models_dir).items():
+        self._lock = threading.Lock()
+        found = find_models(self.models_dir)
+        for name, path in found.items():
             try:
                 self.models[name] = WordModel(load_model(path, verify=verify), limits)
             except Exception as error:  # noqa: BLE001 - reported, never fatal
                 self.errors[name] = str(error)
                 log.error("model %s not loaded: %s", name, error)
-        if default is not None and default not in self.models:
-            self.errors[default] = self.errors.get(
-                default, f"the default model {default!r} is not in {self.models_dir}"
-            )
-            default = None
-        self.default = default or ("pmi" if "pmi" in self.models else next(iter(self.models), None))
+        if default is not None and default not in found:
+            self.errors[default] = f"the default model {default!r} is not in the models folder"
+        self.default = default or ("pmi" if "pmi" in found else next(iter(self.models), None))
+        folder = repr(self.models_dir.name or str(self.models_dir))
+        self._folder_problem = (
+            None
+            if found
+            else f"the models folder {folder} does not exist"
+            if not self.models_dir.exists()
+            else f"the models folder {folder} is not a folder"
+            if not self.models_dir.is_dir()
+            else f"the models folder {folder} holds no model (no folder with a manifest.json)"
+        )
+        if self._folder_problem:
+            log.error("%s", self._folder_problem)
 
     @property
     def names(self) -> list[str]:
         return list(self.models)
 
     @property
+    def reason(self) -> str | None:
+        """Why the engine is not ready, in one line (None when it is)."""
+        if self._folder_problem:
+            return self._folder_problem
+        if self.errors:
+            return f"models that did not load: {', '.join(self.errors)}"
+        return None
+
+    @property
     def ready(self) -> bool:
-        return bool(self.models) and not self.errors
+        """Every model found loaded, and there is at least one."""
+        return self.reason is None
 
     def get(self, name: str | None = None) -> WordModel:
+        """The model ``name`` (the default one if None), its files checked unchanged.
+
+        Raises ModelUnavailableError (it failed to load or its files changed: the
+        reason names the file) or UnknownModelError (there is no such model).
+        """
         name = name or self.default
-        if name is None or name not in self.models:
-            raise UnknownModelError(name or "(default)", self.names)
-        return self.models[name]
+        if name is None:
+            raise ModelUnavailableError(None, self.reason or "no default model")
+        model = self.models.get(name)
+        if model is None:
+            if name in self.errors:
+                raise ModelUnavailableError(name, self.errors[name])
+            raise UnknownModelError(name, self.names)
+        try:
+            model.model.check_unchanged()
+        except ModelFormatError as error:
+            self._withdraw(name, str(error))
+            raise ModelUnavailableError(name, str(error)) from None
+        return model
+
+    def _withdraw(self, name: str, reason: str) -> None:
+        """Take a model out of service for good (until restart), with its reason."""
+        with self._lock:
+            if name in self.models:
+                log.error("model %s withdrawn: %s", name, reason)
+                # New dicts rather than in-place changes: a thread iterating the
+                # old ones (/models, /readyz) is not disturbed.
+                self.models = {key: m for key, m in self.models.items() if key != name}
+                self.errors = {**self.errors, name: reason}

@@ -183,10 +183,12 @@ def test_invalid_inputs_are_rejected(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_find_models_ignores_hidden_directories(tmp_path):
+def test_find_models_lists_the_folders_with_a_manifest(tmp_path):
     make_model(tmp_path / "one")
     (tmp_path / ".one.partial-1-abc").mkdir()
     (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{}")  # loading says what is wrong
+    (tmp_path / "lost+found").mkdir()
     (tmp_path / "file.txt").write_text("x")
     assert sorted(find_models(tmp_path)) == ["broken", "one"]
 

@@ -140,6 +140,8 @@ class Model:
 
     ``arrays`` maps names (``vectors``, ``vectors_norm``, ``syn1``, …) to
     read-only ``np.memmap`` views. ``counts`` is ``None`` for imported vectors.
+    ``mapped`` holds each mapped file's (inode, size, mtime in ns) when it was opened,
+    for :meth:`check_unchanged`.
     """
 
     path: Path
@@ -147,6 +149,7 @@ class Model:
     words: list[str]
     counts: np.ndarray | None
     arrays: dict[str, np.ndarray]
+    mapped: dict[str, tuple[int, int, int]] = field(default_factory=dict, repr=False)
     _index: dict[str, int] | None = field(default=None, repr=False)
 
     @property
@@ -182,6 +185,32 @@ class Model:
 
     def __len__(self) -> int:
         return len(self.words)
+
+    def check_unchanged(self) -> None:
+        """Raise ModelFormatError naming the first mapped file that was changed in place
+        since it was opened (about 1 µs a file: a ``stat``).
+
+        A file truncated under a memory map raises SIGBUS, which kills the process,
+        when a page past its new end is touched; one rewritten in place changes the
+        values under the vocabulary. A file replaced by rename (as :func:`write_model`
+        does) or deleted is harmless: the map keeps the old file.
+        """
+        for name, (inode, size, mtime) in self.mapped.items():
+            try:
+                now = os.stat(self.path / name)
+            except FileNotFoundError:
+                continue
+            if now.st_ino == inode and (now.st_size, now.st_mtime_ns) != (size, mtime):
+                raise ModelFormatError(
+                    f"{_shown(self.path / name)}: changed on disk while served "
+                    f"({now.st_size:,} bytes, {size:,} when loaded); "
+                    "restart the server to load the model again"
+                )
+
+
+def _identity(file: Path) -> tuple[int, int, int]:
+    status = file.stat()
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _check_vocabulary(words: list[str], counts: np.ndarray | None, rows: int) -> None:
@@ -497,6 +526,7 @@ def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
         words=words,
         counts=arrays.pop("counts", None),
         arrays=arrays,
+        mapped={f"{name}.npy": _identity(path / f"{name}.npy") for name in manifest["arrays"]},
     )
 
 
@@ -521,12 +551,24 @@ def update_manifest(path: str | os.PathLike, **fields: Any) -> dict[str, Any]:
     return manifest
 
 
-def find_models(models_dir: str | os.PathLike) -> dict[str, Path]:
-    """name → path of every model directory under ``models_dir``.
+def _not_a_model(entry: Path) -> str | None:
+    """Why an entry of the models folder is not a model folder (None if it is one)."""
+    if entry.name.startswith("."):
+        return "hidden (work folders of writers are)"
+    if not entry.exists():
+        return "a link that leads nowhere"
+    if not entry.is_dir():
+        return "not a folder"
+    if not (entry / MANIFEST).is_file():
+        return f"no {MANIFEST}, so not a model"
+    return None
 
-    Hidden directories (partial writes, retired models) are ignored; a directory
-    without a manifest is listed too, so that loading it reports what is wrong. A
-    model that a writer killed mid-replace left only as ``.NAME.old-*`` is put back
+
+def find_models(models_dir: str | os.PathLike) -> dict[str, Path]:
+    """name → path of every model folder of ``models_dir``: the folders that hold a
+    manifest (loading one that is broken reports what is wrong). Every other entry
+    (hidden, a file, ``lost+found``, a link to nothing) is skipped with a log line.
+    A model that a writer killed mid-replace left only as ``.NAME.old-*`` is put back
     first.
     """
     models_dir = Path(models_dir)
@@ -535,11 +577,13 @@ def find_models(models_dir: str | os.PathLike) -> dict[str, Path]:
     for entry in models_dir.glob(".*.old-*-*"):
         if match := _WORK_DIR.fullmatch(entry.name):
             _restore_retired(models_dir / match["name"])
-    return {
-        entry.name: entry
-        for entry in sorted(models_dir.iterdir())
-        if entry.is_dir() and not entry.name.startswith(".")
-    }
+    found = {}
+    for entry in sorted(models_dir.iterdir()):
+        if why := _not_a_model(entry):
+            log.info("skipping %r in the models folder: %s", entry.name, why)
+        else:
+            found[entry.name] = entry
+    return found
 
 
 def models_dir() -> Path:
