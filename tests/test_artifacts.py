@@ -263,6 +263,20 @@ def test_non_finite_values_are_refused_without_verify_too(tmp_path, file, value)
         load_model(path, verify=False)
 
 
+def test_the_finite_check_counts_across_chunks(tmp_path):
+    """Arrays of more than a chunk (2**20 values) are checked a chunk at a time."""
+    words = [f"w{i}" for i in range(2000)]
+    vectors = np.ones((2000, 600), dtype=np.float32)  # 1.2 million values
+    path, _ = make_model(tmp_path / "m", words=words, vectors=vectors, counts=None)
+    assert load_model(path, verify=False).vectors.shape == (2000, 600)
+    values = np.load(path / "vectors.npy", mmap_mode="r+")
+    values[0, 0] = values[-1, -1] = np.inf
+    values.flush()
+    del values
+    with pytest.raises(ModelFormatError, match=r"m/vectors\.npy: 2 values are not finite"):
+        load_model(path, verify=False)
+
+
 def test_non_finite_vectors_are_not_written(tmp_path):
     vectors = np.ones((4, 8))
     vectors[1, 2] = np.nan

@@ -119,10 +119,8 @@ def _non_finite(array: np.ndarray) -> int:
     if array.dtype.kind not in "fc":
         return 0
     flat = array.reshape(-1)
-    return sum(
-        int(flat.size - np.count_nonzero(np.isfinite(flat[start : start + _FINITE_CHUNK])))
-        for start in range(0, flat.size, _FINITE_CHUNK)
-    )
+    chunks = (flat[start : start + _FINITE_CHUNK] for start in range(0, flat.size, _FINITE_CHUNK))
+    return sum(chunk.size - int(np.count_nonzero(np.isfinite(chunk))) for chunk in chunks)
 
 
 def _values(count: int) -> str:
