@@ -43,7 +43,7 @@ from wordlens.app.errors import (
 from wordlens.app.families import DEFAULT_PRIOR_WEIGHT, Family, family_of
 from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult
 from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
-from wordlens.corpus.tokenizers import Tokenizer, from_spec
+from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 
 __all__ = ["Engine", "Limits", "WordModel"]
 
@@ -54,7 +54,13 @@ _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one query; beyond them a query fails with LimitExceededError."""
+    """Bounds on one query; beyond them a query fails with LimitExceededError.
+
+    ``max_text_chars`` bounds a text both as given and once Unicode-normalised, and
+    the characters of a word or token list in all; ``max_words`` the words of a list
+    (extra stop-words included); ``max_tokens`` the tokens of a text, counted while
+    tokenising.
+    """
 
     max_topn: int = 1000
     max_words: int = 1000
@@ -120,14 +126,24 @@ class WordModel:
     def __contains__(self, word: str) -> bool:
         return self.normalize(word) in self.index
 
+    def _check_size(self, strings: Sequence[str], most: int, what: str) -> None:
+        """LimitExceededError unless there are at most ``most`` ``strings`` (``what``
+        names them) of at most ``max_text_chars`` characters in all."""
+        if len(strings) > most:
+            raise LimitExceededError(
+                f"{len(strings):,} {what} in one query; the limit is {most:,}", limit=most
+            )
+        characters, limit = sum(map(len, strings)), self.limits.max_text_chars
+        if characters > limit:
+            raise LimitExceededError(
+                f"{what} of {characters:,} characters in all; the limit is {limit:,}",
+                limit=limit,
+            )
+
     def ids(self, words: Iterable[str]) -> list[int]:
         """Rows of ``words``; raises UnknownWordError listing every unknown one."""
         words = list(words)
-        if len(words) > self.limits.max_words:
-            raise LimitExceededError(
-                f"{len(words)} words in one query; the limit is {self.limits.max_words}",
-                limit=self.limits.max_words,
-            )
+        self._check_size(words, self.limits.max_words, "words")
         index = self.index
         normalized = self.tokenizer.normalize_all(words)
         missing = [word for word in dict.fromkeys(normalized) if word not in index]
@@ -139,13 +155,19 @@ class WordModel:
         return self.ids([word])[0]
 
     def tokenize(self, text: str) -> list[str]:
-        """Tokens of ``text`` by the model's tokenizer (bounded length)."""
-        if len(text) > self.limits.max_text_chars:
+        """Tokens of ``text`` by the model's tokenizer, refused (LimitExceededError) as
+        soon as the text, as given or normalised, passes ``max_text_chars`` or its
+        tokens ``max_tokens``: the work stops at the limit."""
+        limits = self.limits
+        if len(text) > limits.max_text_chars:
             raise LimitExceededError(
-                f"text of {len(text):,} characters; the limit is {self.limits.max_text_chars:,}",
-                limit=self.limits.max_text_chars,
+                f"text of {len(text):,} characters; the limit is {limits.max_text_chars:,}",
+                limit=limits.max_text_chars,
             )
-        return self.tokenizer(text)
+        try:
+            return self.tokenizer(text, limits.max_text_chars, limits.max_tokens)
+        except TextTooLargeError as error:
+            raise LimitExceededError(str(error), limit=error.limit) from None
 
     def known(self, tokens: Sequence[str], normalized: bool = False) -> tuple[list[int], list[str]]:
         """Rows of the known tokens (repeats kept) and the distinct unknown ones.
@@ -153,11 +175,7 @@ class WordModel:
         ``normalized=True`` says the tokens come from this model's tokenizer, so the
         per-word normalisation is skipped.
         """
-        if len(tokens) > self.limits.max_tokens:
-            raise LimitExceededError(
-                f"{len(tokens):,} tokens in one text; the limit is {self.limits.max_tokens:,}",
-                limit=self.limits.max_tokens,
-            )
+        self._check_size(tokens, self.limits.max_tokens, "tokens")
         forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
         found = list(map(self.index.get, forms))
         if None not in found:
@@ -401,6 +419,7 @@ class WordModel:
         :class:`~wordlens.app.keywords.KeywordOptions`."""
         settings = KeywordOptions(topn=topn, **options)
         self.check_topn(settings.topn)
+        self._check_size(settings.stopwords, self.limits.max_words, "stop-words")
         method = self.family.keyword_method(settings.variant)  # refuse before reading
         if isinstance(text, str):
             tokens = self.tokenize(text)

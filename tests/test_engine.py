@@ -206,3 +206,72 @@ def test_sentence_similarity(pmi, vectors):
     assert result["unknown"] == [["unknown"], []]
     with pytest.raises(InvalidQueryError, match="at least one word"):
         pmi.sentence_similarity(["unknown"], ["w3"])
+
+
+@pytest.fixture
+def normalised(monkeypatch):
+    """The length of every string handed to unicodedata.normalize during the test."""
+    import unicodedata
+
+    lengths: list[int] = []
+    normalize = unicodedata.normalize
+
+    def counting(form, text):
+        lengths.append(len(text))
+        return normalize(form, text)
+
+    monkeypatch.setattr(unicodedata, "normalize", counting)
+    return lengths
+
+
+def test_text_that_grows_under_normalisation_stops_at_the_limit(pmi, normalised):
+    """U+FDFA becomes 18 characters under NFKC: a text within the length limit must
+    not cost its whole expansion (2.4 s and 306 MiB for this one) before its 413."""
+    with pytest.raises(LimitExceededError, match="limit is 1,000,000"):
+        pmi.tokenize("\ufdfa" * 1_000_000)
+    assert sum(normalised) < 100_000  # 1,000,000 / 18, and a piece
+
+
+def test_long_runs_of_combining_marks_cost_linear_time(pmi, normalised):
+    """Canonical reordering sorts a run of combining marks by insertion, quadratic in
+    its length (1.3 s for 40,000 marks, minutes for a million): text is normalised in
+    short pieces, and a run of marks longer than Unicode's stream-safe 30 is cut."""
+    assert pmi.tokenize("a" + "\u0301\u0316" * 10_000) == ["á"]
+    assert max(normalised) <= 1_000
+
+
+def test_the_token_limit_stops_tokenising(pmi, monkeypatch):
+    """Tokenising stops one token past the limit rather than making every token of a
+    text (500,000 here) and then refusing."""
+    from wordlens.corpus import tokenizers
+
+    made = []
+    pattern = tokenizers._ENGLISH_TOKEN
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(pattern, name)
+
+        def finditer(self, *args):
+            for match in pattern.finditer(*args):
+                made.append(1)
+                yield match
+
+        def findall(self, *args):
+            found = pattern.findall(*args)
+            made.extend([1] * len(found))
+            return found
+
+    monkeypatch.setattr(tokenizers, "_ENGLISH_TOKEN", Counting())
+    with pytest.raises(LimitExceededError, match="more than 100,000 tokens"):
+        pmi.tokenize("w1 " * 333_333)
+    assert len(made) == 100_001
+
+
+def test_word_and_token_lists_are_bounded_in_characters(pmi):
+    with pytest.raises(LimitExceededError, match="limit is 1,000,000"):
+        pmi.most_similar(["é" * 1_000_001])
+    with pytest.raises(LimitExceededError, match="limit is 1,000,000"):
+        pmi.sentence_similarity(["w1" * 300_000, "w2" * 300_000], ["w3"])
+    with pytest.raises(LimitExceededError, match="1,001 stop-words in one query"):
+        pmi.keywords("w1 w2", stopwords=("w3",) * 1001)
