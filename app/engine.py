@@ -33,6 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from wordlens.app.blocks import row_blocks
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
@@ -40,7 +41,13 @@ from wordlens.app.errors import (
     UnknownModelError,
     UnknownWordError,
 )
-from wordlens.app.families import DEFAULT_PRIOR_WEIGHT, Family, family_of
+from wordlens.app.families import (
+    DEFAULT_PRIOR_WEIGHT,
+    CorrelationBasis,
+    Family,
+    UnitRows,
+    family_of,
+)
 from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult
 from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
@@ -59,7 +66,9 @@ class Limits:
     ``max_text_chars`` bounds a text both as given and once Unicode-normalised, and
     the characters of a word or token list in all; ``max_words`` the words of a list
     (extra stop-words included); ``max_tokens`` the tokens of a text, counted while
-    tokenising.
+    tokenising; ``max_keyword_products`` the work of one text's keyword scores, in
+    products of two vectors (hierarchical softmax: candidate words × tree nodes on
+    the text's paths; the other families one per token and candidate).
     """
 
     max_topn: int = 1000
@@ -67,6 +76,7 @@ class Limits:
     max_tokens: int = 100_000
     max_text_chars: int = 1_000_000
     max_correlation_n: int = 50_000
+    max_keyword_products: int = 50_000_000
 
 
 def _top(scores: np.ndarray, topn: int, excluded: np.ndarray) -> np.ndarray:
@@ -296,11 +306,8 @@ class WordModel:
             raise InvalidQueryError("give at least one positive or negative word")
         rows_pos, rows_neg = self.ids(positive), self.ids(negative)
         basis = self._similarity_basis(method, correlation_n)
-        query = np.zeros(basis.shape[1], dtype=np.float64)
-        for row in rows_pos:
-            query += basis[row]
-        for row in rows_neg:
-            query -= basis[row]
+        unit = basis.rows(rows_pos + rows_neg).astype(np.float64)
+        query = unit[: len(rows_pos)].sum(axis=0) - unit[len(rows_pos) :].sum(axis=0)
         query /= len(rows_pos) + len(rows_neg)
         length = np.linalg.norm(query)
         if length == 0:
@@ -308,7 +315,7 @@ class WordModel:
                 "the query vector is zero (the words cancel out or have zero vectors)"
             )
         limit = self._restricted(restrict_vocab)
-        scores = basis[:limit] @ (query / length).astype(np.float32)
+        scores = basis.scores((query / length).astype(np.float32), limit)
         return self._neighbours(scores, topn, rows_pos + rows_neg)
 
     def most_similar_cosmul(
@@ -324,11 +331,13 @@ class WordModel:
             raise InvalidQueryError("most_similar_cosmul needs at least one positive word")
         rows_pos, rows_neg = self.ids(positive), self.ids(negative)
         limit = self._restricted(restrict_vocab)
-        searched = self.vectors_norm[:limit]
-        cosines = searched @ self.vectors_norm[rows_pos + rows_neg].T  # (limit, k)
-        shifted = (1.0 + cosines.astype(np.float64)) / 2
-        scores = shifted[:, : len(rows_pos)].prod(axis=1)
-        scores /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
+        queries = self.vectors_norm[rows_pos + rows_neg].T  # (d, k)
+        scores = np.empty(limit)
+        for block in row_blocks(limit, queries.shape[1]):
+            cosines = self.vectors_norm[block] @ queries  # (block, k)
+            shifted = (1.0 + cosines.astype(np.float64)) / 2
+            scores[block] = shifted[:, : len(rows_pos)].prod(axis=1)
+            scores[block] /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
         return self._neighbours(scores, topn, rows_pos + rows_neg)
 
     def similar_by_vector(
@@ -361,28 +370,28 @@ class WordModel:
 
     # ------------------------------------------------ Su's correlation similarity
 
-    def _similarity_basis(self, method: str, correlation_n: int) -> np.ndarray:
+    def _similarity_basis(self, method: str, correlation_n: int) -> UnitRows:
         if method == "cosine":
-            return self.vectors_norm
+            return UnitRows(self.vectors_norm)
         if method == "correlation":
-            return self.correlation_vectors(correlation_n)
+            return self.correlation_basis(correlation_n)
         raise InvalidQueryError(f"unknown method {method!r}; use 'cosine' or 'correlation'")
 
-    def correlation_vectors(self, n: int = 1000) -> np.ndarray:
-        """Unit rows (V, d) float32 whose inner products are Su's correlation
-        similarity: the Pearson correlation of two words' PMI profiles over the ``n``
-        most frequent words (models whose family answers ``correlation``: PMI)."""
+    def correlation_basis(self, n: int = 1000) -> CorrelationBasis:
+        """Su's correlation similarity over the ``n`` most frequent words, as unit
+        rows whose inner products are the Pearson correlations of the words' PMI
+        profiles (models whose family answers ``correlation``: PMI). The last
+        CORRELATION_CACHE n are kept; a new one costs about 15 ms (default model)."""
         self.family.require("correlation")
         if not 2 <= n <= self.limits.max_correlation_n:
             raise InvalidQueryError(
                 f"correlation_n must be between 2 and {self.limits.max_correlation_n}, got {n}"
             )
-        return self.family.correlation_vectors(min(n, len(self.words)))
+        return self.family.correlation_basis(min(n, len(self.words)))
 
     def correlation_similarity(self, w1: str, w2: str, n: int = 1000) -> float:
-        a, b = self.ids([w1, w2])
-        basis = self.correlation_vectors(n)
-        return float(np.dot(basis[a], basis[b]))
+        a, b = self.correlation_basis(n).rows(self.ids([w1, w2]))
+        return float(np.dot(a, b))
 
     # --------------------------------------------------- context similarity
 
@@ -427,7 +436,9 @@ class WordModel:
         else:
             tokens = list(text)
             rows, unknown = self.known(tokens)
-        return self._keywords.extract(method, rows, unknown, len(tokens), settings)
+        return self._keywords.extract(
+            method, rows, unknown, len(tokens), settings, self.limits.max_keyword_products
+        )
 
     # ---------------------------------------------------- sentence similarity
 

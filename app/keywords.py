@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wordlens.app.errors import InvalidQueryError
+from wordlens.app.errors import InvalidQueryError, LimitExceededError
 from wordlens.app.families import Family
 from wordlens.corpus import Tokenizer
 
@@ -139,10 +139,13 @@ class KeywordExtractor:
         unknown: list[str],
         tokens: int,
         options: KeywordOptions,
+        max_products: int,
     ) -> KeywordResult:
         """The ``options.topn`` keywords of a text given as the rows of its known tokens
         (repeats kept), its distinct unknown tokens and its number of tokens, scored by
-        ``method`` (the family's ``keyword_method(options.variant)``)."""
+        ``method`` (the family's ``keyword_method(options.variant)``); refused with
+        LimitExceededError, before the work, if the scores take more than
+        ``max_products`` products of vectors."""
         result = KeywordResult(method=method, keywords=[], tokens=tokens, unknown=unknown)
         if not tokens:
             result.reason = "the text has no tokens"
@@ -157,6 +160,13 @@ class KeywordExtractor:
         if len(candidates) == 0:
             result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
             return result
+        products = self.family.keyword_products(distinct, candidates)
+        if products > max_products:
+            raise LimitExceededError(
+                f"the keyword scores of this text take {products:,} products of vectors "
+                f"({len(candidates):,} candidate words); the limit is {max_products:,}",
+                limit=max_products,
+            )
         scores = self.family.keyword_scores(distinct, multiplicity, candidates, options.variant)
         best = sorted(zip((-scores).tolist(), candidates.tolist(), strict=True))[: options.topn]
         result.keywords = [

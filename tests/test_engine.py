@@ -275,3 +275,42 @@ def test_word_and_token_lists_are_bounded_in_characters(pmi):
         pmi.sentence_similarity(["w1" * 300_000, "w2" * 300_000], ["w3"])
     with pytest.raises(LimitExceededError, match="1,001 stop-words in one query"):
         pmi.keywords("w1 w2", stopwords=("w3",) * 1001)
+
+
+@pytest.fixture(scope="module")
+def wide_pmi(tmp_path_factory):
+    """A PMI model of 20,000 words: a (V, d) float64 matrix is 10 MB."""
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(20_000)]
+    path = write_model(
+        tmp_path_factory.mktemp("wide") / "pmi",
+        kind="pmi",
+        words=words,
+        vectors=rng.normal(size=(len(words), 64)),
+        counts=np.arange(len(words), 0, -1),
+        manifest={"tokenizer": {"name": "whitespace"}},
+    )
+    return WordModel(load_model(path, verify=False))
+
+
+def test_a_new_correlation_n_costs_no_whole_vocabulary_projection(wide_pmi):
+    """Each correlation_n used to cost a (V, d) projection under the model's lock
+    (0.1-0.7 s on the default model): two words' correlation projects those two."""
+    import tracemalloc
+
+    tracemalloc.start()
+    for n in (500, 501, 502):
+        wide_pmi.correlation_similarity("w1", "w2", n)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000  # a (V, d) float32 matrix would be 5 MB
+
+
+def test_the_correlation_cache_is_bounded_and_reused(pmi):
+    from wordlens.app.families import CORRELATION_CACHE
+
+    first = pmi.most_similar(["w1"], method="correlation", correlation_n=300, topn=5)
+    for n in range(2, 2 + 2 * CORRELATION_CACHE):
+        pmi.most_similar(["w1"], method="correlation", correlation_n=n, topn=1)
+    assert len(pmi.family._correlation) == CORRELATION_CACHE
+    assert pmi.most_similar(["w1"], method="correlation", correlation_n=300, topn=5) == first
