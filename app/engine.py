@@ -48,7 +48,7 @@ from wordlens.app.families import (
     UnitRows,
     family_of,
 )
-from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult
+from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
 from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 
@@ -422,10 +422,17 @@ class WordModel:
 
     # ---------------------------------------------------------------- keywords
 
-    def keywords(self, text: str | Sequence[str], topn: int = 10, **options: Any) -> KeywordResult:
+    def keywords(
+        self,
+        text: str | Sequence[str],
+        topn: int = 10,
+        budget: WorkBudget | None = None,
+        **options: Any,
+    ) -> KeywordResult:
         """The ``topn`` keywords of a text (a string, tokenised by the model's
         tokenizer, or a token list); ``options`` are the other fields of
-        :class:`~wordlens.app.keywords.KeywordOptions`."""
+        :class:`~wordlens.app.keywords.KeywordOptions`. Texts of one batch can share a
+        ``budget`` on their scores' work (a text past it: LimitExceededError)."""
         settings = KeywordOptions(topn=topn, **options)
         self.check_topn(settings.topn)
         self._check_size(settings.stopwords, self.limits.max_words, "stop-words")
@@ -437,7 +444,7 @@ class WordModel:
             tokens = list(text)
             rows, unknown = self.known(tokens)
         return self._keywords.extract(
-            method, rows, unknown, len(tokens), settings, self.limits.max_keyword_products
+            method, rows, unknown, len(tokens), settings, self.limits.max_keyword_products, budget
         )
 
     # ---------------------------------------------------- sentence similarity

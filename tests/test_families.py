@@ -229,3 +229,21 @@ def test_cosmul_with_many_words_in_bounded_memory(word2vec):
     assert len(word2vec.words) * len(positive) * 8 > 30_000_000  # one float64 (V, k)
     peak = peak_bytes(lambda: word2vec.most_similar_cosmul(positive, topn=5))
     assert peak < 20_000_000
+
+
+def test_a_batch_budget_bounds_the_keyword_work_of_many_texts(word2vec):
+    """Each text within max_keyword_products, many texts together within a budget: a
+    text that would overspend it is refused before its work, and spends nothing."""
+    from wordlens.app.keywords import WorkBudget
+
+    texts = [" ".join(word2vec.words[start : start + 600]) for start in (0, 600, 1200)]
+    costs = []
+    for text in texts:
+        budget = WorkBudget(10**12)
+        word2vec.keywords(text, budget=budget)
+        costs.append(10**12 - budget.left)
+    budget = WorkBudget(costs[0] + costs[2])
+    assert word2vec.keywords(texts[0], budget=budget).keywords
+    with pytest.raises(LimitExceededError, match=f"limit is {costs[0] + costs[2]:,}"):
+        word2vec.keywords(texts[1], budget=budget)
+    assert word2vec.keywords(texts[2], budget=budget).keywords and budget.left == 0
