@@ -345,10 +345,14 @@ class WordModel:
     ) -> list[tuple[str, float]]:
         """Words closest by cosine to a raw vector of the model's dimension."""
         self.check_topn(topn)
+        if len(vector) != self.vectors.shape[1]:  # before converting a list of any length
+            raise InvalidQueryError(
+                f"vector has {len(vector):,} components, the model has {self.vectors.shape[1]}"
+            )
         query = np.asarray(vector, dtype=np.float64)
         if query.shape != (self.vectors.shape[1],):
             raise InvalidQueryError(
-                f"vector has {query.size} components, the model has {self.vectors.shape[1]}"
+                f"vector must be a flat list of {self.vectors.shape[1]} numbers"
             )
         length = np.linalg.norm(query)
         if not np.isfinite(length) or length == 0:
