@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,16 +33,24 @@ from typing import Any, cast
 
 import numpy as np
 
+from wordlens.app.blocks import row_blocks
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
+    ModelUnavailableError,
     UnknownModelError,
     UnknownWordError,
 )
-from wordlens.app.families import DEFAULT_PRIOR_WEIGHT, Family, family_of
-from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult
-from wordlens.artifacts import Model, find_models, load_model
-from wordlens.corpus.tokenizers import Tokenizer, from_spec
+from wordlens.app.families import (
+    DEFAULT_PRIOR_WEIGHT,
+    CorrelationBasis,
+    Family,
+    UnitRows,
+    family_of,
+)
+from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
+from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
+from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 
 __all__ = ["Engine", "Limits", "WordModel"]
 
@@ -52,13 +61,22 @@ _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one query; beyond them a query fails with LimitExceededError."""
+    """Bounds on one query; beyond them a query fails with LimitExceededError.
+
+    ``max_text_chars`` bounds a text both as given and once Unicode-normalised, and
+    the characters of a word or token list in all; ``max_words`` the words of a list
+    (extra stop-words included); ``max_tokens`` the tokens of a text, counted while
+    tokenising; ``max_keyword_products`` the work of one text's keyword scores, in
+    products of two vectors (hierarchical softmax: candidate words × tree nodes on
+    the text's paths; the other families one per token and candidate).
+    """
 
     max_topn: int = 1000
     max_words: int = 1000
     max_tokens: int = 100_000
     max_text_chars: int = 1_000_000
     max_correlation_n: int = 50_000
+    max_keyword_products: int = 50_000_000
 
 
 def _top(scores: np.ndarray, topn: int, excluded: np.ndarray) -> np.ndarray:
@@ -118,14 +136,24 @@ class WordModel:
     def __contains__(self, word: str) -> bool:
         return self.normalize(word) in self.index
 
+    def _check_size(self, strings: Sequence[str], most: int, what: str) -> None:
+        """LimitExceededError unless there are at most ``most`` ``strings`` (``what``
+        names them) of at most ``max_text_chars`` characters in all."""
+        if len(strings) > most:
+            raise LimitExceededError(
+                f"{len(strings):,} {what} in one query; the limit is {most:,}", limit=most
+            )
+        characters, limit = sum(map(len, strings)), self.limits.max_text_chars
+        if characters > limit:
+            raise LimitExceededError(
+                f"{what} of {characters:,} characters in all; the limit is {limit:,}",
+                limit=limit,
+            )
+
     def ids(self, words: Iterable[str]) -> list[int]:
         """Rows of ``words``; raises UnknownWordError listing every unknown one."""
         words = list(words)
-        if len(words) > self.limits.max_words:
-            raise LimitExceededError(
-                f"{len(words)} words in one query; the limit is {self.limits.max_words}",
-                limit=self.limits.max_words,
-            )
+        self._check_size(words, self.limits.max_words, "words")
         index = self.index
         normalized = self.tokenizer.normalize_all(words)
         missing = [word for word in dict.fromkeys(normalized) if word not in index]
@@ -137,13 +165,19 @@ class WordModel:
         return self.ids([word])[0]
 
     def tokenize(self, text: str) -> list[str]:
-        """Tokens of ``text`` by the model's tokenizer (bounded length)."""
-        if len(text) > self.limits.max_text_chars:
+        """Tokens of ``text`` by the model's tokenizer, refused (LimitExceededError) as
+        soon as the text, as given or normalised, passes ``max_text_chars`` or its
+        tokens ``max_tokens``: the work stops at the limit."""
+        limits = self.limits
+        if len(text) > limits.max_text_chars:
             raise LimitExceededError(
-                f"text of {len(text):,} characters; the limit is {self.limits.max_text_chars:,}",
-                limit=self.limits.max_text_chars,
+                f"text of {len(text):,} characters; the limit is {limits.max_text_chars:,}",
+                limit=limits.max_text_chars,
             )
-        return self.tokenizer(text)
+        try:
+            return self.tokenizer(text, limits.max_text_chars, limits.max_tokens)
+        except TextTooLargeError as error:
+            raise LimitExceededError(str(error), limit=error.limit) from None
 
     def known(self, tokens: Sequence[str], normalized: bool = False) -> tuple[list[int], list[str]]:
         """Rows of the known tokens (repeats kept) and the distinct unknown ones.
@@ -151,11 +185,7 @@ class WordModel:
         ``normalized=True`` says the tokens come from this model's tokenizer, so the
         per-word normalisation is skipped.
         """
-        if len(tokens) > self.limits.max_tokens:
-            raise LimitExceededError(
-                f"{len(tokens):,} tokens in one text; the limit is {self.limits.max_tokens:,}",
-                limit=self.limits.max_tokens,
-            )
+        self._check_size(tokens, self.limits.max_tokens, "tokens")
         forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
         found = list(map(self.index.get, forms))
         if None not in found:
@@ -276,11 +306,8 @@ class WordModel:
             raise InvalidQueryError("give at least one positive or negative word")
         rows_pos, rows_neg = self.ids(positive), self.ids(negative)
         basis = self._similarity_basis(method, correlation_n)
-        query = np.zeros(basis.shape[1], dtype=np.float64)
-        for row in rows_pos:
-            query += basis[row]
-        for row in rows_neg:
-            query -= basis[row]
+        unit = basis.rows(rows_pos + rows_neg).astype(np.float64)
+        query = unit[: len(rows_pos)].sum(axis=0) - unit[len(rows_pos) :].sum(axis=0)
         query /= len(rows_pos) + len(rows_neg)
         length = np.linalg.norm(query)
         if length == 0:
@@ -288,7 +315,7 @@ class WordModel:
                 "the query vector is zero (the words cancel out or have zero vectors)"
             )
         limit = self._restricted(restrict_vocab)
-        scores = basis[:limit] @ (query / length).astype(np.float32)
+        scores = basis.scores((query / length).astype(np.float32), limit)
         return self._neighbours(scores, topn, rows_pos + rows_neg)
 
     def most_similar_cosmul(
@@ -304,11 +331,13 @@ class WordModel:
             raise InvalidQueryError("most_similar_cosmul needs at least one positive word")
         rows_pos, rows_neg = self.ids(positive), self.ids(negative)
         limit = self._restricted(restrict_vocab)
-        searched = self.vectors_norm[:limit]
-        cosines = searched @ self.vectors_norm[rows_pos + rows_neg].T  # (limit, k)
-        shifted = (1.0 + cosines.astype(np.float64)) / 2
-        scores = shifted[:, : len(rows_pos)].prod(axis=1)
-        scores /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
+        queries = self.vectors_norm[rows_pos + rows_neg].T  # (d, k)
+        scores = np.empty(limit)
+        for block in row_blocks(limit, queries.shape[1]):
+            cosines = self.vectors_norm[block] @ queries  # (block, k)
+            shifted = (1.0 + cosines.astype(np.float64)) / 2
+            scores[block] = shifted[:, : len(rows_pos)].prod(axis=1)
+            scores[block] /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
         return self._neighbours(scores, topn, rows_pos + rows_neg)
 
     def similar_by_vector(
@@ -316,10 +345,14 @@ class WordModel:
     ) -> list[tuple[str, float]]:
         """Words closest by cosine to a raw vector of the model's dimension."""
         self.check_topn(topn)
+        if len(vector) != self.vectors.shape[1]:  # before converting a list of any length
+            raise InvalidQueryError(
+                f"vector has {len(vector):,} components, the model has {self.vectors.shape[1]}"
+            )
         query = np.asarray(vector, dtype=np.float64)
         if query.shape != (self.vectors.shape[1],):
             raise InvalidQueryError(
-                f"vector has {query.size} components, the model has {self.vectors.shape[1]}"
+                f"vector must be a flat list of {self.vectors.shape[1]} numbers"
             )
         length = np.linalg.norm(query)
         if not np.isfinite(length) or length == 0:
@@ -341,28 +374,28 @@ class WordModel:
 
     # ------------------------------------------------ Su's correlation similarity
 
-    def _similarity_basis(self, method: str, correlation_n: int) -> np.ndarray:
+    def _similarity_basis(self, method: str, correlation_n: int) -> UnitRows:
         if method == "cosine":
-            return self.vectors_norm
+            return UnitRows(self.vectors_norm)
         if method == "correlation":
-            return self.correlation_vectors(correlation_n)
+            return self.correlation_basis(correlation_n)
         raise InvalidQueryError(f"unknown method {method!r}; use 'cosine' or 'correlation'")
 
-    def correlation_vectors(self, n: int = 1000) -> np.ndarray:
-        """Unit rows (V, d) float32 whose inner products are Su's correlation
-        similarity: the Pearson correlation of two words' PMI profiles over the ``n``
-        most frequent words (models whose family answers ``correlation``: PMI)."""
+    def correlation_basis(self, n: int = 1000) -> CorrelationBasis:
+        """Su's correlation similarity over the ``n`` most frequent words, as unit
+        rows whose inner products are the Pearson correlations of the words' PMI
+        profiles (models whose family answers ``correlation``: PMI). The last
+        CORRELATION_CACHE n are kept; a new one costs about 15 ms (default model)."""
         self.family.require("correlation")
         if not 2 <= n <= self.limits.max_correlation_n:
             raise InvalidQueryError(
                 f"correlation_n must be between 2 and {self.limits.max_correlation_n}, got {n}"
             )
-        return self.family.correlation_vectors(min(n, len(self.words)))
+        return self.family.correlation_basis(min(n, len(self.words)))
 
     def correlation_similarity(self, w1: str, w2: str, n: int = 1000) -> float:
-        a, b = self.ids([w1, w2])
-        basis = self.correlation_vectors(n)
-        return float(np.dot(basis[a], basis[b]))
+        a, b = self.correlation_basis(n).rows(self.ids([w1, w2]))
+        return float(np.dot(a, b))
 
     # --------------------------------------------------- context similarity
 
@@ -393,12 +426,20 @@ class WordModel:
 
     # ---------------------------------------------------------------- keywords
 
-    def keywords(self, text: str | Sequence[str], topn: int = 10, **options: Any) -> KeywordResult:
+    def keywords(
+        self,
+        text: str | Sequence[str],
+        topn: int = 10,
+        budget: WorkBudget | None = None,
+        **options: Any,
+    ) -> KeywordResult:
         """The ``topn`` keywords of a text (a string, tokenised by the model's
         tokenizer, or a token list); ``options`` are the other fields of
-        :class:`~wordlens.app.keywords.KeywordOptions`."""
+        :class:`~wordlens.app.keywords.KeywordOptions`. Texts of one batch can share a
+        ``budget`` on their scores' work (a text past it: LimitExceededError)."""
         settings = KeywordOptions(topn=topn, **options)
         self.check_topn(settings.topn)
+        self._check_size(settings.stopwords, self.limits.max_words, "stop-words")
         method = self.family.keyword_method(settings.variant)  # refuse before reading
         if isinstance(text, str):
             tokens = self.tokenize(text)
@@ -406,7 +447,9 @@ class WordModel:
         else:
             tokens = list(text)
             rows, unknown = self.known(tokens)
-        return self._keywords.extract(method, rows, unknown, len(tokens), settings)
+        return self._keywords.extract(
+            method, rows, unknown, len(tokens), settings, self.limits.max_keyword_products, budget
+        )
 
     # ---------------------------------------------------- sentence similarity
 
@@ -433,13 +476,19 @@ class Engine:
 
     Parameters
     ----------
-    models_dir : folder holding one sub-folder per model.
-    default : the model used when a query names none (default: ``pmi`` if loaded,
-        else the first name in alphabetical order).
+    models_dir : folder holding one sub-folder per model (a folder with a
+        ``manifest.json``; other entries are skipped with a log line).
+    default : the model used when a query names none (default: ``pmi`` if there is
+        a ``pmi`` folder, else the first model that loaded).
     verify : check the files' SHA-256 when loading.
     limits : query bounds shared by all models.
 
-    A model that fails to load is left out and its reason kept in ``errors``.
+    A model that fails to load is left out and its reason kept in ``errors`` (files
+    named relative to the models folder); so is a model whose files change in place
+    while it is served (:meth:`get` checks them). ``reason`` says in one line why the
+    engine is not ready. A query for an unavailable model, the default one included,
+    fails with :class:`~wordlens.app.errors.ModelUnavailableError` and its reason:
+    it never goes to another model.
     """
 
     def __init__(
@@ -452,29 +501,75 @@ class Engine:
         self.models_dir = Path(models_dir)
         self.models: dict[str, WordModel] = {}
         self.errors: dict[str, str] = {}
-        for name, path in find_models(self.models_dir).items():
+        self._lock = threading.Lock()
+        found = find_models(self.models_dir)
+        for name, path in found.items():
             try:
                 self.models[name] = WordModel(load_model(path, verify=verify), limits)
             except Exception as error:  # noqa: BLE001 - reported, never fatal
                 self.errors[name] = str(error)
                 log.error("model %s not loaded: %s", name, error)
-        if default is not None and default not in self.models:
-            self.errors[default] = self.errors.get(
-                default, f"the default model {default!r} is not in {self.models_dir}"
-            )
-            default = None
-        self.default = default or ("pmi" if "pmi" in self.models else next(iter(self.models), None))
+        if default is not None and default not in found:
+            self.errors[default] = f"the default model {default!r} is not in the models folder"
+        self.default = default or ("pmi" if "pmi" in found else next(iter(self.models), None))
+        folder = repr(self.models_dir.name or str(self.models_dir))
+        self._folder_problem = (
+            None
+            if found
+            else f"the models folder {folder} does not exist"
+            if not self.models_dir.exists()
+            else f"the models folder {folder} is not a folder"
+            if not self.models_dir.is_dir()
+            else f"the models folder {folder} holds no model (no folder with a manifest.json)"
+        )
+        if self._folder_problem:
+            log.error("%s", self._folder_problem)
 
     @property
     def names(self) -> list[str]:
         return list(self.models)
 
     @property
+    def reason(self) -> str | None:
+        """Why the engine is not ready, in one line (None when it is)."""
+        if self._folder_problem:
+            return self._folder_problem
+        if self.errors:
+            return f"models that did not load: {', '.join(self.errors)}"
+        return None
+
+    @property
     def ready(self) -> bool:
-        return bool(self.models) and not self.errors
+        """Every model found loaded, and there is at least one."""
+        return self.reason is None
 
     def get(self, name: str | None = None) -> WordModel:
+        """The model ``name`` (the default one if None), its files checked unchanged.
+
+        Raises ModelUnavailableError (it failed to load or its files changed: the
+        reason names the file) or UnknownModelError (there is no such model).
+        """
         name = name or self.default
-        if name is None or name not in self.models:
-            raise UnknownModelError(name or "(default)", self.names)
-        return self.models[name]
+        if name is None:
+            raise ModelUnavailableError(None, self.reason or "no default model")
+        model = self.models.get(name)
+        if model is None:
+            if name in self.errors:
+                raise ModelUnavailableError(name, self.errors[name])
+            raise UnknownModelError(name, self.names)
+        try:
+            model.model.check_unchanged()
+        except ModelFormatError as error:
+            self._withdraw(name, str(error))
+            raise ModelUnavailableError(name, str(error)) from None
+        return model
+
+    def _withdraw(self, name: str, reason: str) -> None:
+        """Take a model out of service for good (until restart), with its reason."""
+        with self._lock:
+            if name in self.models:
+                log.error("model %s withdrawn: %s", name, reason)
+                # New dicts rather than in-place changes: a thread iterating the
+                # old ones (/models, /readyz) is not disturbed.
+                self.models = {key: m for key, m in self.models.items() if key != name}
+                self.errors = {**self.errors, name: reason}

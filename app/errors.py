@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "QueryError",
     "UnknownModelError",
+    "ModelUnavailableError",
     "UnknownWordError",
     "UnsupportedQueryError",
     "LimitExceededError",
@@ -31,6 +32,18 @@ class UnknownModelError(QueryError):
         super().__init__(
             f"unknown model {name!r}; available: {listed}", model=name, available=available
         )
+
+
+class ModelUnavailableError(QueryError):
+    """The model asked for (or the default one) exists but cannot be served: it failed
+    to load, its files changed while served, or there is no model at all. ``reason``
+    says why, naming files relative to the models folder."""
+
+    code = "model_unavailable"
+
+    def __init__(self, name: str | None, reason: str):
+        situation = f"model {name!r} is unavailable" if name else "no model is available"
+        super().__init__(f"{situation}: {reason}", model=name, reason=reason)
 
 
 class UnknownWordError(QueryError, KeyError):

@@ -31,6 +31,8 @@ server turns into a 409. A new family is one subclass of :class:`Family` added t
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -40,19 +42,26 @@ from wordlens.app.output_layer import HuffmanTree
 from wordlens.artifacts import Model
 
 __all__ = [
+    "CORRELATION_CACHE",
     "DEFAULT_PRIOR_WEIGHT",
     "FAMILIES",
     "QUERIES",
+    "CorrelationBasis",
     "Family",
     "HierarchicalSoftmax",
     "NegativeSampling",
     "PMIInnerProduct",
+    "UnitRows",
     "VectorsOnly",
     "family_of",
 ]
 
 #: λ unless a query says otherwise: Su's choice, slightly favouring frequent words.
 DEFAULT_PRIOR_WEIGHT = 0.9
+
+#: How many correlation_n a PMI model keeps ready: each costs d² + V floats (180 KB
+#: for the default model), and a new one one (V, d)·(d, d) product (about 15 ms).
+CORRELATION_CACHE = 64
 
 #: Query families beyond cosine similarity, and what a model needs to answer them.
 QUERIES = {
@@ -61,6 +70,62 @@ QUERIES = {
     "keywords": "an output layer and word counts (a PMI or Word2Vec model trained with wordlens)",
     "correlation": "a PMI model, whose inner products estimate PMI",
 }
+
+
+class UnitRows:
+    """Unit-length rows to rank words by inner product (cosine similarity): ``rows``
+    gives some of them, ``scores`` all their inner products with a query."""
+
+    def __init__(self, unit: np.ndarray):
+        self.unit = unit
+
+    def rows(self, rows: list[int]) -> np.ndarray:
+        """The unit rows ``rows``, (k, d) float32."""
+        return self.unit[rows]
+
+    def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
+        """Inner products of the first ``limit`` rows with ``query`` (d,), (limit,)."""
+        return self.unit[:limit] @ query
+
+
+class CorrelationBasis(UnitRows):
+    """Su's correlation similarity over the n most frequent words of a PMI model: the
+    unit rows of V·L, with L Lᵀ = Σ_{k≤n} (v_k − v̄)ᵀ(v_k − v̄), whose inner products
+    are the Pearson correlations of the words' PMI profiles over those n words.
+
+    Kept as L (d, d) and, once a query ranks the whole vocabulary, the lengths of the
+    rows of V·L (V,), never as a (V, d) matrix: a query projects what it needs.
+    """
+
+    def __init__(self, vectors: np.ndarray, n: int):
+        self.vectors = vectors
+        head = np.asarray(vectors[:n], dtype=np.float64)
+        centred = head - head.mean(axis=0)
+        covariance = centred.T @ centred
+        # A tiny ridge keeps Cholesky defined when the vectors span < d dims.
+        ridge = 1e-9 * max(np.trace(covariance), 1e-12) / covariance.shape[0]
+        factor = np.linalg.cholesky(covariance + ridge * np.eye(covariance.shape[0]))
+        self.factor = factor.astype(np.float32)
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        """‖v_i L‖ of every word, (V,) float32: one (V, d)·(d, d) product."""
+        return np.linalg.norm(self.vectors @ self.factor, axis=1)
+
+    def rows(self, rows: list[int]) -> np.ndarray:
+        projected = self.vectors[rows] @ self.factor
+        return _unit(projected, np.linalg.norm(projected, axis=1))
+
+    def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
+        # ⟨v_i L / ‖v_i L‖, q⟩ = v_i · (L q) / ‖v_i L‖
+        products = self.vectors[:limit] @ (self.factor @ query.astype(np.float32))
+        return _unit(products, self.lengths[:limit])
+
+
+def _unit(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``values`` (k, ...) divided by ``lengths`` (k,), 0 where a length is 0."""
+    lengths = lengths.reshape(len(lengths), *([1] * (values.ndim - 1)))
+    return np.divide(values, lengths, out=np.zeros_like(values), where=lengths > 0)
 
 
 class Family:
@@ -133,8 +198,13 @@ class Family:
         distinct token rows ``tokens``, each occurring ``weights`` times."""
         raise self._refusal("keywords")
 
-    def correlation_vectors(self, n: int) -> np.ndarray:
-        """Unit rows whose inner products are Su's correlation similarity, (V, d)."""
+    def keyword_products(self, tokens: np.ndarray, candidates: np.ndarray) -> int:
+        """What ``keyword_scores`` of these rows costs, in products of two vectors:
+        one per token and one per candidate here (a sum, then a product each)."""
+        return len(tokens) + len(candidates)
+
+    def correlation_basis(self, n: int) -> CorrelationBasis:
+        """Su's correlation similarity over the ``n`` most frequent words."""
         raise self._refusal("correlation")
 
 
@@ -155,7 +225,7 @@ class PMIInnerProduct(Family):
         super().__init__(model)
         self.norms = np.asarray(model.norms)
         self._lock = threading.Lock()
-        self._correlation: dict[int, np.ndarray] = {}
+        self._correlation: OrderedDict[int, CorrelationBasis] = OrderedDict()
 
     @classmethod
     def fits(cls, model: Model) -> bool:
@@ -180,28 +250,21 @@ class PMIInnerProduct(Family):
             scores = np.divide(scores, length, out=np.zeros_like(scores), where=length > 0)
         return scores
 
-    def correlation_vectors(self, n: int) -> np.ndarray:
-        """Unit rows of V·U with U Uᵀ = Σ_{k≤n} (v_k − v̄)ᵀ(v_k − v̄): their inner
-        products are the Pearson correlations of the words' PMI profiles over the
-        ``n`` most frequent words. float32 (V, d), the last four ``n`` cached."""
+    def correlation_basis(self, n: int) -> CorrelationBasis:
+        """The basis of ``n``, from the last CORRELATION_CACHE used or made now: a new
+        one costs an (n, d)ᵀ(n, d) product, computed outside the lock so that other
+        queries never wait for it (two threads asking for the same new n both make it)."""
         with self._lock:
-            cached = self._correlation.get(n)
-            if cached is None:
-                head = np.asarray(self.vectors[:n], dtype=np.float64)
-                centred = head - head.mean(axis=0)
-                covariance = centred.T @ centred
-                # A tiny ridge keeps Cholesky defined when the vectors span < d dims.
-                ridge = 1e-9 * max(np.trace(covariance), 1e-12) / covariance.shape[0]
-                factor = np.linalg.cholesky(covariance + ridge * np.eye(covariance.shape[0]))
-                projected = np.asarray(self.vectors, dtype=np.float64) @ factor
-                lengths = np.linalg.norm(projected, axis=1, keepdims=True)
-                cached = np.divide(
-                    projected, lengths, out=np.zeros_like(projected), where=lengths > 0
-                ).astype(np.float32)
-                if len(self._correlation) >= 4:
-                    self._correlation.pop(next(iter(self._correlation)))
-                self._correlation[n] = cached
-        return cached
+            basis = self._correlation.get(n)
+            if basis is not None:
+                self._correlation.move_to_end(n)
+                return basis
+        basis = CorrelationBasis(self.vectors, n)
+        with self._lock:
+            self._correlation[n] = basis
+            while len(self._correlation) > CORRELATION_CACHE:
+                self._correlation.popitem(last=False)
+        return basis
 
 
 class _Word2Vec(Family):
@@ -250,6 +313,10 @@ class HierarchicalSoftmax(_Word2Vec):
         self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
     ) -> np.ndarray:
         return self.tree.log_prob_sum(self.vectors[candidates], tokens, weights)
+
+    def keyword_products(self, tokens: np.ndarray, candidates: np.ndarray) -> int:
+        # every candidate against every inner node on the tokens' paths
+        return len(candidates) * self.tree.path_nodes(tokens)
 
 
 class NegativeSampling(_Word2Vec):

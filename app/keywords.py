@@ -23,11 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from wordlens.app.errors import InvalidQueryError
+from wordlens.app.errors import InvalidQueryError, LimitExceededError
 from wordlens.app.families import Family
 from wordlens.corpus import Tokenizer
 
-__all__ = ["KeywordExtractor", "KeywordOptions", "KeywordResult", "default_stopwords"]
+__all__ = [
+    "KeywordExtractor",
+    "KeywordOptions",
+    "KeywordResult",
+    "WorkBudget",
+    "default_stopwords",
+]
 
 STOPWORD_DIR = Path(__file__).resolve().parent / "stopwords"
 _STOPWORD_FILES = {
@@ -81,6 +87,25 @@ class KeywordResult:
     tokens: int
     unknown: list[str] = field(default_factory=list)
     reason: str | None = None
+
+
+class WorkBudget:
+    """Products of vectors that the keyword scores of several texts (a batch) may take
+    in all. Each text spends what it takes; a text that would overspend is refused
+    with LimitExceededError before its work and spends nothing."""
+
+    def __init__(self, products: int):
+        self.limit = products
+        self.left = products
+
+    def spend(self, products: int) -> None:
+        if products > self.left:
+            raise LimitExceededError(
+                f"the keyword scores of these texts take more than {self.limit:,} products "
+                f"of vectors in all; the limit is {self.limit:,}",
+                limit=self.limit,
+            )
+        self.left -= products
 
 
 class KeywordExtractor:
@@ -139,10 +164,14 @@ class KeywordExtractor:
         unknown: list[str],
         tokens: int,
         options: KeywordOptions,
+        max_products: int,
+        budget: WorkBudget | None = None,
     ) -> KeywordResult:
         """The ``options.topn`` keywords of a text given as the rows of its known tokens
         (repeats kept), its distinct unknown tokens and its number of tokens, scored by
-        ``method`` (the family's ``keyword_method(options.variant)``)."""
+        ``method`` (the family's ``keyword_method(options.variant)``); refused with
+        LimitExceededError, before the work, if the scores take more than
+        ``max_products`` products of vectors, or than ``budget`` has left."""
         result = KeywordResult(method=method, keywords=[], tokens=tokens, unknown=unknown)
         if not tokens:
             result.reason = "the text has no tokens"
@@ -157,6 +186,15 @@ class KeywordExtractor:
         if len(candidates) == 0:
             result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
             return result
+        products = self.family.keyword_products(distinct, candidates)
+        if products > max_products:
+            raise LimitExceededError(
+                f"the keyword scores of this text take {products:,} products of vectors "
+                f"({len(candidates):,} candidate words); the limit is {max_products:,}",
+                limit=max_products,
+            )
+        if budget is not None:
+            budget.spend(products)
         scores = self.family.keyword_scores(distinct, multiplicity, candidates, options.variant)
         best = sorted(zip((-scores).tolist(), candidates.tolist(), strict=True))[: options.topn]
         result.keywords = [

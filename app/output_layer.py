@@ -28,6 +28,8 @@ import threading
 import numpy as np
 from numba import njit
 
+from wordlens.app.blocks import row_blocks
+
 __all__ = ["HuffmanTree"]
 
 
@@ -154,7 +156,8 @@ class HuffmanTree:
         x_ik = v_i·syn1[k], a path through node k adds log σ(x_ik) − code·x_ik, so
         the sum is Σ_k through_k · log σ(x_ik) − turned_k · x_ik; with
         log σ(x) = x/2 − (|x| + 2·log(1 + exp(−|x|)))/2 that is two products:
-        x @ (through/2 − turned) − (|x| + 2·log(1 + exp(−|x|))) @ through/2.
+        x @ (through/2 − turned) − (|x| + 2·log(1 + exp(−|x|))) @ through/2,
+        a block of input vectors at a time (memory bounded whatever n and the paths).
         """
         slot = getattr(self._scratch, "slot", None)
         if slot is None:  # one per thread: the kernel writes to it
@@ -167,14 +170,24 @@ class HuffmanTree:
             self.syn1,
             slot,
         )
-        dots = np.asarray(vectors, dtype=np.float32) @ rows.T
-        size = np.abs(dots)
-        # float32 log is vectorised, log1p is not (8× slower); what log1p would add
-        # is below 6e-8 per term.
-        rest = np.negative(size)
-        np.exp(rest, out=rest)
-        rest += 1
-        np.log(rest, out=rest)
-        rest *= 2
-        rest += size
-        return dots.astype(np.float64) @ linear - rest.astype(np.float64) @ half
+        vectors = np.asarray(vectors, dtype=np.float32)
+        scores = np.empty(len(vectors))
+        for block in row_blocks(len(vectors), len(rows)):  # (block, nodes) at a time
+            dots = vectors[block] @ rows.T
+            size = np.abs(dots)
+            # float32 log is vectorised, log1p is not (8× slower); what log1p would add
+            # is below 6e-8 per term.
+            rest = np.negative(size)
+            np.exp(rest, out=rest)
+            rest += 1
+            np.log(rest, out=rest)
+            rest *= 2
+            rest += size
+            scores[block] = dots.astype(np.float64) @ linear - rest.astype(np.float64) @ half
+        return scores
+
+    def path_nodes(self, targets: np.ndarray) -> int:
+        """How many distinct inner nodes the paths of ``targets`` go through."""
+        through = np.zeros(self.nodes + 1, dtype=bool)
+        through[self.points[np.asarray(targets)]] = True
+        return int(np.count_nonzero(through[:-1]))

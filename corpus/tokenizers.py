@@ -6,12 +6,21 @@ the very same tokeniser with :func:`from_spec` and tokenises query text exactly 
 training did; :meth:`Tokenizer.normalize` applies the same case and Unicode
 folding to a single query word.
 
+A tokenizer called with limits (``max_chars``, ``max_tokens``) stops as soon as the
+text passes one, with :class:`TextTooLargeError`: Unicode normalisation can lengthen
+a text 18-fold, and a text can hold far more tokens than the limit, so the work a
+call does is bounded by the limits, not by the text.
+
 ``english``
     Unicode-aware words, lower-cased. Text is NFKC-normalised (only when it is
     not pure ASCII, which keeps the common case fast) and curly apostrophes become
-    ``'``. A word is a run of letters in any script, with internal apostrophes
-    kept (``don't``, ``o'clock``); hyphens split words (``well-known`` gives
-    ``well``, ``known``). A number is a run of digits with internal ``.`` or ``,``
+    ``'``. Normalisation goes piece by piece (a few hundred characters, cut where
+    it gives exactly what normalising the whole would), so that its cost is linear:
+    Unicode's reordering of combining marks is quadratic in a run of them, and a
+    run longer than 64 marks (stream-safe text has at most 30) is cut anywhere.
+    A word is a run of letters in any script, with internal apostrophes kept
+    (``don't``, ``o'clock``); hyphens split words (``well-known`` gives ``well``,
+    ``known``). A number is a run of digits with internal ``.`` or ``,``
     kept (``1961``, ``3.5``, ``1,000``). Everything else (punctuation, symbols,
     emoji) separates tokens and is dropped.
 ``jieba``
@@ -25,25 +34,103 @@ folding to a single query word.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["Tokenizer", "TOKENIZER_NAMES", "get_tokenizer", "from_spec"]
+__all__ = ["TextTooLargeError", "Tokenizer", "TOKENIZER_NAMES", "get_tokenizer", "from_spec"]
 
 _LETTERS = r"[^\W\d_]"
 _ENGLISH_TOKEN = re.compile(rf"{_LETTERS}+(?:'{_LETTERS}+)*|\d+(?:[.,]\d+)*")
 # A jieba token is kept when it holds a letter (any script, CJK included) or a digit.
 _WORDLIKE = re.compile(r"[^\W_]")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+_APOSTROPHES = ("\u2019", "\u2018", "\u02bc")
+
+# Normalisation pieces: about _PIECE characters, cut before white space or CJK
+# punctuation in their second half (such a character starts a new combining sequence
+# and never joins what precedes it under NFKC, so the pieces normalise exactly as the
+# whole text would); failing that, short ones of _RUN to 2·_RUN characters, cut
+# before a character that begins a combining sequence, if any.
+_PIECE = 512
+_RUN = 64
+_SEPARATOR = re.compile(r"[\s\u3001\u3002\uff01\uff0c\uff1a\uff1b\uff1f]")
+# Starters (combining class 0) that NFKC can still join to the character before them:
+# the second halves of canonical compositions (some Indic vowel signs, Hangul vowel
+# and final jamo, compatibility and half-width ones included) and those that
+# decompose to a combining mark (Tibetan vowels, half-width kana voicing marks).
+# Derived from unicodedata; a test checks the list against this Python's.
+_JOINS_PREVIOUS = re.compile(
+    "[\u09be\u09d7\u0b3e\u0b56\u0b57\u0bbe\u0bd7\u0cc2\u0cd5\u0cd6\u0d3e\u0d57"
+    "\u0dcf\u0ddf\u0f73\u0f75\u0f81\u102e\u1161-\u1175\u11a8-\u11c2\u1b35\u3133"
+    "\u3135\u3136\u313a-\u313f\u314f-\u3163\uff9e\uff9f\uffa3\uffa5\uffa6"
+    "\uffaa-\uffaf\uffc2-\uffc7\uffca-\uffcf\uffd2-\uffd7\uffda-\uffdc\U00011127"
+    "\U0001133e\U00011357\U000114b0\U000114ba\U000114bd\U000115af\U00011930]"
+)
 
 
-def _fold(text: str) -> str:
+class TextTooLargeError(ValueError):
+    """A text beyond a tokenizer limit; ``limit`` is the bound it passed."""
+
+    def __init__(self, message: str, limit: int):
+        super().__init__(message)
+        self.limit = limit
+
+
+def _sequence_start(window: str) -> int:
+    """Where the first character of ``window`` that starts a combining sequence (one
+    NFKC never joins to the character before it) is; 0 if none does."""
+    classes = list(map(unicodedata.combining, window))  # in C, as is index()
+    at = 0
+    while 0 in classes[at:]:
+        at = classes.index(0, at)
+        if not _JOINS_PREVIOUS.match(window, at):
+            return at
+        at += 1
+    return 0
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """``text`` in consecutive pieces that NFKC-normalise one by one as the whole does
+    (except inside a run of more than _RUN combining marks), each at most _PIECE
+    characters."""
+    start = 0
+    while len(text) - start > _PIECE:
+        if separator := _SEPARATOR.search(text, start + _PIECE // 2, start + _PIECE):
+            end = separator.start()
+        else:
+            end = start + _RUN + _sequence_start(text[start + _RUN : start + 2 * _RUN])
+        yield text[start:end]
+        start = end
+    yield text[start:]
+
+
+def _chars_limit(size: int, max_chars: int | None) -> None:
+    if max_chars is not None and size > max_chars:
+        raise TextTooLargeError(
+            f"text of more than {max_chars:,} characters once normalised; "
+            f"the limit is {max_chars:,}",
+            limit=max_chars,
+        )
+
+
+def _fold(text: str, max_chars: int | None = None) -> str:
+    """NFKC, straight apostrophes, lower case; with ``max_chars``, TextTooLargeError as
+    soon as the result passes that length (NFKC lengthens U+FDFA 18-fold)."""
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    return text.lower()
+        normalised, size = [], 0
+        for piece in _pieces(text):
+            normalised.append(unicodedata.normalize("NFKC", piece))
+            size += len(normalised[-1])
+            _chars_limit(size, max_chars)
+        text = "".join(normalised)
+        for apostrophe in _APOSTROPHES:  # str.replace is 40 times quicker than translate
+            text = text.replace(apostrophe, "'")
+    folded = text.lower()  # İ doubles
+    _chars_limit(len(folded), max_chars)
+    return folded
 
 
 def _fold_all(words: Iterable[str]) -> list[str]:
@@ -63,7 +150,25 @@ class Tokenizer:
 
     name: str = ""
 
-    def __call__(self, text: str) -> list[str]:
+    def __call__(
+        self, text: str, max_chars: int | None = None, max_tokens: int | None = None
+    ) -> list[str]:
+        """The tokens of ``text``; TextTooLargeError as soon as the folded text passes
+        ``max_chars`` characters or the tokens ``max_tokens``."""
+        tokens = self._tokens(text, max_chars, max_tokens)
+        if max_tokens is None:
+            return list(tokens)
+        kept = list(itertools.islice(tokens, max_tokens + 1))
+        if len(kept) > max_tokens:
+            raise TextTooLargeError(
+                f"text of more than {max_tokens:,} tokens; the limit is {max_tokens:,}",
+                limit=max_tokens,
+            )
+        return kept
+
+    def _tokens(self, text: str, max_chars: int | None, max_tokens: int | None) -> Iterable[str]:
+        """The tokens, lazily where the tokenizer can (it may give more than
+        ``max_tokens``: the caller stops)."""
         raise NotImplementedError
 
     def normalize(self, word: str) -> str:
@@ -91,8 +196,11 @@ class Tokenizer:
 class EnglishTokenizer(Tokenizer):
     name = "english"
 
-    def __call__(self, text: str) -> list[str]:
-        return _ENGLISH_TOKEN.findall(_fold(text))
+    def _tokens(self, text: str, max_chars: int | None, max_tokens: int | None) -> Iterable[str]:
+        folded = _fold(text, max_chars)
+        if max_tokens is None:
+            return _ENGLISH_TOKEN.findall(folded)
+        return map(re.Match.group, _ENGLISH_TOKEN.finditer(folded))
 
     def normalize(self, word: str) -> str:
         return _fold(word.strip())
@@ -107,8 +215,11 @@ class WhitespaceTokenizer(Tokenizer):
     def __init__(self, lowercase: bool = False):
         self.lowercase = bool(lowercase)
 
-    def __call__(self, text: str) -> list[str]:
-        return (text.lower() if self.lowercase else text).split()
+    def _tokens(self, text: str, max_chars: int | None, max_tokens: int | None) -> Iterable[str]:
+        if self.lowercase:
+            text = text.lower()
+        _chars_limit(len(text), max_chars)
+        return text.split(None, -1 if max_tokens is None else max_tokens)
 
     def normalize(self, word: str) -> str:
         word = word.strip()
@@ -147,13 +258,12 @@ class JiebaTokenizer(Tokenizer):
                     cls._jieba = jieba
         return cls._jieba
 
-    def __call__(self, text: str) -> list[str]:
-        text = _fold(text)
-        return [
+    def _tokens(self, text: str, max_chars: int | None, max_tokens: int | None) -> Iterable[str]:
+        return (
             token
-            for token in self._segmenter().lcut(text, HMM=self.hmm)
+            for token in self._segmenter().cut(_fold(text, max_chars), HMM=self.hmm)
             if _WORDLIKE.search(token) and not token.isspace()
-        ]
+        )
 
     def normalize(self, word: str) -> str:
         return _fold(word.strip())

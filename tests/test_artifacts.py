@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import signal
@@ -90,22 +91,33 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def write_in_a_process_killed(path, patch: str) -> None:
+    """Run ``write_model(path)`` in a child process that ``patch`` (Python run first,
+    with os, signal and numpy as np imported) kills with SIGKILL part-way, so that no
+    clean-up runs."""
+    script = "import os, signal, numpy as np\n" + textwrap.dedent(patch)
+    script += textwrap.dedent(f"""
+        from wordlens import artifacts
+        artifacts.write_model({str(path)!r}, kind="pmi", words=["a", "b"],
+                              vectors=np.ones((2, 3)))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd())
+    assert result.returncode == -signal.SIGKILL
+
+
 def test_killed_writer_leaves_no_model(tmp_path):
     """A writer killed mid-way (SIGKILL: no clean-up runs) leaves no loadable model,
     and the next write removes its debris."""
-    script = textwrap.dedent(f"""
-        import os, signal, numpy as np
-        from wordlens import artifacts
+    write_in_a_process_killed(
+        tmp_path / "m",
+        """
         real_save = np.save
         def save_then_die(file, array, allow_pickle=False):
             real_save(file, array, allow_pickle=allow_pickle)
             os.kill(os.getpid(), signal.SIGKILL)
         np.save = save_then_die
-        artifacts.write_model({str(tmp_path / "m")!r}, kind="pmi", words=["a", "b"],
-                              vectors=np.ones((2, 3)))
-    """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd())
-    assert result.returncode == -signal.SIGKILL
+        """,
+    )
     assert not (tmp_path / "m").exists()
     assert find_models(tmp_path) == {}
     make_model(tmp_path / "m")
@@ -171,9 +183,126 @@ def test_invalid_inputs_are_rejected(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_find_models_ignores_hidden_directories(tmp_path):
+def test_find_models_lists_the_folders_with_a_manifest(tmp_path):
     make_model(tmp_path / "one")
     (tmp_path / ".one.partial-1-abc").mkdir()
     (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{}")  # loading says what is wrong
+    (tmp_path / "lost+found").mkdir()
     (tmp_path / "file.txt").write_text("x")
     assert sorted(find_models(tmp_path)) == ["broken", "one"]
+
+
+def _edit_manifest(path, edit):
+    manifest_file = path / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    edit(manifest)
+    manifest_file.write_text(json.dumps(manifest))
+
+
+def _listing(file):
+    data = file.read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+@pytest.mark.parametrize("name", ["../../outside.bin", "/ABSOLUTE", "sub/dir.npy", ".."])
+def test_manifest_file_names_stay_inside_the_model_folder(tmp_path, name):
+    """A crafted manifest must not make the loader read (hash, map) a file outside
+    the model, even one whose size and checksum it lists correctly."""
+    path, _ = make_model(tmp_path / "models" / "m")
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"a system file")
+    listed = name.replace("/ABSOLUTE", str(outside))
+    _edit_manifest(path, lambda m: m["files"].update({listed: _listing(outside)}))
+    with pytest.raises(ModelFormatError, match="not a plain file name"):
+        load_model(path)
+
+
+def test_array_names_must_be_identifiers(tmp_path):
+    path, _ = make_model(tmp_path / "models" / "m")
+    (tmp_path / "models" / "x.npy").write_bytes((path / "extra.npy").read_bytes())
+    _edit_manifest(path, lambda m: m["arrays"].update({"../x": m["arrays"]["extra"]}))
+    with pytest.raises(ModelFormatError, match="array name '../x' is not an identifier"):
+        load_model(path)
+
+
+def test_a_model_file_may_not_lead_outside_through_a_link(tmp_path):
+    path, _ = make_model(tmp_path / "models" / "m")
+    outside = tmp_path / "elsewhere.npy"
+    (path / "extra.npy").rename(outside)
+    (path / "extra.npy").symlink_to(outside)
+    with pytest.raises(ModelFormatError, match=r"m/extra\.npy: .*outside the model folder"):
+        load_model(path)
+
+
+def test_messages_name_files_relative_to_the_models_folder(tmp_path):
+    path, _ = make_model(tmp_path / "models" / "m")
+    (path / "vectors.npy").write_bytes(b"garbage")
+    with pytest.raises(ModelFormatError) as info:
+        load_model(path.absolute())
+    assert str(info.value).startswith("m/vectors.npy: ") and str(tmp_path) not in str(info.value)
+    (path / "manifest.json").unlink()
+    with pytest.raises(ModelFormatError, match="^m/manifest.json: missing") as info:
+        load_model(path.absolute())
+    assert str(tmp_path) not in str(info.value)
+
+
+def _poison(file, value):
+    """Overwrite the last float32 of a .npy file in place (same size, so only a
+    checksum would notice)."""
+    data = bytearray(file.read_bytes())
+    data[-4:] = np.float32(value).tobytes()
+    file.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(("file", "value"), [("vectors.npy", np.nan), ("floats.npy", np.inf)])
+def test_non_finite_values_are_refused_without_verify_too(tmp_path, file, value):
+    path, _ = make_model(tmp_path / "m", arrays={"floats": np.ones((4, 8), dtype=np.float32)})
+    _poison(path / file, value)
+    with pytest.raises(ModelFormatError, match=rf"m/{file}: 1 value is not finite"):
+        load_model(path, verify=False)
+
+
+def test_the_finite_check_counts_across_chunks(tmp_path):
+    """Arrays of more than a chunk (2**20 values) are checked a chunk at a time."""
+    words = [f"w{i}" for i in range(2000)]
+    vectors = np.ones((2000, 600), dtype=np.float32)  # 1.2 million values
+    path, _ = make_model(tmp_path / "m", words=words, vectors=vectors, counts=None)
+    assert load_model(path, verify=False).vectors.shape == (2000, 600)
+    values = np.load(path / "vectors.npy", mmap_mode="r+")
+    values[0, 0] = values[-1, -1] = np.inf
+    values.flush()
+    del values
+    with pytest.raises(ModelFormatError, match=r"m/vectors\.npy: 2 values are not finite"):
+        load_model(path, verify=False)
+
+
+def test_non_finite_vectors_are_not_written(tmp_path):
+    vectors = np.ones((4, 8))
+    vectors[1, 2] = np.nan
+    with pytest.raises(ValueError, match="1 value is not finite"):
+        make_model(tmp_path / "m", vectors=vectors)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crash_between_the_two_renames_never_loses_the_model(tmp_path):
+    """A writer killed after retiring the old model and before putting the new one in
+    place: the old model comes back (the next reader or writer restores it), and the
+    next write leaves no debris."""
+    make_model(tmp_path / "m")
+    write_in_a_process_killed(
+        tmp_path / "m",
+        """
+        real_rename = os.rename
+        def rename_then_die(source, target):
+            real_rename(source, target)
+            if ".m.old-" in str(target):
+                os.kill(os.getpid(), signal.SIGKILL)
+        os.rename = rename_then_die
+        """,
+    )
+    assert not (tmp_path / "m").exists()  # the window the crash hit
+    assert load_model(find_models(tmp_path)["m"]).words == WORDS  # the old model, back
+    make_model(tmp_path / "m", words=["a", "b", "c", "d"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    assert load_model(tmp_path / "m").words == ["a", "b", "c", "d"]

@@ -46,6 +46,7 @@ def models_dir(tmp_path_factory, vectors):
         manifest={"tokenizer": {"name": "whitespace", "lowercase": False}},
     )
     (root / "broken").mkdir()
+    (root / "broken" / "manifest.json").write_text("{ truncated")
     return root
 
 
@@ -74,7 +75,7 @@ def assert_same_neighbours(ours, theirs):
 def test_engine_loads_models_and_reports_broken_ones(engine):
     assert engine.names == ["glove", "pmi"]
     assert engine.default == "pmi"
-    assert "broken" in engine.errors and "manifest.json: missing" in engine.errors["broken"]
+    assert engine.errors["broken"].startswith("broken/manifest.json: not valid JSON")
     assert not engine.ready
     with pytest.raises(UnknownModelError, match="available: glove, pmi"):
         engine.get("nope")
@@ -205,3 +206,111 @@ def test_sentence_similarity(pmi, vectors):
     assert result["unknown"] == [["unknown"], []]
     with pytest.raises(InvalidQueryError, match="at least one word"):
         pmi.sentence_similarity(["unknown"], ["w3"])
+
+
+@pytest.fixture
+def normalised(monkeypatch):
+    """The length of every string handed to unicodedata.normalize during the test."""
+    import unicodedata
+
+    lengths: list[int] = []
+    normalize = unicodedata.normalize
+
+    def counting(form, text):
+        lengths.append(len(text))
+        return normalize(form, text)
+
+    monkeypatch.setattr(unicodedata, "normalize", counting)
+    return lengths
+
+
+def test_text_that_grows_under_normalisation_stops_at_the_limit(pmi, normalised):
+    """U+FDFA becomes 18 characters under NFKC: a text within the length limit must
+    not cost its whole expansion (2.4 s and 306 MiB for this one) before its 413."""
+    with pytest.raises(LimitExceededError, match="limit is 1,000,000"):
+        pmi.tokenize("\ufdfa" * 1_000_000)
+    assert sum(normalised) < 100_000  # 1,000,000 / 18, and a piece
+
+
+def test_long_runs_of_combining_marks_cost_linear_time(pmi, normalised):
+    """Canonical reordering sorts a run of combining marks by insertion, quadratic in
+    its length (1.3 s for 40,000 marks, minutes for a million): text is normalised in
+    short pieces, and a run of marks longer than Unicode's stream-safe 30 is cut."""
+    assert pmi.tokenize("a" + "\u0301\u0316" * 10_000) == ["á"]
+    assert max(normalised) <= 1_000
+
+
+def test_the_token_limit_stops_tokenising(pmi, monkeypatch):
+    """Tokenising stops one token past the limit rather than making every token of a
+    text (500,000 here) and then refusing."""
+    from wordlens.corpus import tokenizers
+
+    made = []
+    pattern = tokenizers._ENGLISH_TOKEN
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(pattern, name)
+
+        def finditer(self, *args):
+            for match in pattern.finditer(*args):
+                made.append(1)
+                yield match
+
+        def findall(self, *args):
+            found = pattern.findall(*args)
+            made.extend([1] * len(found))
+            return found
+
+    monkeypatch.setattr(tokenizers, "_ENGLISH_TOKEN", Counting())
+    with pytest.raises(LimitExceededError, match="more than 100,000 tokens"):
+        pmi.tokenize("w1 " * 333_333)
+    assert len(made) == 100_001
+
+
+def test_word_and_token_lists_are_bounded_in_characters(pmi):
+    with pytest.raises(LimitExceededError, match="limit is 1,000,000"):
+        pmi.most_similar(["é" * 1_000_001])
+    with pytest.raises(LimitExceededError, match="limit is 1,000,000"):
+        pmi.sentence_similarity(["w1" * 300_000, "w2" * 300_000], ["w3"])
+    with pytest.raises(LimitExceededError, match="1,001 stop-words in one query"):
+        pmi.keywords("w1 w2", stopwords=("w3",) * 1001)
+
+
+@pytest.fixture(scope="module")
+def wide_pmi(tmp_path_factory):
+    """A PMI model of 20,000 words: a (V, d) float64 matrix is 10 MB."""
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(20_000)]
+    path = write_model(
+        tmp_path_factory.mktemp("wide") / "pmi",
+        kind="pmi",
+        words=words,
+        vectors=rng.normal(size=(len(words), 64)),
+        counts=np.arange(len(words), 0, -1),
+        manifest={"tokenizer": {"name": "whitespace"}},
+    )
+    return WordModel(load_model(path, verify=False))
+
+
+def test_a_new_correlation_n_costs_no_whole_vocabulary_projection(wide_pmi):
+    """Each correlation_n used to cost a (V, d) projection under the model's lock
+    (0.1-0.7 s on the default model): two words' correlation projects those two."""
+    import tracemalloc
+
+    tracemalloc.start()
+    for n in (500, 501, 502):
+        wide_pmi.correlation_similarity("w1", "w2", n)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000  # a (V, d) float32 matrix would be 5 MB
+
+
+def test_the_correlation_cache_is_bounded_and_reused(pmi):
+    from wordlens.app.families import CORRELATION_CACHE
+
+    first = pmi.most_similar(["w1"], method="correlation", correlation_n=300, topn=5)
+    for n in range(2, 2 + 2 * CORRELATION_CACHE):
+        pmi.most_similar(["w1"], method="correlation", correlation_n=n, topn=1)
+    assert len(pmi.family._correlation) == CORRELATION_CACHE
+    assert pmi.most_similar(["w1"], method="correlation", correlation_n=300, topn=5) == first

@@ -8,8 +8,8 @@ to write p(u | w) down by hand.
 import numpy as np
 import pytest
 
-from wordlens.app.engine import WordModel
-from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
+from wordlens.app.engine import Limits, WordModel
+from wordlens.app.errors import InvalidQueryError, LimitExceededError, UnsupportedQueryError
 from wordlens.app.families import (
     HierarchicalSoftmax,
     NegativeSampling,
@@ -169,3 +169,81 @@ def test_pair_scores_agree_with_the_whole_vocabulary(models, name):
     pairs = family.pair_scores(rows_a, rows_b, 0.7)
     whole = [family.context_scores(a, 0.7)[b] for a, b in zip(rows_a, rows_b, strict=True)]
     np.testing.assert_allclose(pairs, whole, rtol=1e-5)
+
+
+def peak_bytes(call) -> int:
+    """The most memory (numpy arrays included) allocated at once while ``call`` runs."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def word2vec(trained_models):
+    return WordModel(load_model(trained_models / "word2vec", verify=False))
+
+
+def test_hierarchical_softmax_keywords_of_a_varied_text_in_bounded_memory(word2vec):
+    """The keyword score of a text through the tree is a (candidates × nodes) matrix:
+    for a text of every vocabulary word it used to be built whole, several times (1.5
+    GB and 4 s for a 90,000-token text on the default model). It goes by blocks of
+    candidates, and the same scores come out."""
+    text = " ".join(word2vec.words)
+    tree, rows = word2vec.family.tree, np.arange(len(word2vec.words))
+    assert len(rows) * tree.nodes * 4 > 40_000_000  # one float32 matrix alone
+    scores = word2vec.family.keyword_scores(rows, np.ones(len(rows)), rows, "default")
+    some = rows[:: len(rows) // 7]
+    np.testing.assert_allclose(
+        scores[some],
+        [
+            word2vec.family.tree.log_prob(word2vec.vectors[[w] * len(rows)], rows).sum()
+            for w in some
+        ],
+        rtol=1e-4,
+    )
+    assert peak_bytes(lambda: word2vec.keywords(text, exclude_stopwords=False)) < 40_000_000
+
+
+def test_keyword_work_has_a_limit(models, word2vec):
+    """Scoring through the tree costs (candidates × path nodes) products: a text beyond
+    max_keyword_products is refused before the work, with a 413."""
+    small = WordModel(word2vec.model, Limits(max_keyword_products=1_000_000))
+    text = " ".join(word2vec.words[:3000])
+    with pytest.raises(LimitExceededError, match="limit is 1,000,000") as info:
+        small.keywords(text)
+    assert "products of vectors" in info.value.message
+    assert small.keywords(" ".join(word2vec.words[500:520])).keywords  # a sentence is cheap
+    pmi = WordModel(models["pmi"].model, Limits(max_keyword_products=10))
+    assert pmi.keywords("w0 w1 w2 w3").keywords  # PMI scores cost C + T products
+
+
+def test_cosmul_with_many_words_in_bounded_memory(word2vec):
+    """3CosMul multiplies one cosine per query word for every vocabulary word: a
+    (V, k) matrix, twice in float64, for k up to 2,000 words; it goes by blocks."""
+    positive = word2vec.words[:1000]
+    assert len(word2vec.words) * len(positive) * 8 > 30_000_000  # one float64 (V, k)
+    peak = peak_bytes(lambda: word2vec.most_similar_cosmul(positive, topn=5))
+    assert peak < 20_000_000
+
+
+def test_a_batch_budget_bounds_the_keyword_work_of_many_texts(word2vec):
+    """Each text within max_keyword_products, many texts together within a budget: a
+    text that would overspend it is refused before its work, and spends nothing."""
+    from wordlens.app.keywords import WorkBudget
+
+    texts = [" ".join(word2vec.words[start : start + 600]) for start in (0, 600, 1200)]
+    costs = []
+    for text in texts:
+        budget = WorkBudget(10**12)
+        word2vec.keywords(text, budget=budget)
+        costs.append(10**12 - budget.left)
+    budget = WorkBudget(costs[0] + costs[2])
+    assert word2vec.keywords(texts[0], budget=budget).keywords
+    with pytest.raises(LimitExceededError, match=f"limit is {costs[0] + costs[2]:,}"):
+        word2vec.keywords(texts[1], budget=budget)
+    assert word2vec.keywords(texts[2], budget=budget).keywords and budget.left == 0

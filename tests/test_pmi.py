@@ -3,11 +3,16 @@ library call and the command."""
 
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import train
+from conftest import ROOT, train
 
 from wordlens.app.keywords import default_stopwords
 from wordlens.artifacts import load_model
@@ -237,6 +242,34 @@ def test_library_call_on_a_tiny_corpus(tiny_corpus, tmp_path):
     with pytest.raises(ValueError, match=r"vocabulary \(\d+ words\) must be larger than dim"):
         train_pmi(corpus, PMIParams(dim=100_000), tmp_path / "too-wide")
     assert not (tmp_path / "too-wide").exists()
+
+
+def test_a_killed_training_leaves_no_scratch_behind(tiny_corpus, tmp_path):
+    """``train pmi`` killed by SIGKILL while its token scratch is in use (no clean-up
+    runs): the next run of the same model removes that scratch, wherever it was."""
+    temporary, models = tmp_path / "tmp", tmp_path / "models"
+    temporary.mkdir()
+    options = ("--dim", "8", "--min-count", "10", "--no-evaluate")
+    command = [sys.executable, "-m", "wordlens", "-q", "train", "pmi", "--corpus"]
+    process = subprocess.Popen(
+        [*command, str(tiny_corpus), "--out", str(models / "pmi"), *options],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temporary)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(tmp_path.rglob("ids.bin")):  # the token ids, 4 bytes a token
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert any(tmp_path.rglob("ids.bin"))  # left behind by the killed run
+    train("pmi", tiny_corpus, models / "pmi", *options)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_dir())
+    assert left == ["models", "models/pmi", "tmp"]
 
 
 def test_command_writes_a_complete_model(trained_models):

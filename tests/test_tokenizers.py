@@ -114,3 +114,91 @@ def test_unknown_tokenizer_and_bad_settings():
         get_tokenizer("klingon")
     with pytest.raises(ValueError, match="bad settings"):
         get_tokenizer("english", lowercase=False)
+
+
+# Pieces of text whose normalisation reaches across characters: decomposed accents,
+# marks of mixed classes (reordered), Hangul jamo, two-part vowels, half-width kana
+# with voicing marks, final sigma, and text that NFKC lengthens or that lower() does.
+FRAGMENTS = [
+    "e\u0301",
+    "a\u0316\u0301\u0300",
+    "\u1100\u1161\u11a8",
+    "\u3131\u314f\u3133",
+    "\uffa1\uffc2",
+    "\u0b95\u0bc6\u0bbe",
+    "\uff76\uff9e",
+    "\u0f40\u0f73",
+    "ΟΔΟΣ",
+    "\ufdfa",
+    "İ",
+    "ﬁ",
+    "北京天安门",
+    "，",
+    "。",
+    "don\u2019t",
+    "Ｆｕｌｌ",
+    "\u00a0",
+    " ",
+    "x",
+]
+
+
+@pytest.mark.parametrize("separators", [True, False], ids=["with separators", "without"])
+def test_piecewise_normalisation_is_exactly_that_of_the_whole(separators):
+    """Cut before white space or CJK punctuation where there is some, else before a
+    character that starts a combining sequence: the same as normalising the whole."""
+    import random
+    import unicodedata
+
+    from wordlens.corpus.tokenizers import _APOSTROPHES, _SEPARATOR, _fold
+
+    rng = random.Random(0)
+    fragments = [f for f in FRAGMENTS if separators or not _SEPARATOR.search(f)]
+    text = "".join(rng.choice(fragments) for _ in range(20_000))
+    straight = str.maketrans(dict.fromkeys(_APOSTROPHES, "'"))
+    assert _fold(text) == unicodedata.normalize("NFKC", text).translate(straight).lower()
+
+
+def test_the_characters_that_join_the_previous_one_are_all_listed():
+    """_JOINS_PREVIOUS, derived from this Python's Unicode data: the starters that are
+    the second half of a canonical composition or decompose to a combining mark."""
+    import unicodedata
+
+    from wordlens.corpus.tokenizers import _JOINS_PREVIOUS
+
+    characters = list(map(chr, range(0x30000)))
+    second_halves = {
+        chr(int(parts[1], 16))
+        for c in characters
+        if len(parts := unicodedata.decomposition(c).split()) == 2
+        and not parts[0].startswith("<")
+        and unicodedata.normalize("NFC", chr(int(parts[0], 16)) + chr(int(parts[1], 16))) == c
+    }
+    hangul = {chr(c) for c in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]}
+    joining = {
+        c
+        for c in characters
+        if unicodedata.combining(c) == 0
+        and (
+            unicodedata.combining(first := unicodedata.normalize("NFKD", c)[0])
+            or first in second_halves | hangul
+        )
+    }
+    assert joining == set(filter(_JOINS_PREVIOUS.match, characters))
+
+
+@pytest.mark.parametrize(
+    "tokenizer",
+    [get_tokenizer(name) for name in TOKENIZER_NAMES],
+    ids=repr,
+)
+def test_limits_stop_every_tokenizer(tokenizer):
+    from wordlens.corpus.tokenizers import TextTooLargeError
+
+    text = "天气 word " * 1000
+    assert tokenizer(text, max_chars=len(text), max_tokens=10_000) == tokenizer(text)
+    with pytest.raises(TextTooLargeError, match="more than 100 tokens") as info:
+        tokenizer(text, max_tokens=100)
+    assert info.value.limit == 100
+    with pytest.raises(TextTooLargeError, match="more than 20 characters once normalised"):
+        tokenizer("\ufdfa" * 2 if tokenizer.name != "whitespace" else "x" * 21, max_chars=20)

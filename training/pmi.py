@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from wordlens.artifacts import write_model
+from wordlens.artifacts import scratch_directory, write_model
 from wordlens.corpus import Corpus
 from wordlens.training.vocab import Vocabulary
 
@@ -165,7 +164,8 @@ def train_pmi(corpus: Corpus, params: PMIParams, out: str | os.PathLike) -> Path
     non-zero pairs, and the eigenvalues or AdaGrad's loss per epoch and speed.
     """
     started = time.perf_counter()
-    vocabulary, cooccurrences, training = _vocabulary_and_cooccurrences(corpus, params)
+    with scratch_directory(out) as scratch:
+        vocabulary, cooccurrences, training = _vocabulary_and_cooccurrences(corpus, params, scratch)
     vectors, figures = _vectors(cooccurrences, vocabulary.counts, params)
     training.update(figures, seconds=round(time.perf_counter() - started, 3))
     return write_model(
@@ -185,11 +185,11 @@ def train_pmi(corpus: Corpus, params: PMIParams, out: str | os.PathLike) -> Path
 
 
 def _vocabulary_and_cooccurrences(
-    corpus: Corpus, params: PMIParams
+    corpus: Corpus, params: PMIParams, scratch: Path
 ) -> tuple[Vocabulary, sp.csr_matrix, dict[str, Any]]:
-    """The corpus read and tokenised once into ids on disk, the vocabulary kept from
-    their counts, and X (V, V) float64 counted over the ids; with the seconds each
-    took and the number of non-zero pairs."""
+    """The corpus read and tokenised once into ids on disk (in the folder ``scratch``),
+    the vocabulary kept from their counts, and X (V, V) float64 counted over the ids;
+    with the seconds each took and the number of non-zero pairs."""
     # The stages load scipy and numba (about 0.4 s); importing them here, not at the
     # top, keeps importing PMIParams (every start of the command line does) quick.
     from tqdm import tqdm
@@ -202,35 +202,32 @@ def _vocabulary_and_cooccurrences(
     assert window is not None and weighting is not None  # PMIParams resolved them
     memory = budget(params.memory_mb * 2**20, window)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=".wordlens-pmi-") as scratch:
-        with tqdm(desc="reading", unit=" docs", mininterval=1.0) as bar:
-            encoded = encode_corpus(corpus, scratch, memory["chunk_tokens"], bar.update)
-        vocabulary = build_vocabulary(encoded.counter(), params.min_count, params.max_vocab)
-        if len(vocabulary) <= params.dim:
-            raise ValueError(
-                f"the vocabulary ({len(vocabulary)} words) must be larger than "
-                f"dim ({params.dim}); lower dim or min_count"
-            )
-        log.info(
-            "vocabulary: %s words of %s (min_count %d)",
-            f"{len(vocabulary):,}",
-            f"{vocabulary.total_types:,}",
-            params.min_count,
+    with tqdm(desc="reading", unit=" docs", mininterval=1.0) as bar:
+        encoded = encode_corpus(corpus, scratch, memory["chunk_tokens"], bar.update)
+    vocabulary = build_vocabulary(encoded.counter(), params.min_count, params.max_vocab)
+    if len(vocabulary) <= params.dim:
+        raise ValueError(
+            f"the vocabulary ({len(vocabulary)} words) must be larger than "
+            f"dim ({params.dim}); lower dim or min_count"
         )
-        counting = time.perf_counter()
-        with tqdm(
-            total=encoded.documents, desc="co-occurrences", unit=" docs", mininterval=1.0
-        ) as bar:
-            cooccurrences = count_encoded(
-                encoded,
-                vocabulary.index,
-                window,
-                weighting,
-                memory["dense_words"],
-                memory["max_partial_pairs"],
-                progress=bar.update,
-            )
-        counted = time.perf_counter()
+    log.info(
+        "vocabulary: %s words of %s (min_count %d)",
+        f"{len(vocabulary):,}",
+        f"{vocabulary.total_types:,}",
+        params.min_count,
+    )
+    counting = time.perf_counter()
+    with tqdm(total=encoded.documents, desc="co-occurrences", unit=" docs", mininterval=1.0) as bar:
+        cooccurrences = count_encoded(
+            encoded,
+            vocabulary.index,
+            window,
+            weighting,
+            memory["dense_words"],
+            memory["max_partial_pairs"],
+            progress=bar.update,
+        )
+    counted = time.perf_counter()
     log.info(
         "co-occurrences: %s non-zero pairs (window %d, %s weights) in %.1f s",
         f"{cooccurrences.nnz:,}",

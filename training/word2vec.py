@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wordlens.artifacts import write_model
+from wordlens.artifacts import scratch_directory, write_model
 from wordlens.corpus import Corpus
 
 log = logging.getLogger(__name__)
@@ -197,11 +197,13 @@ def fit_word2vec(
 
 def train_word2vec(corpus: Corpus, params: Word2VecParams, out: str | os.PathLike) -> Path:
     """Train Word2Vec on ``corpus`` and write the model, output layer included, at
-    ``out`` (replacing any model there). Returns the model's path."""
+    ``out`` (replacing any model there). Returns the model's path. The token file
+    goes to a scratch folder beside ``out`` that a killed run's successor removes."""
     import gensim
 
     started = time.perf_counter()
-    model, counter, figures = fit_word2vec(corpus, params)
+    with scratch_directory(out) as scratch:
+        model, counter, figures = fit_word2vec(corpus, params, scratch)
     layers, arrays = output_layer_arrays(model)
     seconds = time.perf_counter() - started
     return write_model(

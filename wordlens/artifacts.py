@@ -21,22 +21,33 @@ A model is a directory::
 
 Matrices are opened with ``mmap_mode="r"``, so several server workers share the page
 cache instead of holding copies. Writing is atomic: everything is built in a hidden
-sibling directory (``.NAME.partial-PID``) and renamed into place at the end, so an
-interrupted run never leaves something that looks like a model. Loading checks the
-format version, the files' sizes and (unless ``verify=False``) their checksums, and
-refuses a broken or partial model with :class:`ModelFormatError` naming the file.
+sibling directory (``.NAME.partial-PID-*``) and renamed into place at the end, so an
+interrupted run never leaves something that looks like a model. The model it replaces
+is first renamed to ``.NAME.old-PID-*``; trainers keep their temporary files in
+``.NAME.scratch-PID-*`` (:func:`scratch_directory`). What a killed process leaves of
+these is dealt with by the next writer of NAME: removed, except a previous model whose
+replacement never arrived, which is put back (:func:`find_models` puts it back too).
+
+Loading checks the format version, that the manifest names only plain files of the
+model folder, the files' sizes, (unless ``verify=False``) their checksums, and that
+every floating-point array is finite; it refuses a broken or partial model with
+:class:`ModelFormatError`. Messages name files relative to the models folder
+(``pmi/vectors.npy``), never by absolute path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import glob
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,14 +62,23 @@ __all__ = [
     "load_model",
     "model_path",
     "models_dir",
+    "scratch_directory",
     "update_manifest",
     "write_model",
 ]
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WORDS = "words.txt"
 _CHUNK = 1 << 22
+_FINITE_CHUNK = 1 << 20  # values checked at a time: a bounded temporary whatever the size
+# What the manifest may list: a plain file name of the model folder (no folder part,
+# not hidden, so neither "." nor "..").
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# What writers leave beside a model NAME while they work: .NAME.KIND-PID-RANDOM.
+_WORK_DIR = re.compile(r"\.(?P<name>.+)\.(?P<kind>partial|old|scratch)-(?P<pid>\d+)-[0-9a-f]+")
 
 
 class ModelFormatError(ValueError):
@@ -81,6 +101,32 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _shown(path: Path) -> str:
+    """A model file as messages name it: ``MODEL/FILE``, relative to the models folder."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong, without the absolute path an OSError's text carries."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
+
+
+def _non_finite(array: np.ndarray) -> int:
+    """How many values of a floating-point array are NaN or infinite, a chunk at a time
+    (a bounded temporary however large the array); 0 for other dtypes."""
+    if array.dtype.kind not in "fc":
+        return 0
+    flat = array.reshape(-1)
+    chunks = (flat[start : start + _FINITE_CHUNK] for start in range(0, flat.size, _FINITE_CHUNK))
+    return sum(chunk.size - int(np.count_nonzero(np.isfinite(chunk))) for chunk in chunks)
+
+
+def _values(count: int) -> str:
+    return "1 value is" if count == 1 else f"{count:,} values are"
+
+
 def _unit_rows(vectors: np.ndarray, norms: np.ndarray) -> np.ndarray:
     norms = norms[:, None]
     return np.divide(vectors, norms, out=np.zeros(vectors.shape), where=norms > 0)
@@ -92,6 +138,8 @@ class Model:
 
     ``arrays`` maps names (``vectors``, ``vectors_norm``, ``syn1``, …) to
     read-only ``np.memmap`` views. ``counts`` is ``None`` for imported vectors.
+    ``mapped`` lists the mapped files as they were when opened, for
+    :meth:`check_unchanged`.
     """
 
     path: Path
@@ -99,6 +147,7 @@ class Model:
     words: list[str]
     counts: np.ndarray | None
     arrays: dict[str, np.ndarray]
+    mapped: list[_MappedFile] = field(default_factory=list, repr=False)
     _index: dict[str, int] | None = field(default=None, repr=False)
 
     @property
@@ -135,6 +184,39 @@ class Model:
     def __len__(self) -> int:
         return len(self.words)
 
+    def check_unchanged(self) -> None:
+        """Raise ModelFormatError naming the first mapped file that was changed in place
+        since it was opened (an ``fstat`` a file: about 2 µs).
+
+        A file truncated under a memory map raises SIGBUS, which kills the process,
+        when a page past its new end is touched; one rewritten in place changes the
+        values under the vocabulary. A file replaced by rename (as :func:`write_model`
+        does) or deleted is harmless: the map keeps the old file, and so does the
+        descriptor this checks.
+        """
+        for file in self.mapped:
+            now = os.fstat(file.descriptor)
+            if (now.st_size, now.st_mtime_ns) != (file.size, file.mtime):
+                raise ModelFormatError(
+                    f"{file.name}: changed on disk while served "
+                    f"({now.st_size:,} bytes, {file.size:,} when loaded); "
+                    "restart the server to load the model again"
+                )
+
+
+class _MappedFile:
+    """A memory-mapped file of a model: an open descriptor of it (of its inode,
+    whatever becomes of its name), and its size and mtime (ns) when it was mapped."""
+
+    def __init__(self, file: Path):
+        self.name = _shown(file)
+        self.descriptor = os.open(file, os.O_RDONLY)
+        status = os.fstat(self.descriptor)
+        self.size, self.mtime = status.st_size, status.st_mtime_ns
+
+    def __del__(self, close=os.close) -> None:  # os may be gone at interpreter exit
+        close(self.descriptor)
+
 
 def _check_vocabulary(words: list[str], counts: np.ndarray | None, rows: int) -> None:
     if len(words) != rows:
@@ -148,16 +230,79 @@ def _check_vocabulary(words: list[str], counts: np.ndarray | None, rows: int) ->
         raise ValueError(f"counts have shape {counts.shape}, expected ({rows},)")
 
 
-def _remove_stale_partials(parent: Path, name: str) -> None:
-    """Remove ``.NAME.partial-PID-*`` left by writers that died (their PID is gone)."""
-    for partial in parent.glob(f".{name}.partial-*"):
-        try:
-            pid = int(partial.name.rsplit("partial-", 1)[1].split("-")[0])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(partial, ignore_errors=True)
-        except (ValueError, IndexError, PermissionError):
-            continue
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _work_dir(target: Path, kind: str) -> Path:
+    """A new name for a writer's ``kind`` directory beside the model ``target``."""
+    return target.parent / f".{target.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _left_behind(target: Path) -> list[tuple[str, Path]]:
+    """(kind, path) of the work directories of model ``target`` whose writer is dead."""
+    found = []
+    for entry in sorted(target.parent.glob(f".{glob.escape(target.name)}.*-*")):
+        match = _WORK_DIR.fullmatch(entry.name)
+        if match and match["name"] == target.name and not _alive(int(match["pid"])):
+            found.append((match["kind"], entry))
+    return found
+
+
+def _restore_retired(target: Path) -> None:
+    """Put back the previous model a writer retired and died before replacing: the
+    model is missing and a dead writer's ``.NAME.old-*`` holds a complete one."""
+    if target.exists():
+        return
+    for kind, entry in _left_behind(target):
+        if kind == "old" and (entry / MANIFEST).is_file():
+            try:
+                os.rename(entry, target)
+            except OSError as error:  # read-only, or another process was quicker
+                log.warning("could not restore model %s: %s", target.name, _reason(error))
+            else:
+                log.warning("model %s restored: a writer died while replacing it", target.name)
+            return
+
+
+def _clean_up_after_dead_writers(target: Path) -> None:
+    """What killed writers of model ``target`` left: a previous model put back if the
+    model is missing, every other work directory (partial, scratch, old) removed."""
+    _restore_retired(target)
+    for _, entry in _left_behind(target):
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _work_directory(out: str | os.PathLike, kind: str) -> Iterator[tuple[Path, Path]]:
+    """(the model path ``out`` made absolute, a new ``kind`` work directory beside it),
+    after cleaning up what dead writers of that model left; the work directory is
+    removed on exit unless it was renamed into place."""
+    target = Path(out).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _clean_up_after_dead_writers(target)
+    directory = _work_dir(target, kind)
+    directory.mkdir()
+    try:
+        yield target, directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_directory(out: str | os.PathLike) -> Iterator[Path]:
+    """A private directory for a trainer's temporary files, beside the model it will
+    write at ``out`` (``.NAME.scratch-PID-*``, so on the same disk and hidden from
+    :func:`find_models`). Removed on exit; if the process is killed first, the next
+    writer of NAME removes it (as it removes dead writers' partial models)."""
+    with _work_directory(out, "scratch") as (_, directory):
+        yield directory
 
 
 def write_model(
@@ -207,13 +352,11 @@ def write_model(
         if not name.isidentifier() or name in data or name in ("words", "manifest", "counts"):
             raise ValueError(f"invalid or reserved array name {name!r}")
         data[name] = np.ascontiguousarray(array)
+    for name, array in data.items():  # what loading would refuse is not written
+        if count := _non_finite(array):
+            raise ValueError(f"{name}: {_values(count)} not finite (NaN or infinite)")
 
-    target = Path(path).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_partials(target.parent, target.name)
-    partial = target.parent / f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    partial.mkdir()
-    try:
+    with _work_directory(path, "partial") as (target, partial):
         files: dict[str, dict[str, Any]] = {}
         (partial / WORDS).write_text("\n".join(words) + "\n", encoding="utf-8")
         for name, array in data.items():
@@ -242,16 +385,19 @@ def write_model(
         _fsync(partial / MANIFEST)
         _fsync(partial)
         if target.exists():
-            retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            # Killed between these two renames, this process leaves the model only in
+            # .NAME.old-PID-*: the next reader or writer puts it back.
+            retired = _work_dir(target, "old")
             os.rename(target, retired)
-            os.rename(partial, target)
+            try:
+                os.rename(partial, target)
+            except BaseException:
+                os.rename(retired, target)
+                raise
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(partial, target)
         _fsync(target.parent)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return target
 
 
@@ -267,85 +413,125 @@ def _json_default(value: Any) -> Any:
 
 def _read_manifest(path: Path) -> dict[str, Any]:
     if not path.is_dir():
-        raise ModelFormatError(f"model not found: {path} is not a directory")
+        raise ModelFormatError(f"model {path.name!r} not found: not a directory")
     manifest_path = path / MANIFEST
+    shown = _shown(manifest_path)
     if not manifest_path.is_file():
-        raise ModelFormatError(f"{manifest_path}: missing, {path} is not a complete model")
+        raise ModelFormatError(f"{shown}: missing, {path.name!r} is not a complete model")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelFormatError(f"{manifest_path}: not valid JSON ({error})") from None
+    except (ValueError, OSError) as error:
+        raise ModelFormatError(f"{shown}: not valid JSON ({_reason(error)})") from None
     if not isinstance(manifest, dict):
-        raise ModelFormatError(f"{manifest_path}: not a JSON object")
+        raise ModelFormatError(f"{shown}: not a JSON object")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFormatError(
-            f"{manifest_path}: format version {version!r}, this wordlens reads {FORMAT_VERSION}"
+            f"{shown}: format version {version!r}, this wordlens reads {FORMAT_VERSION}"
         )
     for key in ("kind", "dim", "vocab_size", "files", "arrays"):
         if key not in manifest:
-            raise ModelFormatError(f"{manifest_path}: missing field {key!r}")
+            raise ModelFormatError(f"{shown}: missing field {key!r}")
+    for key in ("files", "arrays"):
+        if not isinstance(manifest[key], dict) or not all(
+            isinstance(entry, dict) for entry in manifest[key].values()
+        ):
+            raise ModelFormatError(f"{shown}: {key!r} is not an object of objects")
     return manifest
+
+
+def _check_file(path: Path, name: str, expected: dict[str, Any], verify: bool) -> None:
+    """Refuse the file ``name`` the manifest lists unless it is a plain file of the model
+    folder ``path`` of the listed size (and checksum, with ``verify``)."""
+    if not _FILE_NAME.fullmatch(name):
+        raise ModelFormatError(
+            f"{_shown(path / MANIFEST)}: {name[:200]!r} is not a plain file name "
+            "of the model folder"
+        )
+    file = path / name
+    if not file.is_file():
+        raise ModelFormatError(f"{_shown(file)}: missing")
+    if file.resolve().parent != path.resolve():
+        raise ModelFormatError(f"{_shown(file)}: a link that leads outside the model folder")
+    size = file.stat().st_size
+    if size != expected.get("bytes"):
+        raise ModelFormatError(
+            f"{_shown(file)}: {size} bytes, the manifest says {expected.get('bytes')} "
+            "(truncated or replaced)"
+        )
+    if verify and _sha256(file) != expected.get("sha256"):
+        raise ModelFormatError(f"{_shown(file)}: checksum mismatch (corrupted or modified)")
+
+
+def _load_array(path: Path, name: str, spec: dict[str, Any], files: dict[str, Any]) -> np.ndarray:
+    """The array ``name`` memory-mapped, refused unless its file is listed (so checked),
+    its shape and dtype are as ``spec`` says and its values finite."""
+    if not name.isidentifier():
+        raise ModelFormatError(
+            f"{_shown(path / MANIFEST)}: array name {name[:200]!r} is not an identifier"
+        )
+    file = path / f"{name}.npy"
+    if file.name not in files:
+        raise ModelFormatError(f"{_shown(file)}: not listed in the manifest's files")
+    try:
+        array = np.load(file, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise ModelFormatError(
+            f"{_shown(file)}: not a readable .npy array ({_reason(error)})"
+        ) from None
+    if list(array.shape) != spec.get("shape") or str(array.dtype) != spec.get("dtype"):
+        raise ModelFormatError(
+            f"{_shown(file)}: shape {array.shape} {array.dtype}, "
+            f"the manifest says {spec.get('shape')} {spec.get('dtype')}"
+        )
+    if count := _non_finite(array):
+        raise ModelFormatError(f"{_shown(file)}: {_values(count)} not finite (NaN or infinite)")
+    return array
 
 
 def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
     """Open a model directory; arrays are memory-mapped read-only.
 
-    ``verify=False`` skips the SHA-256 checks (sizes and shapes are still checked).
-    Raises :class:`ModelFormatError` naming the file at fault.
+    ``verify=False`` skips the SHA-256 checks (file names, sizes, shapes and finite
+    values are still checked). Raises :class:`ModelFormatError` naming the file at
+    fault relative to the models folder (``MODEL/FILE``).
     """
     path = Path(path)
     manifest = _read_manifest(path)
-    for name, expected in manifest["files"].items():
-        file = path / name
-        if not file.is_file():
-            raise ModelFormatError(f"{file}: missing")
-        if file.stat().st_size != expected.get("bytes"):
-            raise ModelFormatError(
-                f"{file}: {file.stat().st_size} bytes, the manifest says {expected.get('bytes')} "
-                "(truncated or replaced)"
-            )
-        if verify and _sha256(file) != expected.get("sha256"):
-            raise ModelFormatError(f"{file}: checksum mismatch (corrupted or modified)")
-
-    arrays: dict[str, np.ndarray] = {}
-    for name, spec in manifest["arrays"].items():
-        file = path / f"{name}.npy"
-        if file.name not in manifest["files"]:
-            raise ModelFormatError(f"{file}: not listed in the manifest's files")
-        try:
-            array = np.load(file, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as error:
-            raise ModelFormatError(f"{file}: not a readable .npy array ({error})") from None
-        if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
-            raise ModelFormatError(
-                f"{file}: shape {array.shape} {array.dtype}, "
-                f"the manifest says {tuple(spec['shape'])} {spec['dtype']}"
-            )
-        arrays[name] = array
+    files = manifest["files"]
+    for name, expected in files.items():
+        _check_file(path, name, expected, verify)
+    arrays = {
+        name: _load_array(path, name, spec, files) for name, spec in manifest["arrays"].items()
+    }
 
     words_file = path / WORDS
     try:
         words = words_file.read_text(encoding="utf-8").split("\n")[:-1]
     except (OSError, UnicodeDecodeError) as error:
-        raise ModelFormatError(f"{words_file}: unreadable ({error})") from None
+        raise ModelFormatError(f"{_shown(words_file)}: unreadable ({_reason(error)})") from None
     for required in ("vectors", "vectors_norm", "norms"):
         if required not in arrays:
-            raise ModelFormatError(f"{path / (required + '.npy')}: missing from the manifest")
+            raise ModelFormatError(
+                f"{_shown(path / (required + '.npy'))}: missing from the manifest"
+            )
     vectors = arrays["vectors"]
     if vectors.shape != (manifest["vocab_size"], manifest["dim"]):
         raise ModelFormatError(
-            f"{path / 'vectors.npy'}: shape {vectors.shape}, the manifest says "
+            f"{_shown(path / 'vectors.npy')}: shape {vectors.shape}, the manifest says "
             f"({manifest['vocab_size']}, {manifest['dim']})"
         )
     if len(words) != vectors.shape[0]:
-        raise ModelFormatError(f"{words_file}: {len(words)} words for {vectors.shape[0]} vectors")
+        raise ModelFormatError(
+            f"{_shown(words_file)}: {len(words)} words for {vectors.shape[0]} vectors"
+        )
     return Model(
         path=path,
         manifest=manifest,
         words=words,
         counts=arrays.pop("counts", None),
         arrays=arrays,
+        mapped=[_MappedFile(path / f"{name}.npy") for name in manifest["arrays"]],
     )
 
 
@@ -370,20 +556,39 @@ def update_manifest(path: str | os.PathLike, **fields: Any) -> dict[str, Any]:
     return manifest
 
 
-def find_models(models_dir: str | os.PathLike) -> dict[str, Path]:
-    """name → path of every model directory under ``models_dir``.
+def _not_a_model(entry: Path) -> str | None:
+    """Why an entry of the models folder is not a model folder (None if it is one)."""
+    if entry.name.startswith("."):
+        return "hidden (work folders of writers are)"
+    if not entry.exists():
+        return "a link that leads nowhere"
+    if not entry.is_dir():
+        return "not a folder"
+    if not (entry / MANIFEST).is_file():
+        return f"no {MANIFEST}, so not a model"
+    return None
 
-    Hidden directories (partial writes, retired models) are ignored; a directory
-    without a manifest is listed too, so that loading it reports what is wrong.
+
+def find_models(models_dir: str | os.PathLike) -> dict[str, Path]:
+    """name → path of every model folder of ``models_dir``: the folders that hold a
+    manifest (loading one that is broken reports what is wrong). Every other entry
+    (hidden, a file, ``lost+found``, a link to nothing) is skipped with a log line.
+    A model that a writer killed mid-replace left only as ``.NAME.old-*`` is put back
+    first.
     """
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
         return {}
-    return {
-        entry.name: entry
-        for entry in sorted(models_dir.iterdir())
-        if entry.is_dir() and not entry.name.startswith(".")
-    }
+    for entry in models_dir.glob(".*.old-*-*"):
+        if match := _WORK_DIR.fullmatch(entry.name):
+            _restore_retired(models_dir / match["name"])
+    found = {}
+    for entry in sorted(models_dir.iterdir()):
+        if why := _not_a_model(entry):
+            log.info("skipping %r in the models folder: %s", entry.name, why)
+        else:
+            found[entry.name] = entry
+    return found
 
 
 def models_dir() -> Path:
