@@ -14,7 +14,8 @@ ModelName = Field(default=None, description="model name (default: the server's d
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    # strict: JSON types are never coerced (no "3" for 3, no 0 for false)
+    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
 
     model: str | None = ModelName
 
@@ -213,7 +214,7 @@ class KeywordsRequest(KeywordOptionsBody):
 
 
 class BatchDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: Any = Field(default=None, description="carried over to the result")
     text: str | None = None

@@ -1,17 +1,21 @@
 """The HTTP API: thin FastAPI handlers around :mod:`app.engine`.
 
-Run it with ``wordlens serve`` or ``uvicorn --factory app.server:create_app``.
-Simple queries are GET with query parameters; lists and texts are POST with JSON.
-Every endpoint takes a model name (``model``, a query parameter for GET, a body
-field for POST; the server's default otherwise). Errors are always JSON,
-``{"error": {"code": ..., "message": ..., ...}}``:
+Run it with ``wordlens serve`` (which adds the transport limits of
+:mod:`app.protocol` and one process per worker, :mod:`app.supervisor`).
+Simple queries are GET (or HEAD) with query parameters; lists and texts are POST with
+JSON, decoded strictly (:mod:`app.json_body`). Every endpoint takes a model name
+(``model``, a query parameter for GET, a body field for POST; the server's default
+otherwise). Errors are always JSON, ``{"error": {"code": ..., "message": ..., ...}}``:
 
 =====  =====================================================================
 404    unknown word (``missing`` lists every one) or unknown model
-       (``available`` lists the loaded ones)
+       (``available`` lists the loaded ones); ``not_found`` for an unknown path
+405    a method the path does not answer (``Allow`` lists those it does)
+408    the body did not arrive in time (``timeout``)
 409    the model cannot answer this query (e.g. imported vectors: no output layer)
-413    a text or list beyond a limit (``limit`` names it)
-422    malformed request (wrong types, missing fields, bad values)
+413    a body, text or list beyond a limit (``limit`` names it)
+422    malformed request (not JSON, wrong types, missing fields, bad values)
+431    request headers beyond their limit (``header_too_large``)
 =====  =====================================================================
 """
 
@@ -24,6 +28,7 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from wordlens import __version__
 from wordlens.app import schemas as s
@@ -37,7 +42,9 @@ from wordlens.app.errors import (
     UnsupportedQueryError,
 )
 from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
+from wordlens.app.json_body import StrictJSONRoute
 from wordlens.app.keywords import KeywordResult
+from wordlens.app.middleware import BodyLimit, BodyTooLarge, HeadAsGet, SecurityHeaders
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
 
@@ -52,6 +59,7 @@ STATUS = {
     LimitExceededError: 413,
     InvalidQueryError: 422,
 }
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large"}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)
 }
@@ -72,10 +80,37 @@ PriorWeightQuery = Annotated[
 ]
 
 
-def _error(status: int, code: str, message: str, **details) -> JSONResponse:
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details
+) -> JSONResponse:
     return JSONResponse(
-        status_code=status, content={"error": {"code": code, "message": message, **details}}
+        status_code=status,
+        content={"error": {"code": code, "message": message, **details}},
+        headers=headers,
     )
+
+
+def _problem(error: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic or JSON-decoding problem as ``{"location", "message"}``."""
+    if error.get("type") == "json_invalid":
+        return {"location": ["body"], "message": f"invalid JSON: {error['ctx']['error']}"}
+    return {
+        "location": [str(part) for part in error.get("loc", ())],
+        "message": error.get("msg", ""),
+    }
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """The methods the request's path answers (HEAD wherever GET), for ``Allow``."""
+    methods = {
+        method
+        for route in app.routes
+        if isinstance(route, Route)
+        and route.methods
+        and route.matches(request.scope)[0] != Match.NONE
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
 
 
 def _neighbours(model: WordModel, method: str, pairs) -> s.Neighbours:
@@ -119,12 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             verify=settings.verify_checksums,
             limits=settings.limits,
         )
-    log.info(
-        "models loaded from %s: %s (default %s)",
-        settings.models_dir,
-        ", ".join(engine.names) or "none",
-        engine.default,
-    )
+    log.info("models loaded: %s (default %s)", ", ".join(engine.names) or "none", engine.default)
     for name, reason in engine.errors.items():
         log.error("model %s unavailable: %s", name, reason)
     for model in engine.models.values():
@@ -136,6 +166,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Similar words (cosine), related words (context similarity) and "
         "keywords from PMI and Word2Vec word vectors.",
     )
+    app.router.route_class = StrictJSONRoute
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     app.state.engine = engine
     app.state.settings = settings
 
@@ -146,21 +180,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError):
-        problems = [
-            {
-                "location": [str(part) for part in problem.get("loc", ())],
-                "message": problem.get("msg", ""),
-            }
-            for problem in error.errors()
-        ]
+        problems = [_problem(problem) for problem in error.errors()]
         first = problems[0] if problems else {"location": [], "message": "invalid request"}
         where = ".".join(first["location"][1:] or first["location"]) or "request"
         return _error(422, "invalid_request", f"{where}: {first['message']}", errors=problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return _error(error.status_code, code, str(error.detail))
+        status, headers = error.status_code, dict(error.headers or {})
+        code = HTTP_CODES.get(status, "http_error")
+        if status == 405:
+            headers["Allow"] = _allowed_methods(app, request)
+        if isinstance(error, BodyTooLarge):  # the body is left unread: close afterwards
+            headers["Connection"] = "close"
+            return _error(status, code, error.detail, headers, limit=error.limit)
+        return _error(status, code, str(error.detail), headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception):
@@ -169,19 +203,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     def model_for(name: str | None) -> WordModel:
         return engine.get(name)
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return _error(
-                413,
-                "too_large",
-                f"request body of {int(declared):,} bytes; the "
-                f"limit is {settings.max_body_bytes:,}",
-                limit=settings.max_body_bytes,
-            )
-        return await call_next(request)
 
     # ------------------------------------------------------------ service
 

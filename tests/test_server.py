@@ -349,3 +349,38 @@ def test_keyword_errors(client):
         "too_large",
     )
     assert body["limit"] == 64 * 1024 * 1024
+
+
+def test_head_answers_wherever_get_does_and_405_says_allow(client):
+    get, head = client.get("/models"), client.head("/models")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert client.head("/similarity", params={"w1": "w1", "w2": "w2"}).status_code == 200
+    for method, path, allowed in [
+        ("PUT", "/most_similar", "GET, HEAD, POST"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("HEAD", "/keywords", "POST"),
+        ("GET", "/keywords/batch", "POST"),
+    ]:
+        answer = client.request(method, path)
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["allow"] == allowed
+        if method != "HEAD":
+            assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_security_headers_on_every_answer(client):
+    for answer in (
+        client.get("/"),
+        client.get("/healthz"),
+        client.get("/words/zzz"),
+        client.post("/keywords", json={}),
+        client.get("/static/app.js"),
+    ):
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy
+    assert "cdn.jsdelivr.net" in client.get("/docs").headers["content-security-policy"]
