@@ -10,16 +10,17 @@ limits and timeouts lowered through their environment variables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
 import time
-from pathlib import Path
 
 import httpx2
 import pytest
 from conftest import running_server
 from fastapi.testclient import TestClient
+from procfs import rss_mib, server_workers
 
 from wordlens.app.server import create_app
 from wordlens.app.settings import Settings
@@ -130,31 +131,6 @@ def test_long_input_is_not_echoed_whole(client):
 # ------------------------------------------------------------ the real server
 
 
-def listening_pids(port: int) -> set[int]:
-    """Processes holding the listening socket(s) of ``port`` on 127.0.0.1."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # LISTEN
-            inodes.add(f"socket:[{fields[9]}]")
-    owners = set()
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        try:
-            links = {str(link.readlink()) for link in fd_dir.iterdir()}
-        except OSError:
-            continue
-        if links & inodes:
-            owners.add(int(fd_dir.parent.name))
-    return owners
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
 @pytest.fixture(scope="module")
 def server(trained_models):
     """A real server with one worker, a 1 MiB body limit and short timeouts."""
@@ -174,7 +150,8 @@ def healthy(server):
     """The server answers normally after the test, and its worker's memory stayed
     within 64 MiB of what it was before (yields the worker's pid)."""
     url, port = server
-    workers = listening_pids(port)
+    workers = server_workers(port)
+    assert workers, "no worker process found"
     before = {pid: rss_mib(pid) for pid in workers}
     yield port
     assert httpx2.get(f"{url}/similarity?w1=war&w2=peace", timeout=5).status_code == 200
@@ -255,6 +232,74 @@ def test_declared_length_beyond_the_limit_is_413_at_once(healthy):
         sock.sendall(head)
         status, headers, body = read_response(sock, timeout=5)
     assert status == 413 and json.loads(body)["error"]["limit"] == BODY_LIMIT
+
+
+def test_huge_header_is_431(healthy):
+    head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+    pieces = iter(lambda: b"a" * 65536, None)
+    with socket.create_connection(("127.0.0.1", healthy)) as sock:
+        started = time.monotonic()
+        sent = stream_until_answered(sock, head, pieces, 100 * 1024 * 1024)
+        status, headers, body = read_response(sock)
+    assert status == 431 and json.loads(body)["error"]["code"] == "header_too_large"
+    assert json.loads(body)["error"]["limit"] == HEADER_LIMIT
+    assert sent < 64 * HEADER_LIMIT
+    assert time.monotonic() - started < 3
+
+
+def test_many_headers_within_the_size_are_served(healthy):
+    lines = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 50) for i in range(100))
+    with socket.create_connection(("127.0.0.1", healthy)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + lines + b"\r\n")
+        assert read_response(sock)[0] == 200
+
+
+def server_closed(sock: socket.socket) -> bool:
+    """Whether the server has closed ``sock`` (after at most one response, a 408)."""
+    sock.settimeout(0.5)
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+    return received == b"" or received.startswith(b"HTTP/1.1 408 ")
+
+
+def test_idle_and_trickling_connections_are_closed(healthy):
+    idle = [socket.create_connection(("127.0.0.1", healthy)) for _ in range(50)]
+    trickling = [socket.create_connection(("127.0.0.1", healthy)) for _ in range(50)]
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    try:
+        deadline = time.monotonic() + HEADER_TIMEOUT + 1.5
+        for k in range(len(request) - 1):  # one byte at a time, never the whole head
+            if time.monotonic() > deadline:
+                break
+            for sock in trickling:
+                with contextlib.suppress(OSError):  # closed by the server: as wanted
+                    sock.send(request[k : k + 1])
+            time.sleep(0.1)
+        time.sleep(max(0.0, deadline - time.monotonic()))
+        still_open = [sock for sock in idle + trickling if not server_closed(sock)]
+        assert not still_open, f"{len(still_open)} connections outlived the header timeout"
+    finally:
+        for sock in idle + trickling:
+            sock.close()
+
+
+def test_slow_body_is_408(healthy):
+    head = (
+        b"POST /vectors HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", healthy)) as sock:
+        sock.sendall(head + b'{"words": ')
+        started = time.monotonic()
+        status, headers, body = read_response(sock, timeout=BODY_TIMEOUT + 3)
+        assert time.monotonic() - started < BODY_TIMEOUT + 2
+    assert status == 408 and json.loads(body)["error"]["code"] == "timeout"
 
 
 @pytest.mark.xfail(
