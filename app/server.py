@@ -65,9 +65,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 ModelQuery = Annotated[
-    str | None, Query(description="model name (default: the server's default model)")
+    str | None,
+    Query(
+        min_length=1,
+        max_length=s.MAX_WORD_CHARACTERS,
+        description="model name (default: the server's default model)",
+    ),
 ]
-WordQuery = Annotated[str, Query(min_length=1, max_length=1000)]
+WordQuery = Annotated[str, Query(min_length=1, max_length=s.MAX_WORD_CHARACTERS)]
 TopNQuery = Annotated[int, Query(ge=1, description="number of words to return")]
 PriorWeightQuery = Annotated[
     float,
@@ -98,6 +103,38 @@ def _problem(error: dict[str, Any]) -> dict[str, Any]:
         "location": [str(part) for part in error.get("loc", ())],
         "message": error.get("msg", ""),
     }
+
+
+def _limit_bounds(settings: Settings) -> dict[str, dict[str, int]]:
+    """JSON Schema bounds of the limits that are settings, by parameter or field name."""
+    limits = settings.limits
+    words, tokens = {"maxItems": limits.max_words}, {"maxItems": limits.max_tokens}
+    text = {"maxLength": limits.max_text_chars}
+    return {
+        "topn": {"maximum": limits.max_topn},
+        "limit": {"maximum": limits.max_topn},
+        "correlation_n": {"maximum": limits.max_correlation_n},
+        **dict.fromkeys(("positive", "negative", "words", "ws1", "ws2"), words),
+        **dict.fromkeys(("tokens", "tokens1", "tokens2"), tokens),
+        **dict.fromkeys(("text", "text1", "text2"), text),
+        "documents": {"maxItems": settings.max_batch_documents},
+    }
+
+
+def _document_limits(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Write the configured limits into the OpenAPI document (the engine enforces
+    them: 413 too_large, or 422 for correlation_n). A batch's documents are left
+    out: one beyond a limit gets its own error in the results."""
+    bounds = _limit_bounds(settings)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"].update(bounds.get(parameter["name"], {}))
+    for name, component in document["components"]["schemas"].items():
+        if name != "BatchDocument":
+            for field, schema in component.get("properties", {}).items():
+                schema.update(bounds.get(field, {}))
+    return document
 
 
 def _allowed_methods(app: FastAPI, request: Request) -> str:
@@ -167,6 +204,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         "keywords from PMI and Word2Vec word vectors.",
     )
     app.router.route_class = StrictJSONRoute
+    document_without_limits = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_limits(document_without_limits(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
@@ -286,8 +331,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         responses=ERROR_RESPONSES,
     )
     def most_similar_get(
-        positive: Annotated[list[str], Query(default_factory=list)],
-        negative: Annotated[list[str], Query(default_factory=list)],
+        positive: Annotated[list[s.Word], Query(default_factory=list)],
+        negative: Annotated[list[s.Word], Query(default_factory=list)],
         topn: TopNQuery = 10,
         restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
         method: Literal["cosine", "cosmul", "correlation"] = "cosine",
@@ -403,7 +448,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/words/{word}", response_model=s.WordInfo, tags=["words"], responses=ERROR_RESPONSES)
     def word_info(
-        word: Annotated[str, Path(min_length=1, max_length=1000)], model: ModelQuery = None
+        word: Annotated[str, Path(min_length=1, max_length=s.MAX_WORD_CHARACTERS)],
+        model: ModelQuery = None,
     ):
         """Count, frequency rank and vector norm (a PMI model's importance measure)."""
         m = model_for(model)
@@ -411,7 +457,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/complete", response_model=s.Completion, tags=["words"], responses=ERROR_RESPONSES)
     def complete(
-        prefix: Annotated[str, Query(max_length=1000)],
+        prefix: Annotated[str, Query(max_length=s.MAX_WORD_CHARACTERS)],
         model: ModelQuery = None,
         limit: Annotated[int, Query(ge=1)] = 10,
         offset: Annotated[int, Query(ge=0)] = 0,
@@ -465,6 +511,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Keywords of many documents; each result is what ``/keywords`` gives for that
         document, or its own error: one bad document never fails the batch."""
         m = model_for(request.model)
+        m.check_topn(request.topn)  # an option beyond its limit fails the whole batch
         count, limit = len(request.documents), settings.max_batch_documents
         if count > limit:
             raise LimitExceededError(

@@ -107,25 +107,32 @@ def test_json_types_are_not_coerced(client):
     refused(post_raw(client, "/keywords", b'{"text": "war", "exclude_stopwords": 0}'))
     refused(post_raw(client, "/keywords", b'{"text": "war", "topn": "3"}'))
     refused(post_raw(client, "/vectors", b'{"words": ["war"], "norm": "true"}'))
-    refused(post_raw(client, "/keywords", b'{"text": "war", "topn": 3.0}'))
+    refused(post_raw(client, "/keywords", b'{"text": "war", "topn": 3.5}'))
+    refused(post_raw(client, "/keywords", b'{"text": null, "tokens": ["war"]}'))
+    for depth in (1, 500):  # ids are JSON scalars: nothing deep to echo back
+        nested = b"[" * depth + b"]" * depth
+        refused(post_raw(client, "/keywords/batch", b'{"documents": [{"id": %s}]}' % nested))
+    for body in (b'{"text": "war", "topn": 3.0}', b'{"documents": [{"id": 2.5, "text": "w"}]}'):
+        ok = post_raw(client, "/keywords" if b"topn" in body else "/keywords/batch", body)
+        assert ok.status_code == 200, ok.text  # 3.0 is an integer, as in JSON Schema
     ok = post_raw(client, "/similar_by_vector", json.dumps({"vector": [1] * 24}).encode())
     assert ok.status_code == 200, ok.text  # integers are numbers
 
 
 def test_long_input_is_not_echoed_whole(client):
-    word = "x" * 1_000_000
-    answer = client.post("/vectors", json={"words": [word, "war", "zz"]})
+    words = [f"{i:04d}" + "x" * 996 for i in range(999)]  # 1 MB of unknown words
+    answer = client.post("/vectors", json={"words": [*words, "war"]})
     error = refused(answer, 404, "unknown_word")
-    assert len(answer.content) < 2000
-    assert error["missing"][0].startswith("xxx") and len(error["missing"][0]) <= 101
-    assert error["missing"][1] == "zz"
-    answer = client.post("/keywords", json={"text": "war", "model": "m" * 100_000})
-    assert len(answer.content) < 2000
-    assert refused(answer, 404, "unknown_model")["model"].endswith("…")
-    many = [f"q{i}" for i in range(1000)]
-    answer = client.post("/vectors", json={"words": many})
-    assert len(refused(answer, 404, "unknown_word")["missing"]) == 1000
-    assert len(answer.json()["error"]["message"]) < 400
+    assert len(answer.content) < 150_000
+    assert len(error["missing"]) == 999
+    assert all(len(word) == 101 and word.endswith("…") for word in error["missing"])
+    assert error["message"].endswith("and 989 more") and len(error["message"]) < 1500
+    answer = client.post("/keywords", json={"text": "war", "model": "m" * 1000})
+    assert len(answer.content) < 1000
+    assert refused(answer, 404, "unknown_model")["model"] == "m" * 100 + "…"
+    answer = client.post("/vectors", json={"words": ["y" * 1_000_000]})
+    assert len(answer.content) < 1000
+    refused(answer, 422)
 
 
 # ------------------------------------------------------------ the real server
@@ -243,7 +250,7 @@ def test_huge_header_is_431(healthy):
         status, headers, body = read_response(sock)
     assert status == 431 and json.loads(body)["error"]["code"] == "header_too_large"
     assert json.loads(body)["error"]["limit"] == HEADER_LIMIT
-    assert sent < 64 * HEADER_LIMIT
+    assert sent < 16 * 2**20  # what the kernel's socket buffers took, of 100 MiB
     assert time.monotonic() - started < 3
 
 

@@ -384,3 +384,22 @@ def test_security_headers_on_every_answer(client):
         assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert "unsafe-inline" not in policy
     assert "cdn.jsdelivr.net" in client.get("/docs").headers["content-security-policy"]
+
+
+def test_the_document_states_the_limits_and_the_strict_forms(models_dir):
+    from wordlens.app.engine import Limits
+
+    settings = Settings(models_dir=models_dir, max_batch_documents=7, limits=Limits(max_topn=50))
+    document = TestClient(create_app(settings)).get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert schemas["MostSimilarRequest"]["properties"]["topn"]["maximum"] == 50
+    assert schemas["MostSimilarRequest"]["properties"]["positive"]["maxItems"] == 1000
+    assert schemas["MostSimilarRequest"]["properties"]["correlation_n"]["maximum"] == 50_000
+    assert "anyOf" in schemas["MostSimilarRequest"]
+    assert schemas["KeywordsRequest"]["oneOf"] == [{"required": ["text"]}, {"required": ["tokens"]}]
+    assert schemas["KeywordsRequest"]["properties"]["text"]["maxLength"] == 1_000_000
+    assert schemas["KeywordsBatchRequest"]["properties"]["documents"]["maxItems"] == 7
+    assert len(schemas["SentenceSimilarityRequest"]["allOf"]) == 2
+    related = document["paths"]["/related"]["get"]["parameters"]
+    assert next(p for p in related if p["name"] == "topn")["schema"]["maximum"] == 50
+    assert set(document["paths"]["/keywords"]["post"]["responses"]) >= {"404", "413", "422"}
