@@ -1,6 +1,6 @@
 """``wordlens serve`` as processes: keep-alive connections spread over the workers, a
-killed worker is replaced and gets its share, workers end with the supervisor, and
-log lines carry time, level and process but no absolute path."""
+killed worker is replaced and gets its share, workers end with the supervisor, log
+lines carry time, level and process but no absolute path, no Server header."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx2
 import pytest
 from conftest import running_server
 from procfs import connection_owners, parent_of, server_workers
@@ -103,7 +104,8 @@ def workers_end_with_their_supervisor(port: int) -> None:
 def test_log_lines_have_time_level_and_process_and_no_paths(server, trained_models):
     port, log_path = server
     wait_for_workers(port, 2)
-    socket.create_connection(("127.0.0.1", port)).close()
+    answer = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+    assert "server" not in answer.headers  # no "server: uvicorn"
     text = log_path.read_text()
     assert "models loaded: pmi, word2vec" in text
     lines = [line for line in text.splitlines() if line.strip()]
