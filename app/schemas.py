@@ -63,8 +63,9 @@ class Request(BaseModel):
 
 class ErrorBody(BaseModel):
     code: str = Field(
-        description="unknown_word, unknown_model, unsupported_query, "
-        "too_large, invalid_query or invalid_request"
+        description="unknown_word, unknown_model, not_found, method_not_allowed, "
+        "unsupported_query, too_large, invalid_query, invalid_request, timeout, "
+        "header_too_large, bad_request or internal_error"
     )
     message: str
     model_config = ConfigDict(extra="allow")
