@@ -1,8 +1,18 @@
-"""Errors a query can end with. The HTTP layer maps each class to one status code."""
+"""Errors a query can end with. The HTTP layer maps each class to one status code.
+
+An error repeats what the client sent only in bounded form (:func:`echo`): a word is
+cut to ``ECHO_CHARACTERS`` characters, ending in "…", and a list in the details to its
+first ``ECHO_ITEMS`` items, so that a huge request never gets a huger error back.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "ECHO_CHARACTERS",
+    "ECHO_ITEMS",
+    "echo",
     "QueryError",
     "UnknownModelError",
     "ModelUnavailableError",
@@ -13,15 +23,40 @@ __all__ = [
 ]
 
 
+ECHO_CHARACTERS = 100
+ECHO_ITEMS = 1000
+_LISTED_IN_MESSAGE = 10
+
+
+def echo(text: str) -> str:
+    """``text`` as an error may repeat it: at most ECHO_CHARACTERS characters, then "…"."""
+    return text if len(text) <= ECHO_CHARACTERS else text[:ECHO_CHARACTERS] + "…"
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str):
+        return echo(value)
+    if isinstance(value, list):
+        return [_bounded(item) for item in value[:ECHO_ITEMS]]
+    return value
+
+
+def _quoted(words: list[str]) -> str:
+    listed = ", ".join(repr(echo(word)) for word in words[:_LISTED_IN_MESSAGE])
+    more = len(words) - _LISTED_IN_MESSAGE
+    return f"{listed} and {more:,} more" if more > 0 else listed
+
+
 class QueryError(Exception):
-    """Base class: a query that cannot be answered as asked."""
+    """Base class: a query that cannot be answered as asked. ``details`` are bounded
+    (:func:`echo`)."""
 
     code = "query_error"
 
     def __init__(self, message: str, **details):
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details = {name: _bounded(value) for name, value in details.items()}
 
 
 class UnknownModelError(QueryError):
@@ -30,7 +65,7 @@ class UnknownModelError(QueryError):
     def __init__(self, name: str, available: list[str]):
         listed = ", ".join(available) or "none loaded"
         super().__init__(
-            f"unknown model {name!r}; available: {listed}", model=name, available=available
+            f"unknown model {echo(name)!r}; available: {listed}", model=name, available=available
         )
 
 
@@ -50,10 +85,9 @@ class UnknownWordError(QueryError, KeyError):
     code = "unknown_word"
 
     def __init__(self, missing: list[str], model: str):
-        quoted = ", ".join(repr(word) for word in missing)
         noun = "word" if len(missing) == 1 else "words"
         super().__init__(
-            f"{noun} not in the vocabulary of model {model!r}: {quoted}",
+            f"{noun} not in the vocabulary of model {model!r}: {_quoted(missing)}",
             missing=missing,
             model=model,
         )

@@ -1,20 +1,59 @@
-"""Pydantic schemas of every HTTP request and response body."""
+"""Pydantic schemas of every HTTP request and response body.
+
+Request bodies are strict: a JSON type is never coerced into another (no ``"3"`` for
+3, no 0 for false), except that an integral number such as 3.0 is an integer, as in
+JSON Schema. What the schema cannot say through types, it says through ``oneOf`` and
+``anyOf`` (text xor tokens; at least one word). The limits that are settings (topn,
+list lengths, text length) are written into the OpenAPI document by the server.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from wordlens.app.errors import InvalidQueryError
 
-Word = Field(min_length=1, max_length=1000)
+MAX_WORD_CHARACTERS = 1000
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("null is not allowed here: leave the field out")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_integral)]
+# (the bound before the validator, or JSON Schema would get pydantic's "ge", not "minimum")
+PositiveInteger = Annotated[int, Field(ge=1), BeforeValidator(_integral)]
+Word = Annotated[str, Field(min_length=1, max_length=MAX_WORD_CHARACTERS)]
+Token = Annotated[str, Field(max_length=MAX_WORD_CHARACTERS)]
+# A field that may be left out (None) but not given as null
+Text = Annotated[str | SkipJsonSchema[None], BeforeValidator(_not_null)]
+Tokens = Annotated[list[Token] | SkipJsonSchema[None], BeforeValidator(_not_null)]
 TopN = Field(default=10, ge=1, description="number of words to return")
-ModelName = Field(default=None, description="model name (default: the server's default)")
+ModelName = Field(
+    default=None,
+    min_length=1,
+    max_length=MAX_WORD_CHARACTERS,
+    description="model name (default: the server's default)",
+)
+
+
+def exactly_one(*names: str) -> dict[str, Any]:
+    """JSON Schema: exactly one of the properties ``names`` is present."""
+    return {"oneOf": [{"required": [name]} for name in names]}
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    # strict: JSON types are never coerced (no "3" for 3, no 0 for false)
+    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
 
     model: str | None = ModelName
 
@@ -24,8 +63,9 @@ class Request(BaseModel):
 
 class ErrorBody(BaseModel):
     code: str = Field(
-        description="unknown_word, unknown_model, unsupported_query, "
-        "too_large, invalid_query or invalid_request"
+        description="unknown_word, unknown_model, not_found, method_not_allowed, "
+        "unsupported_query, too_large, invalid_query, invalid_request, timeout, "
+        "header_too_large, bad_request or internal_error"
     )
     message: str
     model_config = ConfigDict(extra="allow")
@@ -121,7 +161,7 @@ class WordVectors(BaseModel):
 
 
 class VectorsRequest(Request):
-    words: list[str] = Field(min_length=1)
+    words: list[Word] = Field(min_length=1)
     norm: bool = False
 
 
@@ -153,37 +193,56 @@ class SentenceSimilarity(BaseModel):
 
 
 class MostSimilarRequest(Request):
-    positive: list[str] = []
-    negative: list[str] = []
-    topn: int = TopN
-    restrict_vocab: int | None = Field(default=None, ge=1)
+    """At least one positive word, or (except for cosmul) one negative word."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["positive"], "properties": {"positive": {"minItems": 1}}},
+                {
+                    "required": ["negative"],
+                    "properties": {
+                        "negative": {"minItems": 1},
+                        "method": {"enum": ["cosine", "correlation"]},
+                    },
+                },
+            ]
+        }
+    )
+
+    positive: list[Word] = []
+    negative: list[Word] = []
+    topn: Integer = TopN
+    restrict_vocab: PositiveInteger | None = None
     method: Literal["cosine", "cosmul", "correlation"] = "cosine"
-    correlation_n: int = Field(default=1000, ge=2)
+    correlation_n: Integer = Field(default=1000, ge=2)
 
 
 class SimilarByVectorRequest(Request):
-    vector: list[float] = Field(min_length=1)
-    topn: int = TopN
-    restrict_vocab: int | None = Field(default=None, ge=1)
+    vector: list[float] = Field(
+        min_length=1, description="finite, not all zero, of the model's dimension (dim)"
+    )
+    topn: Integer = TopN
+    restrict_vocab: PositiveInteger | None = None
 
 
 class WordsRequest(Request):
-    words: list[str] = Field(min_length=2)
+    words: list[Word] = Field(min_length=2)
 
 
 class SetSimilarityRequest(Request):
-    ws1: list[str] = Field(min_length=1)
-    ws2: list[str] = Field(min_length=1)
+    ws1: list[Word] = Field(min_length=1)
+    ws2: list[Word] = Field(min_length=1)
 
 
 class KeywordOptionsBody(Request):
-    topn: int = Field(default=10, ge=1, description="number of keywords")
+    topn: Integer = Field(default=10, ge=1, description="number of keywords")
     exclude_stopwords: bool = Field(
         default=True, description="leave out the default stop-words of the model's language"
     )
-    stopwords: list[str] = Field(default=[], description="further words to leave out")
-    min_length: int = Field(default=1, ge=1, description="shortest keyword, in characters")
-    min_count: int = Field(default=1, ge=1, description="least corpus count of a keyword")
+    stopwords: list[Token] = Field(default=[], description="further words to leave out")
+    min_length: Integer = Field(default=1, ge=1, description="shortest keyword, in characters")
+    min_count: Integer = Field(default=1, ge=1, description="least corpus count of a keyword")
     variant: Literal["default", "cosine"] = Field(
         default="default", description="cosine: rank by cos(Σ v_u, v_w) (PMI models)"
     )
@@ -203,8 +262,10 @@ def text_or_tokens(
 class KeywordsRequest(KeywordOptionsBody):
     """One document, as raw ``text`` (tokenised by the model's tokenizer) or ``tokens``."""
 
-    text: str | None = None
-    tokens: list[str] | None = None
+    model_config = ConfigDict(json_schema_extra=exactly_one("text", "tokens"))
+
+    text: Text = None
+    tokens: Tokens = None
 
     @model_validator(mode="after")
     def _one_form(self):
@@ -212,12 +273,18 @@ class KeywordsRequest(KeywordOptionsBody):
         return self
 
 
-class BatchDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+BatchId = str | int | float | bool | None
 
-    id: Any = Field(default=None, description="carried over to the result")
+
+class BatchDocument(BaseModel):
+    """A document of a batch: one without exactly one of ``text`` or ``tokens``, or
+    beyond a limit, gets its own error in the results."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: BatchId = Field(default=None, description="a JSON scalar, carried over to the result")
     text: str | None = None
-    tokens: list[str] | None = None
+    tokens: list[Token] | None = None
 
 
 class KeywordsBatchRequest(KeywordOptionsBody):
@@ -242,7 +309,7 @@ class KeywordsResponse(BaseModel):
 
 
 class BatchResult(BaseModel):
-    id: Any = None
+    id: BatchId = None
     method: str | None = None
     keywords: list[Keyword] = []
     tokens: int = 0
@@ -259,10 +326,16 @@ class KeywordsBatchResponse(BaseModel):
 class SentenceSimilarityRequest(Request):
     """Each side as raw ``text`` (tokenised by the model's tokenizer) or ``tokens``."""
 
-    text1: str | None = None
-    tokens1: list[str] | None = None
-    text2: str | None = None
-    tokens2: list[str] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [exactly_one("text1", "tokens1"), exactly_one("text2", "tokens2")]
+        }
+    )
+
+    text1: Text = None
+    tokens1: Tokens = None
+    text2: Text = None
+    tokens2: Tokens = None
 
     @model_validator(mode="after")
     def _one_form_per_side(self):

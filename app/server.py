@@ -1,17 +1,21 @@
 """The HTTP API: thin FastAPI handlers around :mod:`app.engine`.
 
-Run it with ``wordlens serve`` or ``uvicorn --factory app.server:create_app``.
-Simple queries are GET with query parameters; lists and texts are POST with JSON.
-Every endpoint takes a model name (``model``, a query parameter for GET, a body
-field for POST; the server's default otherwise). Errors are always JSON,
-``{"error": {"code": ..., "message": ..., ...}}``:
+Run it with ``wordlens serve`` (which adds the transport limits of
+:mod:`app.protocol` and one process per worker, :mod:`app.supervisor`).
+Simple queries are GET (or HEAD) with query parameters; lists and texts are POST with
+JSON, decoded strictly (:mod:`app.json_body`). Every endpoint takes a model name
+(``model``, a query parameter for GET, a body field for POST; the server's default
+otherwise). Errors are always JSON, ``{"error": {"code": ..., "message": ..., ...}}``:
 
 =====  =====================================================================
 404    unknown word (``missing`` lists every one) or unknown model
-       (``available`` lists the loaded ones)
+       (``available`` lists the loaded ones); ``not_found`` for an unknown path
+405    a method the path does not answer (``Allow`` lists those it does)
+408    the body did not arrive in time (``timeout``)
 409    the model cannot answer this query (e.g. imported vectors: no output layer)
-413    a text or list beyond a limit (``limit`` names it)
-422    malformed request (wrong types, missing fields, bad values)
+413    a body, text or list beyond a limit (``limit`` names it)
+422    malformed request (not JSON, wrong types, missing fields, bad values)
+431    request headers beyond their limit (``header_too_large``)
 =====  =====================================================================
 """
 
@@ -24,6 +28,7 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from wordlens import __version__
 from wordlens.app import schemas as s
@@ -37,7 +42,9 @@ from wordlens.app.errors import (
     UnsupportedQueryError,
 )
 from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
+from wordlens.app.json_body import StrictJSONRoute
 from wordlens.app.keywords import KeywordResult
+from wordlens.app.middleware import BodyLimit, BodyTooLarge, HeadAsGet, SecurityHeaders
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
 
@@ -52,14 +59,20 @@ STATUS = {
     LimitExceededError: 413,
     InvalidQueryError: 422,
 }
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large"}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)
 }
 
 ModelQuery = Annotated[
-    str | None, Query(description="model name (default: the server's default model)")
+    str | None,
+    Query(
+        min_length=1,
+        max_length=s.MAX_WORD_CHARACTERS,
+        description="model name (default: the server's default model)",
+    ),
 ]
-WordQuery = Annotated[str, Query(min_length=1, max_length=1000)]
+WordQuery = Annotated[str, Query(min_length=1, max_length=s.MAX_WORD_CHARACTERS)]
 TopNQuery = Annotated[int, Query(ge=1, description="number of words to return")]
 PriorWeightQuery = Annotated[
     float,
@@ -72,10 +85,69 @@ PriorWeightQuery = Annotated[
 ]
 
 
-def _error(status: int, code: str, message: str, **details) -> JSONResponse:
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details
+) -> JSONResponse:
     return JSONResponse(
-        status_code=status, content={"error": {"code": code, "message": message, **details}}
+        status_code=status,
+        content={"error": {"code": code, "message": message, **details}},
+        headers=headers,
     )
+
+
+def _problem(error: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic or JSON-decoding problem as ``{"location", "message"}``."""
+    if error.get("type") == "json_invalid":
+        return {"location": ["body"], "message": f"invalid JSON: {error['ctx']['error']}"}
+    return {
+        "location": [str(part) for part in error.get("loc", ())],
+        "message": error.get("msg", ""),
+    }
+
+
+def _limit_bounds(settings: Settings) -> dict[str, dict[str, int]]:
+    """JSON Schema bounds of the limits that are settings, by parameter or field name."""
+    limits = settings.limits
+    words, tokens = {"maxItems": limits.max_words}, {"maxItems": limits.max_tokens}
+    text = {"maxLength": limits.max_text_chars}
+    return {
+        "topn": {"maximum": limits.max_topn},
+        "limit": {"maximum": limits.max_topn},
+        "correlation_n": {"maximum": limits.max_correlation_n},
+        **dict.fromkeys(("positive", "negative", "words", "ws1", "ws2"), words),
+        **dict.fromkeys(("tokens", "tokens1", "tokens2"), tokens),
+        **dict.fromkeys(("text", "text1", "text2"), text),
+        "documents": {"maxItems": settings.max_batch_documents},
+    }
+
+
+def _document_limits(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Write the configured limits into the OpenAPI document (the engine enforces
+    them: 413 too_large, or 422 for correlation_n). A batch's documents are left
+    out: one beyond a limit gets its own error in the results."""
+    bounds = _limit_bounds(settings)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"].update(bounds.get(parameter["name"], {}))
+    for name, component in document["components"]["schemas"].items():
+        if name != "BatchDocument":
+            for field, schema in component.get("properties", {}).items():
+                schema.update(bounds.get(field, {}))
+    return document
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """The methods the request's path answers (HEAD wherever GET), for ``Allow``."""
+    methods = {
+        method
+        for route in app.routes
+        if isinstance(route, Route)
+        and route.methods
+        and route.matches(request.scope)[0] != Match.NONE
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
 
 
 def _neighbours(model: WordModel, method: str, pairs) -> s.Neighbours:
@@ -119,12 +191,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             verify=settings.verify_checksums,
             limits=settings.limits,
         )
-    log.info(
-        "models loaded from %s: %s (default %s)",
-        settings.models_dir,
-        ", ".join(engine.names) or "none",
-        engine.default,
-    )
+    log.info("models loaded: %s (default %s)", ", ".join(engine.names) or "none", engine.default)
     for name, reason in engine.errors.items():
         log.error("model %s unavailable: %s", name, reason)
     for model in engine.models.values():
@@ -136,6 +203,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Similar words (cosine), related words (context similarity) and "
         "keywords from PMI and Word2Vec word vectors.",
     )
+    app.router.route_class = StrictJSONRoute
+    document_without_limits = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_limits(document_without_limits(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     app.state.engine = engine
     app.state.settings = settings
 
@@ -146,21 +225,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError):
-        problems = [
-            {
-                "location": [str(part) for part in problem.get("loc", ())],
-                "message": problem.get("msg", ""),
-            }
-            for problem in error.errors()
-        ]
+        problems = [_problem(problem) for problem in error.errors()]
         first = problems[0] if problems else {"location": [], "message": "invalid request"}
         where = ".".join(first["location"][1:] or first["location"]) or "request"
         return _error(422, "invalid_request", f"{where}: {first['message']}", errors=problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return _error(error.status_code, code, str(error.detail))
+        status, headers = error.status_code, dict(error.headers or {})
+        code = HTTP_CODES.get(status, "http_error")
+        if status == 405:
+            headers["Allow"] = _allowed_methods(app, request)
+        if isinstance(error, BodyTooLarge):  # the body is left unread: close afterwards
+            headers["Connection"] = "close"
+            return _error(status, code, error.detail, headers, limit=error.limit)
+        return _error(status, code, str(error.detail), headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception):
@@ -169,19 +248,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     def model_for(name: str | None) -> WordModel:
         return engine.get(name)
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return _error(
-                413,
-                "too_large",
-                f"request body of {int(declared):,} bytes; the "
-                f"limit is {settings.max_body_bytes:,}",
-                limit=settings.max_body_bytes,
-            )
-        return await call_next(request)
 
     # ------------------------------------------------------------ service
 
@@ -265,8 +331,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         responses=ERROR_RESPONSES,
     )
     def most_similar_get(
-        positive: Annotated[list[str], Query(default_factory=list)],
-        negative: Annotated[list[str], Query(default_factory=list)],
+        positive: Annotated[list[s.Word], Query(default_factory=list)],
+        negative: Annotated[list[s.Word], Query(default_factory=list)],
         topn: TopNQuery = 10,
         restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
         method: Literal["cosine", "cosmul", "correlation"] = "cosine",
@@ -382,7 +448,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/words/{word}", response_model=s.WordInfo, tags=["words"], responses=ERROR_RESPONSES)
     def word_info(
-        word: Annotated[str, Path(min_length=1, max_length=1000)], model: ModelQuery = None
+        word: Annotated[str, Path(min_length=1, max_length=s.MAX_WORD_CHARACTERS)],
+        model: ModelQuery = None,
     ):
         """Count, frequency rank and vector norm (a PMI model's importance measure)."""
         m = model_for(model)
@@ -390,7 +457,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/complete", response_model=s.Completion, tags=["words"], responses=ERROR_RESPONSES)
     def complete(
-        prefix: Annotated[str, Query(max_length=1000)],
+        prefix: Annotated[str, Query(max_length=s.MAX_WORD_CHARACTERS)],
         model: ModelQuery = None,
         limit: Annotated[int, Query(ge=1)] = 10,
         offset: Annotated[int, Query(ge=0)] = 0,
@@ -444,6 +511,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Keywords of many documents; each result is what ``/keywords`` gives for that
         document, or its own error: one bad document never fails the batch."""
         m = model_for(request.model)
+        m.check_topn(request.topn)  # an option beyond its limit fails the whole batch
         count, limit = len(request.documents), settings.max_batch_documents
         if count > limit:
             raise LimitExceededError(

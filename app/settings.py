@@ -28,6 +28,11 @@ class Settings:
     max_batch_documents: int = 1000
     max_batch_chars: int = 10_000_000
     max_body_bytes: int = 64 * 1024 * 1024
+    # the transport (app/protocol.py): request head size, and seconds
+    max_header_bytes: int = 16 * 1024
+    header_timeout: int = 10
+    body_timeout: int = 30
+    keep_alive_timeout: int = 5
     limits: Limits = Limits()
 
     @classmethod
@@ -60,5 +65,9 @@ class Settings:
             max_batch_documents=integer("WORDLENS_MAX_BATCH_DOCUMENTS", cls.max_batch_documents),
             max_batch_chars=integer("WORDLENS_MAX_BATCH_CHARS", cls.max_batch_chars),
             max_body_bytes=integer("WORDLENS_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_header_bytes=integer("WORDLENS_MAX_HEADER_BYTES", cls.max_header_bytes),
+            header_timeout=integer("WORDLENS_HEADER_TIMEOUT", cls.header_timeout),
+            body_timeout=integer("WORDLENS_BODY_TIMEOUT", cls.body_timeout),
+            keep_alive_timeout=integer("WORDLENS_KEEP_ALIVE_TIMEOUT", cls.keep_alive_timeout),
             limits=limits,
         )

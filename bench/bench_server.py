@@ -74,8 +74,12 @@ async def load(port: int, paths: list[str], concurrency: int, seconds: float) ->
 
     started = time.perf_counter()
     await asyncio.gather(*(user(k) for k in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
+    return figures(latencies, time.perf_counter() - started, errors)
+
+
+def figures(latencies: list[float], elapsed: float, errors: int) -> dict:
+    """requests/s, p50 and p99 latency (ms) and errors of a load run."""
+    latencies = sorted(latencies)
     return {
         "requests/s": len(latencies) / elapsed,
         "p50 ms": 1e3 * statistics.median(latencies),
@@ -96,13 +100,40 @@ def memory_kib(pid: int) -> tuple[int, int]:
 
 
 def worker_pids(parent: int) -> list[int]:
+    """The worker processes of the ``wordlens serve`` process ``parent``."""
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    pids = [
+    return [
         int(pid)
         for pid in children
         if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()
     ]
-    return pids or [parent]  # uvicorn with one worker serves in the parent itself
+
+
+def start_server(models: str, workers: int, port: int) -> tuple[subprocess.Popen, float]:
+    """Start ``wordlens serve`` on 127.0.0.1:``port`` and wait until /readyz answers
+    200 and every worker runs; returns the process and the seconds that took."""
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "wordlens", "serve", "--models", models,
+            "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    while True:
+        try:
+            ready = httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+        except httpx2.TransportError:
+            ready = False
+        if ready and len(worker_pids(server.pid)) == workers:
+            return server, time.perf_counter() - started
+        if server.poll() is not None:
+            raise SystemExit("server exited")
+        if time.perf_counter() - started > 120:
+            server.kill()
+            raise SystemExit("server not ready after 120 s")
+        time.sleep(0.05)
 
 
 def main() -> None:
@@ -119,40 +150,8 @@ def main() -> None:
     engine = Engine(args.models, verify=False)
     matrix_bytes = sum(p.stat().st_size for p in Path(args.models).glob("*/*.npy"))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wordlens",
-            "serve",
-            "--models",
-            args.models,
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    server, start_seconds = start_server(args.models, args.workers, port)
     try:
-        while True:
-            try:
-                if httpx2.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit("server exited")
-            if time.perf_counter() - started > 120:
-                raise SystemExit("server not ready after 120 s")
-            time.sleep(0.05)
-        start_seconds = time.perf_counter() - started
-
         rng = np.random.default_rng(0)
         rows = []
         for name, model in engine.models.items():

@@ -62,9 +62,9 @@ MUTATIONS = [
     ),
     (
         "request limits",
-        "app/server.py",
-        "int(declared) > settings.max_body_bytes",
-        "int(declared) > 2 * settings.max_body_bytes",
+        "app/middleware.py",
+        "        limit = self.limit",
+        "        limit = 2 * self.limit",
     ),
 ]
 only = sys.argv[2:]

@@ -349,3 +349,57 @@ def test_keyword_errors(client):
         "too_large",
     )
     assert body["limit"] == 64 * 1024 * 1024
+
+
+def test_head_answers_wherever_get_does_and_405_says_allow(client):
+    get, head = client.get("/models"), client.head("/models")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert client.head("/similarity", params={"w1": "w1", "w2": "w2"}).status_code == 200
+    for method, path, allowed in [
+        ("PUT", "/most_similar", "GET, HEAD, POST"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("HEAD", "/keywords", "POST"),
+        ("GET", "/keywords/batch", "POST"),
+    ]:
+        answer = client.request(method, path)
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["allow"] == allowed
+        if method != "HEAD":
+            assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_security_headers_on_every_answer(client):
+    for answer in (
+        client.get("/"),
+        client.get("/healthz"),
+        client.get("/words/zzz"),
+        client.post("/keywords", json={}),
+        client.get("/static/app.js"),
+    ):
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy
+    assert "cdn.jsdelivr.net" in client.get("/docs").headers["content-security-policy"]
+
+
+def test_the_document_states_the_limits_and_the_strict_forms(models_dir):
+    from wordlens.app.engine import Limits
+
+    settings = Settings(models_dir=models_dir, max_batch_documents=7, limits=Limits(max_topn=50))
+    document = TestClient(create_app(settings)).get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert schemas["MostSimilarRequest"]["properties"]["topn"]["maximum"] == 50
+    assert schemas["MostSimilarRequest"]["properties"]["positive"]["maxItems"] == 1000
+    assert schemas["MostSimilarRequest"]["properties"]["correlation_n"]["maximum"] == 50_000
+    assert "anyOf" in schemas["MostSimilarRequest"]
+    assert schemas["KeywordsRequest"]["oneOf"] == [{"required": ["text"]}, {"required": ["tokens"]}]
+    assert schemas["KeywordsRequest"]["properties"]["text"]["maxLength"] == 1_000_000
+    assert schemas["KeywordsBatchRequest"]["properties"]["documents"]["maxItems"] == 7
+    assert len(schemas["SentenceSimilarityRequest"]["allOf"]) == 2
+    related = document["paths"]["/related"]["get"]["parameters"]
+    assert next(p for p in related if p["name"] == "topn")["schema"]["maximum"] == 50
+    assert set(document["paths"]["/keywords"]["post"]["responses"]) >= {"404", "413", "422"}

@@ -1,4 +1,5 @@
-"""Start the HTTP server (uvicorn) on the models of a models directory.
+"""Start the HTTP server on the models of a models directory: uvicorn workers, each
+on its own listening socket, under a supervisor that restarts them.
 
 Options override the environment variables of the same meaning, which every
 worker process reads (see the README for the full list).
@@ -36,8 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=int(env.get("WORDLENS_WORKERS", "1")),
-        help="worker processes; they share the memory-mapped matrices "
-        "($WORDLENS_WORKERS, default 1)",
+        help="worker processes; the kernel spreads connections over them, and they "
+        "share the memory-mapped matrices ($WORDLENS_WORKERS, default 1)",
     )
     parser.add_argument(
         "--default-model",
@@ -60,21 +61,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
+    from wordlens.app.supervisor import serve
 
-    if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {args.workers}")
     os.environ["WORDLENS_MODELS"] = str(args.models)
     if args.default_model:
         os.environ["WORDLENS_DEFAULT_MODEL"] = args.default_model
     if args.no_verify:
         os.environ["WORDLENS_VERIFY"] = "0"
-    uvicorn.run(
-        "wordlens.app.server:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-    )
-    return 0
+    return serve(args.host, args.port, args.workers, args.log_level)
