@@ -81,6 +81,9 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     ready: bool
+    reason: str | None = Field(
+        default=None, description="why the server is not ready, in one line (null when it is)"
+    )
     default_model: str | None
     models: list[str]
     errors: dict[str, str] = Field(description="model name → why it did not load")

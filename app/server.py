@@ -36,6 +36,7 @@ from wordlens.app.engine import Engine, WordModel
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
+    ModelUnavailableError,
     QueryError,
     UnknownModelError,
     UnknownWordError,
@@ -43,7 +44,7 @@ from wordlens.app.errors import (
 )
 from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
 from wordlens.app.json_body import StrictJSONRoute
-from wordlens.app.keywords import KeywordResult
+from wordlens.app.keywords import KeywordResult, WorkBudget
 from wordlens.app.middleware import BodyLimit, BodyTooLarge, HeadAsGet, SecurityHeaders
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
@@ -58,10 +59,11 @@ STATUS = {
     UnsupportedQueryError: 409,
     LimitExceededError: 413,
     InvalidQueryError: 422,
+    ModelUnavailableError: 503,
 }
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large"}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422)
+    status: {"model": s.ErrorResponse} for status in (404, 409, 413, 422, 503)
 }
 
 ModelQuery = Annotated[
@@ -194,6 +196,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     log.info("models loaded: %s (default %s)", ", ".join(engine.names) or "none", engine.default)
     for name, reason in engine.errors.items():
         log.error("model %s unavailable: %s", name, reason)
+    if engine.reason is not None:
+        log.error("not ready: %s", engine.reason)
     for model in engine.models.values():
         model.warm_up()
 
@@ -266,6 +270,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Ready when at least one model loaded and none failed (503 otherwise)."""
         body = s.Readiness(
             ready=engine.ready,
+            reason=engine.reason,
             default_model=engine.default,
             models=engine.names,
             errors=engine.errors,
@@ -470,11 +475,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # ------------------------------------------------------------- keywords
 
     def _keywords(
-        m: WordModel, source: str | list[str], options: s.KeywordOptionsBody
+        m: WordModel,
+        source: str | list[str],
+        options: s.KeywordOptionsBody,
+        budget: WorkBudget | None = None,
     ) -> KeywordResult:
         return m.keywords(
             source,
             topn=options.topn,
+            budget=budget,
             exclude_stopwords=options.exclude_stopwords,
             stopwords=tuple(options.stopwords),
             min_length=options.min_length,
@@ -527,10 +536,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 limit=settings.max_batch_chars,
             )
         results = []
+        budget = WorkBudget(settings.max_batch_keyword_products)
         for document in request.documents:
             item = s.BatchResult(id=document.id)
             try:
-                result = _keywords(m, s.text_or_tokens(document), request)
+                result = _keywords(m, s.text_or_tokens(document), request, budget)
             except QueryError as error:
                 item.error = s.ErrorBody(code=error.code, message=error.message, **error.details)
             else:

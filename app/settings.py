@@ -27,6 +27,8 @@ class Settings:
     blas_threads: int = 1
     max_batch_documents: int = 1000
     max_batch_chars: int = 10_000_000
+    # the work of one batch's keyword scores, in products of two vectors (about 1.4 s)
+    max_batch_keyword_products: int = 200_000_000
     max_body_bytes: int = 64 * 1024 * 1024
     # the transport (app/protocol.py): request head size, and seconds
     max_header_bytes: int = 16 * 1024
@@ -56,6 +58,10 @@ class Settings:
             max_words=integer("WORDLENS_MAX_WORDS", Limits.max_words),
             max_tokens=integer("WORDLENS_MAX_TOKENS", Limits.max_tokens),
             max_text_chars=integer("WORDLENS_MAX_TEXT_CHARS", Limits.max_text_chars),
+            max_correlation_n=integer("WORDLENS_MAX_CORRELATION_N", Limits.max_correlation_n),
+            max_keyword_products=integer(
+                "WORDLENS_MAX_KEYWORD_PRODUCTS", Limits.max_keyword_products
+            ),
         )
         return cls(
             models_dir=Path(env.get("WORDLENS_MODELS", "models")),
@@ -64,6 +70,9 @@ class Settings:
             blas_threads=integer("WORDLENS_BLAS_THREADS", cls.blas_threads),
             max_batch_documents=integer("WORDLENS_MAX_BATCH_DOCUMENTS", cls.max_batch_documents),
             max_batch_chars=integer("WORDLENS_MAX_BATCH_CHARS", cls.max_batch_chars),
+            max_batch_keyword_products=integer(
+                "WORDLENS_MAX_BATCH_KEYWORD_PRODUCTS", cls.max_batch_keyword_products
+            ),
             max_body_bytes=integer("WORDLENS_MAX_BODY_BYTES", cls.max_body_bytes),
             max_header_bytes=integer("WORDLENS_MAX_HEADER_BYTES", cls.max_header_bytes),
             header_timeout=integer("WORDLENS_HEADER_TIMEOUT", cls.header_timeout),

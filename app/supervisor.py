@@ -15,6 +15,7 @@ The supervisor imports neither numpy nor the models: it stays small.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import logging.config
 import multiprocessing
@@ -88,6 +89,9 @@ def _exit_with_parent(parent: int) -> None:
 def _worker(sock: socket.socket, log_level: str, parent: int) -> None:
     """One worker process: uvicorn on ``sock`` with the bounded HTTP protocol."""
     _exit_with_parent(parent)
+    # A fatal signal (SIGBUS: a model file truncated under a query in flight) prints
+    # the Python stack of every thread to stderr before the worker dies.
+    faulthandler.enable(all_threads=True)
     import uvicorn
 
     from wordlens.app.protocol import LimitedHttpProtocol

@@ -77,6 +77,7 @@ def test_all_models_served(client):
         "default_model": "pmi",
         "models": ["imported", "ns", "pmi", "word2vec", "zh"],
         "errors": {},
+        "reason": None,
     }
     families = {m["name"]: (m["kind"], m["family"]) for m in client.get("/models").json()}
     assert families == {

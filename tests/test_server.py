@@ -72,6 +72,7 @@ def test_service_endpoints(client):
         "default_model": "pmi",
         "models": ["imported", "pmi", "word2vec"],
         "errors": {},
+        "reason": None,
     }
     models = {m["name"]: m for m in client.get("/models").json()}
     assert {name: (m["kind"], m["family"], m["queries"]) for name, m in models.items()} == {
@@ -275,8 +276,39 @@ def test_broken_model_is_reported_not_fatal(tmp_path, caplog):
         assert ready.status_code == 503
         assert ready.json()["models"] == ["good"]
         assert "vectors.npy" in ready.json()["errors"]["bad"]
+        assert ready.json()["reason"] == "models that did not load: bad"
         assert c.get("/similarity", params={"w1": "a", "w2": "b"}).json()["similarity"] == 0.0
+        body = error(c.get("/similarity", params={"w1": "a", "w2": "b", "model": "bad"}), 503,
+                     "model_unavailable")  # fmt: skip
+        assert body["model"] == "bad" and "bad/vectors.npy" in body["reason"]
     assert "model bad unavailable" in caplog.text and "vectors.npy" in caplog.text
+    assert "not ready: models that did not load: bad" in caplog.text
+
+
+def test_a_failed_default_model_is_503_never_another_model(tmp_path):
+    models = tmp_path / "models"
+    for name in ("pmi", "other"):
+        write_model(models / name, kind="imported", words=["a", "b"], vectors=np.eye(2))
+    (models / "pmi" / "vectors.npy").write_bytes(b"garbage")
+    with TestClient(create_app(Settings(models_dir=models))) as c:
+        assert c.get("/readyz").json()["default_model"] == "pmi"
+        body = error(c.get("/similarity", params={"w1": "a", "w2": "b"}), 503, "model_unavailable")
+        assert body["model"] == "pmi" and "pmi/vectors.npy" in body["reason"]
+        assert c.get("/similarity", params={"w1": "a", "w2": "b", "model": "other"}).is_success
+
+
+def test_a_batch_shares_one_budget_of_keyword_work(models_dir):
+    """Each document alone is within its limits; together they pass the batch's
+    budget, and the documents past it get their own too_large error."""
+    # PMI keywords cost one product per distinct token and one per candidate: 20 here
+    settings = Settings(models_dir=models_dir, max_batch_keyword_products=50)
+    documents = [{"id": i, "tokens": [f"w{j}" for j in range(10 * i, 10 * i + 10)]}
+                 for i in range(5)]  # fmt: skip
+    options = {"documents": documents, "exclude_stopwords": False}
+    with TestClient(create_app(settings)) as c:
+        results = c.post("/keywords/batch", json=options).json()["results"]
+    codes = [r["error"]["code"] if r["error"] else None for r in results]
+    assert codes == [None, None, "too_large", "too_large", "too_large"]
 
 
 def test_keywords_single_and_batch_agree(client, engine):
