@@ -52,7 +52,7 @@ MUTATIONS = [
         'if verify and _sha256(file) != expected.get("sha256"):',
         'if False and _sha256(file) != expected.get("sha256"):',
     ),
-    ("tokenizer", "corpus/tokenizers.py", "    return text.lower()", "    return text"),
+    ("tokenizer", "corpus/tokenizers.py", "folded = text.lower()  # İ doubles", "folded = text"),
     ("error mapping", "app/server.py", "    UnknownWordError: 404,", "    UnknownWordError: 400,"),
     (
         "batch job resume",
