@@ -162,7 +162,7 @@ def _model_info(model: WordModel) -> s.ModelInfo:
     manifest = model.manifest
     return s.ModelInfo(
         name=model.name,
-        kind=manifest["kind"],
+        kind=model.kind,
         family=model.family.name,
         dim=manifest["dim"],
         vocab_size=manifest["vocab_size"],
