@@ -351,11 +351,27 @@ class Counts:
         self.indptr = indptr
         self._offsets = offsets
 
-    window = property(lambda self: int(self.manifest["window"]))
-    weighting = property(lambda self: str(self.manifest["weighting"]))
-    scale = property(lambda self: int(self.manifest["scale"]))
-    tokenizer = property(lambda self: dict(self.manifest["tokenizer"]))
-    corpus = property(lambda self: dict(self.manifest["corpus"]))
+    @property
+    def window(self) -> int:
+        return int(self.manifest["window"])
+
+    @property
+    def weighting(self) -> str:
+        return str(self.manifest["weighting"])
+
+    @property
+    def scale(self) -> int:
+        """Ticks per unit of X (:func:`ticks_scale`)."""
+        return int(self.manifest["scale"])
+
+    @property
+    def tokenizer(self) -> dict[str, Any]:
+        return dict(self.manifest["tokenizer"])
+
+    @property
+    def corpus(self) -> dict[str, Any]:
+        """``{"sources": [...], "documents": D, "tokens": N}``."""
+        return dict(self.manifest["corpus"])
 
     def __len__(self) -> int:
         return len(self.words)

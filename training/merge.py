@@ -69,13 +69,8 @@ def _same_settings(inputs: Sequence[Counts]) -> None:
 def _union(inputs: Sequence[Counts]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
     """(the words of all inputs in the counts' order, their summed counts int64 (V,),
     per input: int64 (V_k,) its rows' new rows)."""
-    position = {
-        word: at
-        for at, word in enumerate(
-            dict.fromkeys(itertools.chain.from_iterable(counts.words for counts in inputs))
-        )
-    }
-    union = list(position)
+    union = list(dict.fromkeys(itertools.chain.from_iterable(c.words for c in inputs)))
+    position = dict(zip(union, itertools.count()))  # built in C, not word by word
     places = [
         np.fromiter(map(position.__getitem__, counts.words), dtype=np.int64, count=len(counts))
         for counts in inputs

@@ -331,7 +331,7 @@ class SortedRuns:
     to a private folder made in ``scratch`` (removed by :meth:`close`, or at the end
     of a ``with`` block).
 
-    ``figures`` counts what happened: ``runs`` and ``cells`` added, in-memory
+    ``figures`` counts what happened: ``runs`` and ``cells_added``, in-memory
     ``merges``, ``spilled_runs`` and ``spilled_bytes``, ``ranges`` merged at the end,
     and ``peak_held_bytes``.
     """
@@ -350,7 +350,7 @@ class SortedRuns:
         self.figures = dict.fromkeys(
             (
                 "runs",
-                "cells",
+                "cells_added",
                 "merges",
                 "spilled_runs",
                 "spilled_bytes",
@@ -387,7 +387,7 @@ class SortedRuns:
         self._held.append((keys, ticks))
         self._held_bytes += keys.nbytes + ticks.nbytes
         self.figures["runs"] += 1
-        self.figures["cells"] += len(keys)
+        self.figures["cells_added"] += len(keys)
         self.figures["peak_held_bytes"] = max(self.figures["peak_held_bytes"], self._held_bytes)
         if self._held_bytes > self.memory_bytes // 2:
             self._compact()
