@@ -272,3 +272,37 @@ def test_an_aligned_pmi_model_answers_as_before(trained_models, tmp_path):
         assert after.correlation_similarity(word, pmi.words[0]) == pytest.approx(
             before.correlation_similarity(word, pmi.words[0]), abs=1e-5
         )
+
+
+def test_an_aligned_word2vec_model_with_its_rotated_output_layer_answers_as_before(
+    trained_models, tmp_path
+):
+    word2vec = load_model(trained_models / "word2vec")
+    layer_names = [name for name in ("syn1", "syn1neg") if name in word2vec.arrays]
+    layers = {name: np.array(word2vec.arrays[name]) for name in layer_names}
+    assert layers  # the output layer whose scores ⟨v_w, θ_n⟩ must survive
+    aligned, _ = align_to_model(
+        word2vec.words, word2vec.vectors, trained_models / "pmi", layers=list(layers.values())
+    )
+    kept = {
+        name: np.asarray(array)
+        for name, array in word2vec.arrays.items()
+        if name not in {"vectors", "vectors_norm", "norms", "counts"}
+    }
+    write_model(
+        tmp_path / "word2vec",
+        kind="word2vec",
+        words=word2vec.words,
+        vectors=aligned,
+        counts=word2vec.counts,
+        arrays={**kept, **layers},
+        manifest={key: word2vec.manifest[key] for key in ("tokenizer", "corpus", "output_layers")},
+    )
+    before, after = WordModel(word2vec), WordModel(load_model(tmp_path / "word2vec"))
+    assert np.abs(after.vectors - before.vectors).max() > 0.01
+    for word in word2vec.words[20:200:20]:
+        old_answer, new_answer = before.related(word)[0], after.related(word)[0]
+        assert [w for w, _ in new_answer] == [w for w, _ in old_answer]
+        np.testing.assert_allclose(
+            [s for _, s in new_answer], [s for _, s in old_answer], atol=1e-5
+        )

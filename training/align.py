@@ -126,7 +126,7 @@ def align_vectors(
     neighbour_words : how many of the most frequent shared words measure how far
         neighbours moved.
     neighbours : how many cosine neighbours of each are compared (top-k, searched
-        among the shared words).
+        among the fit words: shared, with non-zero vectors in both models).
     fit : "cosine" (each word one unit vector) or "raw" (vectors as they are); see the
         module notes.
     layers : further float arrays (rows, d) whose inner products with the vectors carry
