@@ -233,13 +233,15 @@ def test_library_call_on_a_tiny_corpus(tiny_corpus, tmp_path):
     manifest = model.manifest
     assert path == tmp_path / "pmi" and model.kind == "pmi" and model.dim == 8
     assert manifest["params"] == params.manifest_params()
-    assert manifest["corpus"] == corpus.describe(
-        manifest["corpus"]["tokens"], manifest["corpus"]["types"]
-    )
+    whole = corpus.describe(manifest["corpus"]["tokens"], manifest["corpus"]["types"])
+    totals = ("documents", "tokens", "types", "files", "skipped_lines")
+    assert {name: manifest["corpus"][name] for name in totals} == {n: whole[n] for n in totals}
+    del whole["types"]
+    assert manifest["corpus"]["sources"] == [whole]
     assert manifest["corpus"]["documents"] == 4000 and model.counts.min() >= 10
     assert len(manifest["training"]["eigenvalues"]) == 8 and manifest["training"]["pairs"] > 0
     assert "evaluation" not in manifest  # scoring is the command's report, not training
-    with pytest.raises(ValueError, match=r"vocabulary \(\d+ words\) must be larger than dim"):
+    with pytest.raises(ValueError, match=r"vocabulary \(\d+ words of [\d,]+ .*\) must be larger"):
         train_pmi(corpus, PMIParams(dim=100_000), tmp_path / "too-wide")
     assert not (tmp_path / "too-wide").exists()
 

@@ -1,8 +1,12 @@
 """PMI word vectors, one vector per word with ⟨v_i, v_j⟩ ≈ PMI(i, j): the settings and
 the row of stages.
 
-    corpus ─encode→ token ids on disk and their counts ─vocab→ V kept words
-           ─cooccur→ X (V, V) ─pmi_eig | pmi_adagrad→ vectors (V, dim) ─→ model files
+    corpus ─encode→ token ids on disk ─cooccur→ counts folder (every word, X upper
+           triangle; merge adds counts up) ─min_count, max_vocab→ K leading words
+           ─pmi_eig | pmi_adagrad→ vectors (K, dim) ─(align)→ model files
+
+Counting keeps every token in its window place so that counts add up
+(:mod:`training.counts`); the thresholds apply here, by taking leading words.
 
 Solvers:
 
@@ -30,16 +34,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from wordlens.artifacts import scratch_directory, write_model
+from wordlens.artifacts import Model, scratch_directory, write_model
 from wordlens.corpus import Corpus
-from wordlens.training.vocab import Vocabulary
 
 if TYPE_CHECKING:
-    import scipy.sparse as sp
+    from wordlens.training.counts import Counts
 
 log = logging.getLogger(__name__)
 
-__all__ = ["INITS", "SOLVERS", "SOLVER_DEFAULTS", "WEIGHTINGS", "PMIParams", "train_pmi"]
+__all__ = [
+    "INITS",
+    "SOLVERS",
+    "SOLVER_DEFAULTS",
+    "WEIGHTINGS",
+    "PMIParams",
+    "kept_words",
+    "train_pmi",
+    "train_pmi_counts",
+]
 
 SOLVERS = ("eig", "adagrad")
 WEIGHTINGS = ("distance", "constant")
@@ -156,98 +168,143 @@ class PMIParams:
         return params
 
 
-def train_pmi(corpus: Corpus, params: PMIParams, out: str | os.PathLike) -> Path:
-    """Train PMI vectors on ``corpus`` and write the model at ``out``, replacing any
-    model there. Returns the model's path.
+def train_pmi(
+    corpus: Corpus,
+    params: PMIParams,
+    out: str | os.PathLike,
+    align_to: str | os.PathLike | None = None,
+) -> Path:
+    """Count ``corpus`` (into a scratch folder beside ``out``), then
+    :func:`train_pmi_counts`: the model at ``out``, replacing any model there. Returns
+    the model's path."""
+    from wordlens.training.cooccur import count_documents
+    from wordlens.training.counts import load_counts
 
-    The manifest's ``training`` block holds each stage's seconds, the number of
-    non-zero pairs, and the eigenvalues or AdaGrad's loss per epoch and speed.
+    window, weighting = params.window, params.weighting
+    assert window is not None and weighting is not None  # PMIParams resolved them
+    old = _old_model(align_to, params)
+    with scratch_directory(out) as scratch:
+        path = count_documents(
+            corpus,
+            window=window,
+            weighting=weighting,
+            memory_bytes=params.memory_mb * 2**20,
+            out=scratch / "counts",
+            tokenizer_spec=corpus.tokenizer.spec,
+            corpus_description=lambda: _source(corpus),
+            scratch=scratch,
+        )
+        return train_pmi_counts(load_counts(path, verify=False), params, out, old)
+
+
+def kept_words(counts: np.ndarray, min_count: int, max_vocab: int | None) -> int:
+    """How many leading words of counts sorted most frequent first (int64 (V,)) the
+    thresholds keep: those seen ``min_count`` times or more, at most ``max_vocab``."""
+    kept = int(np.count_nonzero(np.asarray(counts) >= min_count))
+    return kept if max_vocab is None else min(kept, max_vocab)
+
+
+def train_pmi_counts(
+    counts: Counts,
+    params: PMIParams,
+    out: str | os.PathLike,
+    align_to: str | os.PathLike | Model | None = None,
+) -> Path:
+    """Train PMI vectors from co-occurrence counts and write the model at ``out``,
+    replacing any model there. Returns the model's path.
+
+    The counts' window and weighting must be the settings'. ``min_count`` and
+    ``max_vocab`` choose the leading words of the counts (they are stored most frequent
+    first). ``align_to`` (an old model, optional) rotates the new vectors onto its own
+    (:mod:`training.align`); the report goes into the manifest's ``alignment``.
+
+    The manifest's ``training`` block holds each stage's seconds (counting's come from
+    the counts), the number of non-zero pairs, and the eigenvalues or AdaGrad's loss
+    per epoch and speed.
     """
     started = time.perf_counter()
-    with scratch_directory(out) as scratch:
-        vocabulary, cooccurrences, training = _vocabulary_and_cooccurrences(corpus, params, scratch)
-    vectors, figures = _vectors(cooccurrences, vocabulary.counts, params)
-    training.update(figures, seconds=round(time.perf_counter() - started, 3))
+    if (params.window, params.weighting) != (counts.window, counts.weighting):
+        raise ValueError(
+            f"the counts were made with window {counts.window} and {counts.weighting} "
+            f"weighting, not window {params.window} and {params.weighting} weighting; "
+            "count again with these settings or leave them out"
+        )
+    old = _old_model(align_to, params)
+    kept = kept_words(counts.counts, params.min_count, params.max_vocab)
+    if kept <= params.dim:
+        raise ValueError(
+            f"the vocabulary ({kept} words of {len(counts):,} with min_count "
+            f"{params.min_count}) must be larger than dim ({params.dim}); lower dim or "
+            "min_count"
+        )
+    log.info(
+        "vocabulary: %s words of %s (min_count %d)",
+        f"{kept:,}",
+        f"{len(counts):,}",
+        params.min_count,
+    )
+    words = counts.words[:kept]
+    vectors, training = _vectors(counts, kept, params)
+    manifest: dict[str, Any] = {}
+    if old is not None:
+        from wordlens.training.align import align_to_model
+
+        vectors, manifest["alignment"] = align_to_model(words, vectors, old)
+    training.update(
+        counting=counts.manifest.get("figures", {}),
+        seconds=round(time.perf_counter() - started, 3),
+    )
     return write_model(
         out,
         kind="pmi",
-        words=vocabulary.words,
+        words=words,
         vectors=vectors,
-        counts=vocabulary.counts,
+        counts=np.asarray(counts.counts[:kept]),
         manifest={
-            "tokenizer": corpus.tokenizer.spec,
-            "corpus": corpus.describe(vocabulary.total_tokens, vocabulary.total_types),
+            "tokenizer": counts.tokenizer,
+            "corpus": corpus_summary(counts),
             "params": params.manifest_params(),
             "training": training,
             "output_layers": [],
+            **manifest,
         },
     )
 
 
-def _vocabulary_and_cooccurrences(
-    corpus: Corpus, params: PMIParams, scratch: Path
-) -> tuple[Vocabulary, sp.csr_matrix, dict[str, Any]]:
-    """The corpus read and tokenised once into ids on disk (in the folder ``scratch``),
-    the vocabulary kept from their counts, and X (V, V) float64 counted over the ids;
-    with the seconds each took and the number of non-zero pairs."""
-    # The stages load scipy and numba (about 0.4 s); importing them here, not at the
-    # top, keeps importing PMIParams (every start of the command line does) quick.
-    from tqdm import tqdm
-
-    from wordlens.training.cooccur import budget, count_encoded
-    from wordlens.training.encode import encode_corpus
-    from wordlens.training.vocab import build_vocabulary
-
-    window, weighting = params.window, params.weighting
-    assert window is not None and weighting is not None  # PMIParams resolved them
-    memory = budget(params.memory_mb * 2**20, window)
-    started = time.perf_counter()
-    with tqdm(desc="reading", unit=" docs", mininterval=1.0) as bar:
-        encoded = encode_corpus(corpus, scratch, memory["chunk_tokens"], bar.update)
-    vocabulary = build_vocabulary(encoded.counter(), params.min_count, params.max_vocab)
-    if len(vocabulary) <= params.dim:
-        raise ValueError(
-            f"the vocabulary ({len(vocabulary)} words) must be larger than "
-            f"dim ({params.dim}); lower dim or min_count"
-        )
-    log.info(
-        "vocabulary: %s words of %s (min_count %d)",
-        f"{len(vocabulary):,}",
-        f"{vocabulary.total_types:,}",
-        params.min_count,
-    )
-    counting = time.perf_counter()
-    with tqdm(total=encoded.documents, desc="co-occurrences", unit=" docs", mininterval=1.0) as bar:
-        cooccurrences = count_encoded(
-            encoded,
-            vocabulary.index,
-            window,
-            weighting,
-            memory["dense_words"],
-            memory["max_partial_pairs"],
-            progress=bar.update,
-        )
-    counted = time.perf_counter()
-    log.info(
-        "co-occurrences: %s non-zero pairs (window %d, %s weights) in %.1f s",
-        f"{cooccurrences.nnz:,}",
-        window,
-        weighting,
-        counted - counting,
-    )
-    figures = {
-        "read_seconds": round(counting - started, 3),
-        "count_seconds": round(counted - counting, 3),
-        "pairs": cooccurrences.nnz,
+def corpus_summary(counts: Counts) -> dict[str, Any]:
+    """The model manifest's ``corpus`` block from the counts': totals over their
+    sources (documents, tokens, distinct words, files, skipped lines), and the sources."""
+    corpus = counts.corpus
+    sources = corpus.get("sources", [])
+    return {
+        "documents": corpus["documents"],
+        "tokens": corpus["tokens"],
+        "types": len(counts),
+        "files": sum(source.get("files", 0) for source in sources),
+        "skipped_lines": sum(source.get("skipped_lines", 0) for source in sources),
+        "sources": sources,
     }
-    return vocabulary, cooccurrences, figures
 
 
-def _vectors(
-    cooccurrences: sp.csr_matrix, counts: np.ndarray, params: PMIParams
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Vectors float32 (V, dim) from X (V, V) and the counts (V,) by the solver, and
-    its figures."""
+def _source(corpus: Corpus) -> dict[str, Any]:
+    """The corpus's entry of the counts' sources, once read (the counter adds tokens)."""
+    description = corpus.describe(tokens=0, types=0)
+    del description["tokens"], description["types"]
+    return description
+
+
+def _old_model(align_to: str | os.PathLike | Model | None, params: PMIParams) -> Model | None:
+    """The model to align to, loaded before any work so that a wrong one fails first."""
+    if align_to is None or isinstance(align_to, Model):
+        return align_to
+    from wordlens.training.align import load_old_model
+
+    return load_old_model(align_to, params.dim)
+
+
+def _vectors(counts: Counts, kept: int, params: PMIParams) -> tuple[np.ndarray, dict[str, Any]]:
+    """Vectors float32 (kept, dim) of the ``kept`` leading words of the counts, by the
+    solver, and its figures."""
     from tqdm import tqdm
 
     from wordlens.training.pmi_adagrad import train_adagrad
@@ -255,10 +312,15 @@ def _vectors(
 
     figures: dict[str, Any] = {}
     initial = None
+    cooccurrences = counts.to_csr(kept)
+    frequencies = np.asarray(counts.counts[:kept])
+    figures["pairs"] = cooccurrences.nnz
     if params.closed_form:
         started = time.perf_counter()
         vectors, eigenvalues = eigen_vectors(
-            positive_pmi(cooccurrences, counts, params.shift, params.cds), params.dim, params.seed
+            positive_pmi(cooccurrences, frequencies, params.shift, params.cds),
+            params.dim,
+            params.seed,
         )
         figures["eig_seconds"] = round(time.perf_counter() - started, 3)
         figures["eigenvalues"] = [round(float(x), 4) for x in eigenvalues]
@@ -274,7 +336,7 @@ def _vectors(
 
         vectors, adagrad_figures = train_adagrad(
             cooccurrences,
-            counts,
+            frequencies,
             dim=params.dim,
             epochs=params.epochs,
             eta=params.eta,

@@ -59,6 +59,14 @@ def report_model(path: str | Path, evaluate: bool) -> dict:
         f"vocabulary {len(model.words):,} words, {model.vectors.shape[1]} dimensions, "
         f"trained in {model.manifest['training']['seconds']:.1f} s"
     )
+    if alignment := model.manifest.get("alignment"):
+        print(
+            f"aligned to {alignment['old_model']['name']}: {alignment['shared_words']:,} "
+            f"shared words; top-{alignment['neighbours']} neighbours of the "
+            f"{alignment['neighbour_words']:,} most frequent overlap "
+            f"{alignment['neighbour_overlap']:.3f}; cosine old–new "
+            f"{alignment['cosine']:.3f} (before rotation {alignment['cosine_before']:.3f})"
+        )
     if figures:
         print(format_scores(figures))
     return figures

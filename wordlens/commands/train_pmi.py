@@ -26,6 +26,7 @@ from wordlens.commands.options import (
     output_path,
     positive_int,
 )
+from wordlens.corpus import DEFAULT_ENGLISH
 from wordlens.training.pmi import (
     INITS,
     SOLVER_DEFAULTS,
@@ -33,6 +34,7 @@ from wordlens.training.pmi import (
     WEIGHTINGS,
     PMIParams,
     train_pmi,
+    train_pmi_counts,
 )
 
 COMMAND = ("train", "pmi")
@@ -118,18 +120,42 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--memory-mb",
         type=positive_int,
         default=DEFAULTS.memory_mb,
-        help="memory budget of the co-occurrence counting, MiB (%(default)s)",
+        help="memory budget of counting and of the solver, MiB (%(default)s)",
+    )
+    parser.add_argument(
+        "--counts",
+        metavar="DIR",
+        default=None,
+        help="train from a counts folder (wordlens count) instead of reading a corpus; "
+        "its window and weighting apply",
+    )
+    parser.add_argument(
+        "--align-to",
+        metavar="MODEL",
+        default=None,
+        help="rotate the new vectors onto this older model's (orthogonal Procrustes over "
+        "the shared words) and report how far neighbours moved",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from wordlens.commands.evaluate import report_model
 
+    counts = None
+    window, weighting = args.window, args.weighting
+    if args.counts is not None:
+        from wordlens.training.counts import load_counts
+
+        if args.corpus is not DEFAULT_ENGLISH:
+            raise ValueError("give --counts or --corpus, not both")
+        counts = load_counts(args.counts)
+        window = counts.window if window is None else window
+        weighting = counts.weighting if weighting is None else weighting
     params = PMIParams(
         solver=args.solver,
         dim=args.dim,
-        window=args.window,
-        weighting=args.weighting,
+        window=window,
+        weighting=weighting,
         min_count=args.min_count,
         max_vocab=args.max_vocab,
         shift=args.shift,
@@ -144,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         memory_mb=args.memory_mb,
     )
-    path = train_pmi(corpus_from_args(args), params, output_path(args, "pmi"))
+    out = output_path(args, "pmi")
+    if counts is None:
+        path = train_pmi(corpus_from_args(args), params, out, args.align_to)
+    else:
+        path = train_pmi_counts(counts, params, out, args.align_to)
     report_model(path, evaluate=not args.no_evaluate)
     return 0
