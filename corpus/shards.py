@@ -97,9 +97,9 @@ class ShardCorpus:
             raise RuntimeError(f"{self.shard} has not been read through yet")
         return self._stats
 
-    def describe(self, tokens: int) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """The shard's entry in a counts manifest's corpus ``sources``, after a
-        complete pass; ``tokens`` is the counter's figure."""
+        complete pass (the counter adds the tokens it counted)."""
         stats = self.stats
         return {
             "path": self.shard.path,
@@ -108,6 +108,5 @@ class ShardCorpus:
             "fingerprint": stats.fingerprint,
             "files": stats.files,
             "documents": stats.documents,
-            "tokens": tokens,
             "skipped_lines": stats.skipped_lines,
         }
