@@ -18,9 +18,9 @@ ROOT = Path(sys.argv[1])
 MUTATIONS = [
     (
         "counting",
-        "training/cooccur.py",
-        "weight = 1.0 / (u - t) if by_distance else 1.0",
-        "weight = 1.0 / (u - t + 1) if by_distance else 1.0",
+        "training/counts.py",
+        "ticks[1:] = scale // distances[1:]",
+        "ticks[1:] = scale // (distances[1:] + 1)",
     ),
     (
         "eigen solver",

@@ -1,218 +1,462 @@
-"""Stage: count word co-occurrences X_ij in a symmetric window.
+"""Stage: count a corpus's word co-occurrences into a counts folder (:mod:`training.counts`).
 
-Rules (Su Jianlin's counts): out-of-vocabulary tokens are removed first, then every
-pair of tokens at most ``window`` apart in the same document counts 1 (or 1/distance
-with ``weighting="distance"``, as GloVe does); windows never cross documents; X is
-symmetric (both (i, j) and (j, i) recorded) and its diagonal is dropped.
+Rules (the counts artifact's, so that counts add up): every pair of tokens at most
+``window`` apart in one document adds its ticks to X_ij (1, or scale // distance with
+``weighting="distance"``); every token keeps its place in the window, however rare
+(no vocabulary is applied when counting); windows never cross documents; a word
+next to itself (the diagonal) is dropped; only the upper triangle (column > row) is
+kept, rows in the counts' word order.
 
-Memory stays bounded whatever the corpus size. The corpus comes as chunks of token
-ids (:mod:`training.encode`, ``chunk_tokens`` tokens each); a compiled kernel adds
-each chunk's pairs among the most frequent words into a dense block (their pairs are
-most of the mass, GloVe's trick) and writes the other pairs out as keys, which are
-summed into sparse partial sums; partial sums are merged whenever they outgrow the
-budget. Memory is therefore the dense block + a chunk and its keys + the distinct
-pairs seen, never the corpus; :func:`budget` splits a number of bytes between them.
+How, in memory bounded by ``memory_bytes`` (:func:`plan_memory`) whatever the corpus:
 
-:func:`count_encoded` counts an encoded corpus (:func:`training.pmi.train_pmi`
-encodes once, for the vocabulary and the counts); :func:`count_cooccurrences`
-encodes tokenised documents into a temporary directory first.
+    documents ─encode→ token ids on disk, counts per type ─word_order→ rows
+      ─chunk by chunk, numba→ pairs of the most frequent words into a dense int64
+        block (their pairs are most of the mass, GloVe's trick); every other pair as
+        a packed key (row, column, distance) ─radix sort, sum→ a sorted run
+      ─SortedRuns→ runs held, merged, spilled to disk beyond the budget
+      ─row range by row range, with the dense block's rows→ CountsWriter
+
+:func:`count_documents` is the stage. :func:`budget`, :func:`count_encoded` and
+:func:`count_cooccurrences` keep the previous interface (a vocabulary given first,
+words outside it removed before windowing, X returned as a symmetric float64 CSR
+matrix) on the same machinery, for :mod:`training.pmi` until it trains from counts.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import shutil
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from wordlens.training.counts import CountsWriter, pair_ticks, ticks_scale, word_order
 from wordlens.training.encode import EncodedCorpus, encode_corpus
+from wordlens.training.sorted_runs import Run, SortedRuns, key_bits, radix_sort_keys
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CooccurrenceCounter", "budget", "count_cooccurrences", "count_encoded"]
+__all__ = [
+    "ChunkCounter",
+    "MemoryPlan",
+    "budget",
+    "count_cooccurrences",
+    "count_documents",
+    "count_encoded",
+    "plan_memory",
+]
+
+# Worst-case bytes per token of a chunk: ``window`` packed keys and as many spare
+# keys for the radix sort (16 · window), the chunk's run if no pair repeats
+# (16 · window), its ids, rows and document lengths (16).
+_BYTES_PER_WINDOW_SLOT = 32
+_BYTES_PER_TOKEN = 16
+_MIN_CHUNK_TOKENS = 1000
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How counting splits its memory budget.
+
+    dense_words : d, the most frequent words whose pairs go to the dense block, its
+        upper triangle packed: int64 (d · (d − 1) / 2,), 4 · d · (d − 1) bytes.
+    chunk_tokens : tokens counted at a time, (32 · window + 16) bytes each at worst.
+    run_bytes : the sorted runs' budget (:class:`training.sorted_runs.SortedRuns`).
+    """
+
+    dense_words: int
+    chunk_tokens: int
+    run_bytes: int
+
+    @property
+    def dense_bytes(self) -> int:
+        return 4 * self.dense_words * max(self.dense_words - 1, 0)
+
+
+def plan_memory(memory_bytes: int, window: int, vocabulary: int | None = None) -> MemoryPlan:
+    """A quarter of ``memory_bytes`` for the dense block, a quarter for a chunk, the
+    rest for the sorted runs (at least a quarter). With ``vocabulary`` known, the
+    dense block is at most V words and what it leaves goes to the runs."""
+    if memory_bytes < 1:
+        raise ValueError(f"memory_bytes must be positive, got {memory_bytes}")
+    quarter = memory_bytes // 4
+    dense_words = (1 + math.isqrt(1 + quarter)) // 2  # 4·d·(d − 1) ≤ quarter
+    if vocabulary is not None:
+        dense_words = min(dense_words, vocabulary)
+    per_token = _BYTES_PER_WINDOW_SLOT * window + _BYTES_PER_TOKEN
+    chunk_tokens = max(_MIN_CHUNK_TOKENS, quarter // per_token)
+    dense_bytes = 4 * dense_words * max(dense_words - 1, 0)
+    run_bytes = max(memory_bytes - dense_bytes - chunk_tokens * per_token, quarter)
+    return MemoryPlan(int(dense_words), int(chunk_tokens), int(run_bytes))
+
+
+def _packed_bases(size: int) -> np.ndarray:
+    """int64 (size,): cell (i, j), i < j < size, of a packed upper triangle sits at
+    base[i] + j (row i holds size − 1 − i cells, after those of the rows above)."""
+    rows = np.arange(size, dtype=np.int64)
+    return rows * (size - 1) - rows * (rows - 1) // 2 - rows - 1
 
 
 @njit(cache=True, nogil=True)
-def _count_chunk(ids, documents, window, by_distance, dense, size, vocabulary, keys, values):
-    """Add the pairs (i → j, j after i) of one chunk; returns how many keys were written.
+def _count_chunk(ids, lengths, ticks_at, dense, bases, column_bits, distance_bits, events):
+    """Add the pairs of one chunk of documents; returns how many events were written.
 
-    ids, documents : int32 (n,) kept tokens and their document numbers.
-    dense : float64 (size, size), pairs of the ``size`` most frequent words.
-    keys, values : int64 / float64 (n · window,) out-buffers for the other pairs,
-        key = i · vocabulary + j.
+    ids : int32 (n,) rows of the tokens, documents end to end; lengths int32 (docs,).
+    ticks_at : int64 (window + 1,) the ticks of a pair at distance d.
+    dense, bases : the packed upper triangle (:func:`_packed_bases`) of the pairs
+        (low, high) of rows both below size = len(bases), low < high.
+    events : uint64 (≥ n · window,) out: each other pair as
+        ((low << column_bits | high) << distance_bits) | (distance − 1).
     """
-    n = ids.shape[0]
+    window = ticks_at.shape[0] - 1
+    size = bases.shape[0]
+    distance_mask = np.uint64((1 << distance_bits) - 1)
     written = 0
-    for t in range(n):
-        i = ids[t]
-        document = documents[t]
-        stop = min(n, t + window + 1)
-        for u in range(t + 1, stop):
-            if documents[u] != document:
-                break
-            j = ids[u]
-            if i == j:
-                continue
-            weight = 1.0 / (u - t) if by_distance else 1.0
-            if i < size and j < size:
-                dense[i, j] += weight
-            else:
-                keys[written] = i * vocabulary + j
-                values[written] = weight
-                written += 1
+    start = 0
+    for document in range(lengths.shape[0]):
+        end = start + lengths[document]
+        for t in range(start, end):
+            i = ids[t]
+            for u in range(t + 1, min(end, t + window + 1)):
+                j = ids[u]
+                if i == j:
+                    continue
+                low, high = (i, j) if i < j else (j, i)
+                if high < size:
+                    dense[bases[low] + high] += ticks_at[u - t]
+                else:
+                    pair = (np.uint64(low) << np.uint64(column_bits)) | np.uint64(high)
+                    events[written] = (pair << np.uint64(distance_bits)) | (
+                        np.uint64(u - t - 1) & distance_mask
+                    )
+                    written += 1
+        start = end
     return written
 
 
-@njit(cache=True)
-def _symmetrise(dense, tile=64):
-    """dense ← dense + denseᵀ in place, tile by tile so both reads stay in cache."""
-    size = dense.shape[0]
-    for top in range(0, size, tile):
-        for left in range(top, size, tile):
-            for i in range(top, min(top + tile, size)):
-                for j in range(max(left, i + 1), min(left + tile, size)):
-                    total = dense[i, j] + dense[j, i]
-                    dense[i, j] = total
-                    dense[j, i] = total
-
-
-@njit(cache=True)
-def _assemble(dense, indptr, indices, data, vocabulary):
-    """CSR arrays of the dense block (rows and columns < size) stacked with a sparse
-    matrix holding only pairs outside it; both sorted, so each row of a dense word is
-    its dense columns followed by its sparse columns (all ≥ size)."""
-    size = dense.shape[0]
-    lengths = np.diff(indptr)
-    for i in range(size):
-        for j in range(size):
-            if dense[i, j] != 0:
-                lengths[i] += 1
-    out_indptr = np.zeros(vocabulary + 1, dtype=np.int64)
-    out_indptr[1:] = np.cumsum(lengths)
-    out_indices = np.empty(out_indptr[-1], dtype=np.int32)
-    out_data = np.empty(out_indptr[-1], dtype=np.float64)
-    for i in range(vocabulary):
-        at = out_indptr[i]
-        if i < size:
-            for j in range(size):
-                if dense[i, j] != 0:
-                    out_indices[at] = j
-                    out_data[at] = dense[i, j]
-                    at += 1
-        for k in range(indptr[i], indptr[i + 1]):
-            out_indices[at] = indices[k]
-            out_data[at] = data[k]
+@njit(cache=True, nogil=True)
+def _sum_events(events, column_bits, distance_bits, ticks_at):
+    """Sorted events → a run: keys uint64 (row << 32 | column) and summed ticks."""
+    n = events.shape[0]
+    distinct = 0
+    for e in range(n):
+        if e == 0 or (events[e] >> np.uint64(distance_bits)) != (
+            events[e - 1] >> np.uint64(distance_bits)
+        ):
+            distinct += 1
+    keys = np.empty(distinct, dtype=np.uint64)
+    ticks = np.zeros(distinct, dtype=np.int64)
+    column_mask = np.uint64((1 << column_bits) - 1)
+    distance_mask = np.uint64((1 << distance_bits) - 1)
+    at = -1
+    for e in range(n):
+        event = events[e]
+        pair = event >> np.uint64(distance_bits)
+        if e == 0 or pair != (events[e - 1] >> np.uint64(distance_bits)):
             at += 1
-    return out_indptr, out_indices, out_data
+            keys[at] = ((pair >> np.uint64(column_bits)) << np.uint64(32)) | (pair & column_mask)
+        ticks[at] += ticks_at[np.intp(event & distance_mask) + 1]
+    return keys, ticks
 
 
-@dataclass
-class CooccurrenceCounter:
-    """Accumulates X over chunks of encoded documents.
+@njit(cache=True, nogil=True)
+def _dense_row_cells(dense, bases):
+    size = bases.shape[0]
+    cells = np.zeros(size, dtype=np.int64)
+    for i in range(size):
+        for j in range(i + 1, size):
+            if dense[bases[i] + j] != 0:
+                cells[i] += 1
+    return cells
+
+
+@njit(cache=True, nogil=True)
+def _dense_cells(dense, bases, start, end):
+    """The non-zero cells of dense rows [start, end) as a run."""
+    size = bases.shape[0]
+    count = 0
+    for i in range(start, end):
+        for j in range(i + 1, size):
+            if dense[bases[i] + j] != 0:
+                count += 1
+    keys = np.empty(count, dtype=np.uint64)
+    ticks = np.empty(count, dtype=np.int64)
+    at = 0
+    for i in range(start, end):
+        for j in range(i + 1, size):
+            if dense[bases[i] + j] != 0:
+                keys[at] = (np.uint64(i) << np.uint64(32)) | np.uint64(j)
+                ticks[at] = dense[bases[i] + j]
+                at += 1
+    return keys, ticks
+
+
+class _DenseCells:
+    """The dense block's cells as a :class:`training.sorted_runs.CellSource`."""
+
+    def __init__(self, dense: np.ndarray, bases: np.ndarray):
+        self.dense, self.bases = dense, bases
+
+    def row_cells(self) -> np.ndarray:
+        return _dense_row_cells(self.dense, self.bases)
+
+    def cells(self, start: int, end: int) -> Run:
+        size = len(self.bases)
+        return _dense_cells(self.dense, self.bases, min(start, size), min(end, size))
+
+
+class ChunkCounter:
+    """Counts chunks of documents given as rows 0..V − 1: pairs of the ``dense_words``
+    first rows into :attr:`dense`, every other pair returned per chunk as a run.
+
+    ``events`` counts the pairs that went to runs, ``tokens`` the tokens counted.
+    """
+
+    def __init__(self, vocabulary: int, window: int, weighting: str, dense_words: int):
+        self.vocabulary = int(vocabulary)
+        self.window = int(window)
+        self.ticks_at = pair_ticks(window, weighting)
+        size = min(int(dense_words), self.vocabulary)
+        self.dense_words = size
+        # Packed, since X is symmetric: half the bytes of a square block.
+        self.dense = np.zeros(size * (size - 1) // 2, dtype=np.int64)
+        self.bases = _packed_bases(size)
+        self.column_bits = key_bits(self.vocabulary)
+        self.distance_bits = key_bits(window) if weighting == "distance" else 0
+        if 2 * self.column_bits + self.distance_bits > 64:
+            raise ValueError(f"{vocabulary:,} words are too many to pack a pair in 64 bits")
+        self._events = np.empty(0, dtype=np.uint64)
+        self._spare = np.empty(0, dtype=np.uint64)
+        self.events = 0
+        self.tokens = 0
+
+    def count(self, ids: np.ndarray, lengths: np.ndarray) -> Run:
+        """Count one chunk: ``ids`` int32 (n,) rows of its tokens, documents end to
+        end, ``lengths`` int (documents,). Returns the run of its pairs outside the
+        dense block (keys strictly increasing)."""
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+        if lengths.sum() != len(ids):
+            raise ValueError(f"document lengths add up to {lengths.sum()}, not {len(ids)}")
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.vocabulary):
+            raise ValueError(f"token rows must lie in 0..{self.vocabulary - 1}")
+        needed = len(ids) * self.window
+        if len(self._events) < needed:
+            # Reused between chunks: fresh buffers would be faulted in every time.
+            self._events = self._spare = np.empty(0, dtype=np.uint64)
+            self._events = np.empty(needed, dtype=np.uint64)
+            self._spare = np.empty(needed, dtype=np.uint64)
+        written = _count_chunk(
+            ids,
+            lengths,
+            self.ticks_at,
+            self.dense,
+            self.bases,
+            self.column_bits,
+            self.distance_bits,
+            self._events,
+        )
+        events = self._events[:written]
+        radix_sort_keys(events, self._spare, 2 * self.column_bits + self.distance_bits)
+        self.events += written
+        self.tokens += len(ids)
+        return _sum_events(events, self.column_bits, self.distance_bits, self.ticks_at)
+
+    def release_buffers(self) -> None:
+        """Free the chunk buffers (the dense block stays)."""
+        self._events = self._spare = np.empty(0, dtype=np.uint64)
+
+    def dense_cells(self) -> _DenseCells:
+        return _DenseCells(self.dense, self.bases)
+
+
+def _counted_blocks(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+    vocabulary: int,
+    window: int,
+    weighting: str,
+    plan: MemoryPlan,
+    scratch: Path,
+    figures: dict[str, Any],
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Count ``chunks`` (rows int32, document lengths) and yield the rows' cells as
+    :meth:`SortedRuns.blocks` does; ``figures`` gets the counters' figures."""
+    counter = ChunkCounter(vocabulary, window, weighting, plan.dense_words)
+    started = time.perf_counter()
+    with SortedRuns(vocabulary, plan.run_bytes, scratch) as runs:
+        for number, (ids, lengths) in enumerate(chunks, start=1):
+            runs.add(*counter.count(ids, lengths))
+            figures["chunks"] = number
+            if progress is not None:
+                progress(len(lengths))
+        counter.release_buffers()
+        counted = time.perf_counter()
+        figures.update(
+            dense_words=counter.dense_words,
+            run_pairs=counter.events,
+            count_seconds=round(counted - started, 3),
+        )
+        yield from runs.blocks(extra=counter.dense_cells())
+        figures.update(runs.figures, merge_seconds=round(time.perf_counter() - counted, 3))
+
+
+def count_documents(
+    documents: Iterable[list[str]],
+    *,
+    window: int,
+    weighting: str,
+    memory_bytes: int,
+    out: str | Path,
+    tokenizer_spec: Mapping[str, Any],
+    corpus_description: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    scratch: str | Path,
+    progress: Callable[[str, int], None] | None = None,
+) -> Path:
+    """Count tokenised ``documents`` into a counts folder published at ``out``.
 
     Parameters
     ----------
-    vocab_size : V, ids run from 0 (most frequent) to V − 1.
-    window : maximal distance between two co-occurring tokens, in kept tokens.
-    weighting : ``"constant"`` (each pair counts 1) or ``"distance"`` (1/distance).
-    dense_words : the most frequent words whose pairs go to the dense block
-        (float64, dense_words² · 8 bytes).
-    max_partial_pairs : merge the sparse partial sums beyond this many stored pairs.
+    documents : an iterable of token lists, read once.
+    window, weighting : as :func:`training.counts.ticks_scale` takes them.
+    memory_bytes : the working memory to stay near (:func:`plan_memory`); beyond it
+        only the table of distinct tokens (V strings) and a few (V,) arrays.
+    tokenizer_spec : the tokenizer's ``spec``, recorded.
+    corpus_description : this corpus's entry of the manifest's ``corpus.sources``
+        (path, fingerprint, files, skipped_lines, a byte range…), or a function
+        returning it, called once the documents were read (a ``Corpus`` knows its
+        statistics only then). Its ``documents`` and ``tokens`` are set here.
+    scratch : a folder for temporary files (about 4 bytes a token, and the spilled
+        runs), removed from it at the end.
+    progress : called with ("read", documents) per chunk read, then ("count",
+        documents) per chunk counted.
+
+    Returns the folder's path. Its manifest's ``figures`` record the stages' seconds,
+    the memory plan and what the sorted runs did (merges, spills, ranges).
     """
-
-    vocab_size: int
-    window: int
-    weighting: str
-    dense_words: int = 4096
-    max_partial_pairs: int = 20_000_000
-
-    def __post_init__(self):
-        if self.window < 1:
-            raise ValueError(f"window must be at least 1, got {self.window}")
-        if self.weighting not in ("constant", "distance"):
-            raise ValueError(f"weighting must be constant or distance, got {self.weighting!r}")
-        self.dense_words = min(self.dense_words, self.vocab_size)
-        self.dense = np.zeros((self.dense_words, self.dense_words), dtype=np.float64)
-        self.partials: list[sp.csr_matrix] = []
-        self.stored_pairs = 0
-        self.merges = 0
-        self.tokens = 0
-
-    def add(self, ids: np.ndarray, documents: np.ndarray) -> None:
-        """Count one chunk: kept token ids (int32) and their document numbers (int32)."""
-        if len(ids) < 2:
-            return
-        self.tokens += len(ids)
-        keys = np.empty(len(ids) * self.window, dtype=np.int64)
-        values = np.empty(len(ids) * self.window, dtype=np.float64)
-        written = _count_chunk(
-            ids,
-            documents,
-            self.window,
-            self.weighting == "distance",
-            self.dense,
-            self.dense_words,
-            self.vocab_size,
-            keys,
-            values,
+    started = time.perf_counter()
+    ticks_scale(window, weighting)  # refuse bad settings before reading anything
+    plan = plan_memory(memory_bytes, window)
+    Path(scratch).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="count-", dir=scratch))
+    try:
+        read = None if progress is None else (lambda documents: progress("read", documents))
+        encoded = encode_corpus(documents, work, plan.chunk_tokens, read)
+        source = dict(corpus_description() if callable(corpus_description) else corpus_description)
+        tokens = int(encoded.counts.sum())
+        source.update(documents=encoded.documents, tokens=tokens)
+        order = word_order(encoded.types, encoded.counts)
+        rows = np.empty(len(order), dtype=np.int32)
+        rows[order] = np.arange(len(order), dtype=np.int32)
+        words = list(map(encoded.types.__getitem__, order.tolist()))
+        plan = plan_memory(memory_bytes, window, len(words))
+        figures: dict[str, Any] = {
+            "memory_bytes": int(memory_bytes),
+            **asdict(plan),
+            "read_seconds": round(time.perf_counter() - started, 3),
+        }
+        counted = None if progress is None else (lambda documents: progress("count", documents))
+        chunks = ((rows[ids], lengths) for ids, lengths in encoded.iter_id_chunks())
+        with CountsWriter(
+            out,
+            words=words,
+            counts=encoded.counts[order],
+            window=window,
+            weighting=weighting,
+            tokenizer=tokenizer_spec,
+            corpus={"sources": [source], "documents": encoded.documents, "tokens": tokens},
+        ) as writer:
+            for _, _, indptr, columns, ticks in _counted_blocks(
+                chunks, len(words), window, weighting, plan, work, figures, counted
+            ):
+                writer.append(indptr, columns, ticks)
+            figures["seconds"] = round(time.perf_counter() - started, 3)
+            writer.figures.update(figures)
+        log.info(
+            "counts: %s tokens, %s words, %s cells in %.1f s (%d runs spilled)",
+            f"{tokens:,}",
+            f"{len(words):,}",
+            f"{writer.cells:,}",
+            figures["seconds"],
+            figures["spilled_runs"],
         )
-        if written:
-            rows, columns = np.divmod(keys[:written], self.vocab_size)
-            partial = sp.csr_matrix(
-                (values[:written], (rows, columns)), shape=(self.vocab_size, self.vocab_size)
-            )
-            partial.sum_duplicates()
-            self.partials.append(partial)
-            self.stored_pairs += partial.nnz
-        if self.stored_pairs > self.max_partial_pairs and len(self.partials) > 1:
-            self._merge()
-
-    def add_documents(self, ids: np.ndarray, lengths: np.ndarray) -> None:
-        """Count one chunk of documents: their token ids end to end, int32 (−1 for
-        words outside the vocabulary, removed here, before windowing), and their
-        lengths."""
-        numbers = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-        kept = ids >= 0
-        self.add(ids[kept], numbers[kept])
-
-    def _merge(self) -> None:
-        merged = self.partials[0]
-        for partial in self.partials[1:]:
-            merged = merged + partial
-        self.partials = [merged]
-        self.stored_pairs = merged.nnz
-        self.merges += 1
-
-    def result(self) -> sp.csr_matrix:
-        """X as a symmetric CSR matrix, float64 (V, V), zero diagonal, sorted indices."""
-        _symmetrise(self.dense)
-        sparse = sp.csr_matrix((self.vocab_size, self.vocab_size))
-        if self.partials:
-            self._merge()
-            sparse = (self.partials[0] + self.partials[0].T).tocsr()
-            sparse.sort_indices()
-        indptr, indices, data = _assemble(
-            self.dense, sparse.indptr, sparse.indices, sparse.data, self.vocab_size
-        )
-        return sp.csr_matrix((data, indices, indptr), shape=(self.vocab_size, self.vocab_size))
+        return writer.path
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def budget(memory_bytes: int, window: int) -> dict:
-    """Counting settings that keep the working memory near ``memory_bytes``: a
-    quarter for the dense block (float64), a quarter for the chunks (per token: the
-    worst case of ``window`` keys and values, 16 bytes each, plus about 64 bytes of
-    ids and sparse temporaries), half for the sparse partial sums (a stored pair
-    takes 12 bytes, twice that while two are merged)."""
-    quarter = memory_bytes / 4
+# The previous interface, on the machinery above -------------------------------------
+
+
+def budget(memory_bytes: int, window: int) -> dict[str, int]:
+    """:func:`plan_memory` as the keyword arguments of :func:`count_cooccurrences`
+    (``max_partial_pairs``: the runs' budget in cells of 16 bytes)."""
+    plan = plan_memory(memory_bytes, window)
     return {
-        "dense_words": int((quarter / 8) ** 0.5),
-        "chunk_tokens": max(1000, int(quarter / 2 / (16 * window + 64))),
-        "max_partial_pairs": int(2 * quarter / 24),
+        "dense_words": plan.dense_words,
+        "chunk_tokens": plan.chunk_tokens,
+        "max_partial_pairs": plan.run_bytes // 16,
     }
+
+
+def _without_unknown(rows: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens outside the vocabulary (row −1) removed, documents' lengths shortened."""
+    kept = rows >= 0
+    numbers = np.repeat(np.arange(len(lengths)), lengths)
+    return rows[kept], np.bincount(numbers[kept], minlength=len(lengths))
+
+
+def count_encoded(
+    encoded: EncodedCorpus,
+    index: dict[str, int],
+    window: int,
+    weighting: str,
+    dense_words: int = 4096,
+    max_partial_pairs: int = 20_000_000,
+    progress=None,
+) -> sp.csr_matrix:
+    """X (V, V) over vocabulary ``index`` of a corpus encoded by
+    :func:`training.encode.encode_corpus`, as a symmetric float64 CSR matrix, zero
+    diagonal, sorted indices. Words outside ``index`` are removed before windowing
+    (the previous rule). ``progress`` is called with each chunk's documents."""
+    vocabulary = len(index)
+    scale = ticks_scale(window, weighting)
+    plan = MemoryPlan(min(dense_words, vocabulary), 0, max(16 * max_partial_pairs, 1))
+    rows = encoded.rows(index)
+    chunks = (_without_unknown(rows[ids], lengths) for ids, lengths in encoded.iter_id_chunks())
+    figures: dict[str, Any] = {}
+    pointers, columns, values = [np.zeros(1, dtype=np.int64)], [], []
+    with tempfile.TemporaryDirectory(prefix=".counts-", dir=encoded.directory) as work:
+        for _, _, indptr, block_columns, ticks in _counted_blocks(
+            chunks, vocabulary, window, weighting, plan, Path(work), figures, progress
+        ):
+            pointers.append(indptr[1:] + pointers[-1][-1])
+            columns.append(block_columns)
+            values.append(ticks)
+    upper = sp.csr_matrix(
+        (
+            np.concatenate(values or [np.zeros(0, dtype=np.int64)]).astype(np.float64) / scale,
+            np.concatenate(columns or [np.zeros(0, dtype=np.int32)]),
+            np.concatenate(pointers),
+        ),
+        shape=(vocabulary, vocabulary),
+    )
+    log.info(
+        "co-occurrences: %s pairs outside the dense block, %d runs spilled",
+        f"{figures.get('run_pairs', 0):,}",
+        figures.get("spilled_runs", 0),
+    )
+    full = (upper + upper.T).tocsr()
+    full.sort_indices()
+    return full
 
 
 def count_cooccurrences(
@@ -225,35 +469,11 @@ def count_cooccurrences(
     max_partial_pairs: int = 20_000_000,
     progress=None,
 ) -> sp.csr_matrix:
-    """Co-occurrence matrix X (V, V) of tokenised documents over vocabulary ``index``:
-    :func:`training.encode.encode_corpus` into a temporary directory, then
-    :func:`count_encoded`. ``progress`` (optional) is called with the number of
-    documents of each chunk counted."""
+    """:func:`count_encoded` of tokenised ``documents``, encoded into a temporary
+    directory first."""
+    ticks_scale(window, weighting)
     with tempfile.TemporaryDirectory(prefix=".wordlens-cooccur-") as scratch:
         encoded = encode_corpus(documents, scratch, chunk_tokens)
         return count_encoded(
             encoded, index, window, weighting, dense_words, max_partial_pairs, progress
         )
-
-
-def count_encoded(
-    encoded: EncodedCorpus,
-    index: dict[str, int],
-    window: int,
-    weighting: str,
-    dense_words: int = 4096,
-    max_partial_pairs: int = 20_000_000,
-    progress=None,
-) -> sp.csr_matrix:
-    """Co-occurrence matrix X (V, V) of a corpus encoded by :func:`training.encode.
-    encode_corpus`, over vocabulary ``index``; chunk by chunk as it was written.
-    ``progress`` (optional) is called with the number of documents of each chunk."""
-    counter = CooccurrenceCounter(len(index), window, weighting, dense_words, max_partial_pairs)
-    for ids, lengths in encoded.iter_chunks(index):
-        counter.add_documents(ids, lengths)
-        if progress is not None:
-            progress(len(lengths))
-    log.info(
-        "co-occurrences: %s kept tokens, %d partial merges", f"{counter.tokens:,}", counter.merges
-    )
-    return counter.result()

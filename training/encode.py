@@ -55,13 +55,19 @@ class EncodedCorpus:
         """Each chunk as (rows in ``index``, −1 for tokens outside it, int32 (tokens,);
         document lengths, int32 (documents,))."""
         rows = self.rows(index)
+        for ids, lengths in self.iter_id_chunks():
+            yield rows[ids], lengths
+
+    def iter_id_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Each chunk as (token ids, int32 (tokens,), positions in ``types``;
+        document lengths, int32 (documents,))."""
         with (
             open(self.directory / "ids.bin", "rb") as ids,
             open(self.directory / "lengths.bin", "rb") as lengths,
         ):
             for tokens, documents in self.chunks:
                 yield (
-                    rows[np.fromfile(ids, dtype=np.int32, count=tokens)],
+                    np.fromfile(ids, dtype=np.int32, count=tokens),
                     np.fromfile(lengths, dtype=np.int32, count=documents),
                 )
 

@@ -60,8 +60,10 @@ __all__ = [
     "ModelFormatError",
     "find_models",
     "load_model",
+    "file_checksums",
     "model_path",
     "models_dir",
+    "publish_directory",
     "scratch_directory",
     "update_manifest",
     "write_model",
@@ -305,6 +307,50 @@ def scratch_directory(out: str | os.PathLike) -> Iterator[Path]:
         yield directory
 
 
+@contextlib.contextmanager
+def publish_directory(out: str | os.PathLike) -> Iterator[Path]:
+    """Build a folder and publish it at ``out`` atomically (models and counts alike).
+
+    Yields a new hidden sibling ``.NAME.partial-PID-*`` (what dead writers of NAME
+    left is cleaned up first) for the caller to fill, its manifest included (see
+    :func:`file_checksums`). When the block ends without an error, every file and the
+    folder are flushed to disk (fsync) and the folder is renamed to ``out``, replacing
+    what was there; the previous folder waits as ``.NAME.old-PID-*`` meanwhile, so a
+    process killed in between leaves it for the next reader or writer to put back. On
+    an error the partial folder is removed and nothing at ``out`` changes.
+    """
+    with _work_directory(out, "partial") as (target, partial):
+        yield partial
+        for file in sorted(partial.iterdir()):
+            _fsync(file)
+        _fsync(partial)
+        if target.exists():
+            # Killed between these two renames, this process leaves the old folder only
+            # in .NAME.old-PID-*: the next reader or writer puts it back.
+            retired = _work_dir(target, "old")
+            os.rename(target, retired)
+            try:
+                os.rename(partial, target)
+            except BaseException:
+                os.rename(retired, target)
+                raise
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(partial, target)
+        _fsync(target.parent)
+
+
+def file_checksums(directory: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The manifest's ``files`` block: ``{name: {"sha256", "bytes"}}`` of every file of
+    ``directory`` but the manifest itself, by name; what :func:`load_model` (and the
+    counts reader) check."""
+    return {
+        file.name: {"sha256": _sha256(file), "bytes": file.stat().st_size}
+        for file in sorted(Path(directory).iterdir())
+        if file.name != MANIFEST
+    }
+
+
 def write_model(
     path: str | os.PathLike,
     *,
@@ -356,14 +402,10 @@ def write_model(
         if count := _non_finite(array):
             raise ValueError(f"{name}: {_values(count)} not finite (NaN or infinite)")
 
-    with _work_directory(path, "partial") as (target, partial):
-        files: dict[str, dict[str, Any]] = {}
+    with publish_directory(path) as partial:
         (partial / WORDS).write_text("\n".join(words) + "\n", encoding="utf-8")
         for name, array in data.items():
             np.save(partial / f"{name}.npy", array, allow_pickle=False)
-        for file in sorted(p for p in partial.iterdir()):
-            _fsync(file)
-            files[file.name] = {"sha256": _sha256(file), "bytes": file.stat().st_size}
         document = {
             "format_version": FORMAT_VERSION,
             "kind": kind,
@@ -376,29 +418,13 @@ def write_model(
                 name: {"shape": list(array.shape), "dtype": str(array.dtype)}
                 for name, array in data.items()
             },
-            "files": files,
+            "files": file_checksums(partial),
         }
         (partial / MANIFEST).write_text(
             json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n",
             encoding="utf-8",
         )
-        _fsync(partial / MANIFEST)
-        _fsync(partial)
-        if target.exists():
-            # Killed between these two renames, this process leaves the model only in
-            # .NAME.old-PID-*: the next reader or writer puts it back.
-            retired = _work_dir(target, "old")
-            os.rename(target, retired)
-            try:
-                os.rename(partial, target)
-            except BaseException:
-                os.rename(retired, target)
-                raise
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(partial, target)
-        _fsync(target.parent)
-    return target
+    return Path(path).absolute()
 
 
 def _json_default(value: Any) -> Any:
