@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import free_port
 
+from wordlens.cli import main
 from wordlens.corpus import DEFAULT_ENGLISH, Corpus, CorpusError, get_tokenizer
 from wordlens.corpus.shards import split_corpus
 from wordlens.training.cooccur import count_documents
@@ -201,6 +202,14 @@ def test_dask_task_errors_surface_and_leave_nothing(cluster, corpus_folder, tmp_
             corpus, tokenizer=TOKENIZER, out=tmp_path / "counts", scheduler=cluster, window=3
         )
     assert hidden_leftovers(tmp_path) == [] and not (tmp_path / "counts").exists()
+
+
+def test_count_command_on_the_cluster(cluster, corpus_folder, single_process_counts, tmp_path):
+    out = tmp_path / "counts"
+    arguments = ["count", "--corpus", str(corpus_folder), "--out", str(out)]
+    arguments += ["--window", str(WINDOW), "--scheduler", cluster, "--shard-mb", "0.02"]
+    assert main(arguments) == 0
+    assert_same_counts(out, single_process_counts)
 
 
 def test_a_scheduler_without_workers_is_a_clear_error(corpus_folder, tmp_path):
