@@ -15,13 +15,16 @@ from conftest import free_port
 
 from wordlens.cli import main
 from wordlens.corpus import DEFAULT_ENGLISH, Corpus, CorpusError, get_tokenizer
-from wordlens.corpus.shards import split_corpus
+from wordlens.corpus.shards import ByteRange, split_corpus
 from wordlens.training.cooccur import count_documents
 from wordlens.training.counts import load_counts
 from wordlens.training.distributed import (
     MAX_SHARD_BYTES,
     MIN_SHARD_BYTES,
     ClusterError,
+    _count_and_merge,
+    _DaskCluster,
+    _Settings,
     count_corpus,
     default_shard_bytes,
 )
@@ -224,3 +227,17 @@ def test_a_scheduler_without_workers_is_a_clear_error(corpus_folder, tmp_path):
                 connect_timeout=1,
             )
     assert hidden_leftovers(tmp_path) == []
+
+
+def test_a_file_the_workers_cannot_see_is_named(cluster, tmp_path):
+    """What a worker says when the corpus is not on a path it shares with the client
+    (planned here, then gone before the workers read it)."""
+    backend = _DaskCluster(cluster, timeout=10)
+    try:
+        shard = ByteRange(str(tmp_path / "elsewhere.txt"), 0, 100)
+        settings = _Settings(TOKENIZER.spec, "text", 3, "distance", 2**24)
+        expected = r"^on a Dask worker: corpus not found: .*elsewhere\.txt \(the workers must see"
+        with pytest.raises(CorpusError, match=expected):
+            _count_and_merge(backend, [shard], settings, tmp_path, None)
+    finally:
+        backend.close()

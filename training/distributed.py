@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from wordlens.artifacts import scratch_directory
 from wordlens.corpus import CorpusError, Tokenizer, corpus_files, from_spec
@@ -144,27 +144,28 @@ def _merge_pair(left: str, right: str, out: str, memory_bytes: int) -> str:
 # ---------------------------------------------------------------- where tasks run
 
 
-class _Backend:
-    """Runs tasks and hands back their futures as they finish."""
+class _Backend(Protocol):
+    """Where tasks run: local processes or a Dask cluster."""
 
-    workers: int
+    workers: int  # tasks that run at once
 
     def submit(self, function: Callable, *args: Any) -> Any:
-        raise NotImplementedError
+        """Start ``function(*args)``; returns its future."""
 
     def finished(self) -> Iterator[Any]:
         """Futures as they finish, including those submitted while iterating."""
-        raise NotImplementedError
 
     def result(self, future: Any) -> Any:
-        return future.result()
+        """A finished future's value, or what the task raised."""
 
     def cancel(self) -> None:
-        """Drop the tasks not yet finished (best effort; running ones may go on)."""
-        raise NotImplementedError
+        """Drop the tasks not yet finished."""
+
+    def close(self) -> None:
+        """Release the processes or the connection, once no task runs any more."""
 
 
-class _LocalProcesses(_Backend):
+class _LocalProcesses:
     def __init__(self, workers: int):
         self.workers = workers
         # spawn, as elsewhere in wordlens: forking a process that runs threads
@@ -203,7 +204,7 @@ class _LocalProcesses(_Backend):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _DaskCluster(_Backend):
+class _DaskCluster:
     def __init__(self, address: str, timeout: float):
         try:
             from distributed import Client, as_completed
@@ -251,6 +252,13 @@ class _DaskCluster(_Backend):
                 f"Dask workers died while running a task ({error}); "
                 "out of memory? try a lower --memory-mb"
             ) from None
+        except (CorpusError, FileNotFoundError) as error:
+            if isinstance(error, FileNotFoundError) or "not found" in str(error):
+                raise type(error)(
+                    f"on a Dask worker: {error} (the workers must see the corpus and the "
+                    "folder of the output under the same paths as this machine)"
+                ) from None
+            raise
 
     def cancel(self) -> None:
         self.client.cancel(self.futures)
@@ -371,7 +379,7 @@ def count_corpus(
     files = corpus_files(path)
     started = time.perf_counter()
     with scratch_directory(out) as scratch:
-        backend: _LocalProcesses | _DaskCluster
+        backend: _Backend
         if scheduler is not None:
             backend = _DaskCluster(scheduler, connect_timeout)
             task_bytes = memory_bytes
