@@ -15,8 +15,10 @@ the same run, alternating for ``--rounds`` rounds:
 All get the same total memory budget (``--memory-mb``; each Dask task gets its share,
 as each local process does). Wall time is the command's; peak RSS is the largest
 sum of the resident memory of every process involved (the command and its children;
-for Dask the scheduler and the workers too), sampled every 0.1 s. The three results
-are checked equal, array by array. Prints a Markdown table.
+for Dask the scheduler and the workers too), sampled every 0.1 s; CPU is the user +
+system time of the same processes: the work done, whatever else runs on the machine.
+The three results are checked equal, array by array. Prints a Markdown table and
+the load average (other programs running meanwhile make wall times longer).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -89,18 +93,34 @@ class PeakMemory:
         return self.peak
 
 
-def measure(command: list[str], others: list[int] = ()) -> tuple[float, int]:
-    """(wall seconds, peak RSS bytes) of one command."""
+def cpu_seconds(others: list[int]) -> float:
+    """CPU time (user + system) of this process's waited-for descendants and of the
+    processes ``others``."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = children.ru_utime + children.ru_stime
+    for pid in others:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def measure(command: list[str], others: list[int] = ()) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS bytes, CPU seconds) of one command."""
+    cpu = cpu_seconds(list(others))
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     memory = PeakMemory(process.pid, list(others))
     stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
     peak = memory.stop()
+    cpu = cpu_seconds(list(others)) - cpu
     if process.returncode:
         raise RuntimeError(f"{command} failed:\n{stderr.decode()[-3000:]}")
-    print(f"  {seconds:6.1f} s  {peak / 2**20:7.0f} MiB  {stdout.decode().strip()}", flush=True)
-    return seconds, peak
+    print(
+        f"  {seconds:6.1f} s  {cpu:6.1f} s CPU  {peak / 2**20:7.0f} MiB  {stdout.decode().strip()}",
+        flush=True,
+    )
+    return seconds, peak, cpu
 
 
 def same_counts(a: Path, b: Path) -> bool:
@@ -132,7 +152,7 @@ def main() -> None:
         wordlens += ["--window", str(args.window)]
         if args.shard_mb:
             wordlens += ["--shard-mb", str(args.shard_mb)]
-        results: dict[str, list[tuple[float, int]]] = {"one": [], "local": [], "dask": []}
+        results: dict[str, list[tuple[float, int, float]]] = {"one": [], "local": [], "dask": []}
         with local_dask_cluster(work / "cluster", workers=args.workers) as (address, pids):
             for round_number in range(args.rounds):
                 print(f"round {round_number + 1}", flush=True)
@@ -156,16 +176,21 @@ def main() -> None:
             "local": f"{args.workers} local processes",
             "dask": f"Dask, {args.workers} workers",
         }
-        local_best = min(seconds for seconds, _ in results["local"])
-        print("| counting | wall (best, median) | peak RSS (max) | vs local processes |")
-        print("|---|---|---|---|")
+        local_best = min(seconds for seconds, _, _ in results["local"])
+        print("| counting | wall (best, median) | CPU (median) | peak RSS (max) | wall vs local |")
+        print("|---|---|---|---|---|")
         for key, runs in results.items():
-            seconds = [s for s, _ in runs]
-            peak = max(p for _, p in runs)
+            seconds = [run[0] for run in runs]
+            peak = max(run[1] for run in runs)
+            cpu = statistics.median(run[2] for run in runs)
             print(
                 f"| {labels[key]} | {min(seconds):.1f} s, {statistics.median(seconds):.1f} s "
-                f"| {peak / 2**30:.2f} GiB | {min(seconds) / local_best:.2f}× |"
+                f"| {cpu:.1f} s | {peak / 2**30:.2f} GiB | {min(seconds) / local_best:.2f}× |"
             )
+        load = os.getloadavg()
+        print(
+            f"\nload average at the end (1, 5, 15 min): {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
