@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +39,9 @@ __all__ = [
     "Corpus",
     "iter_documents",
     "iter_records",
+    "iter_range_records",
+    "iter_range_documents",
+    "next_line_start",
     "corpus_files",
     "DEFAULT_ENGLISH",
     "DEFAULT_CHINESE",
@@ -217,14 +220,17 @@ def _is_unicode(text: str) -> bool:
 
 
 def _records(
-    stream: IO[bytes],
+    stream: IO[bytes] | Iterable[bytes],
     name: bytes,
     stats: ReadStats,
     jsonl: bool,
     text_field: str,
     id_field: str | None,
+    source: str | None = None,
 ) -> Iterator[Record]:
-    source = name.decode("utf-8", "replace")
+    """Records of the lines of ``stream``; ``name`` (file name bytes) goes into the
+    fingerprint, ``source`` (default: ``name`` as text) into the records."""
+    source = name.decode("utf-8", "replace") if source is None else source
     stats.files += 1
     stats._hash.update(name + b"\0")
     for number, raw in enumerate(stream, 1):
@@ -297,6 +303,103 @@ def iter_documents(
             stats.empty_lines += 1
     if stats.documents == 0:
         raise CorpusError(f"no documents in {path} ({stats.summary()})")
+
+
+def next_line_start(stream: IO[bytes], position: int, block_bytes: int = 1 << 16) -> int:
+    """The first line start at or after byte ``position`` of a seekable binary
+    ``stream`` (a line starts at byte 0 or just after a ``\n``; the end of the
+    stream if no line starts there), with the stream left at it. Reads in blocks, so
+    that a long line is never held whole."""
+    if position <= 0:
+        stream.seek(0)
+        return 0
+    stream.seek(position - 1)
+    skipped = 0
+    while block := stream.read(block_bytes):
+        at = block.find(b"\n")
+        if at >= 0:
+            stream.seek(at + 1 - len(block), os.SEEK_CUR)
+            return position - 1 + skipped + at + 1
+        skipped += len(block)
+    return position - 1 + skipped
+
+
+def _range_lines(stream: IO[bytes], start: int, stop: int) -> Iterator[bytes]:
+    """The lines whose first byte lies in [start, stop), each read whole (the last
+    may run past ``stop``)."""
+    position = next_line_start(stream, start)
+    while position < stop:
+        raw = stream.readline()
+        if not raw:
+            return
+        position += len(raw)
+        yield raw
+
+
+def iter_range_records(
+    path: str | os.PathLike,
+    start: int,
+    stop: int,
+    text_field: str = "text",
+    id_field: str | None = None,
+    stats: ReadStats | None = None,
+) -> Iterator[Record]:
+    """Like :func:`iter_records`, for the lines of one corpus file whose first byte
+    lies in the byte range [start, stop): the ranges of a partition of a file give,
+    one after the other, exactly the records of the whole file, whether or not the
+    boundaries fall on line starts. A ``.gz`` file cannot be entered in the middle
+    and is read whole, so its only range is [0, its size in bytes).
+
+    ``stats`` counts the range as one file; its fingerprint covers the file's name
+    and the bytes of the lines read (for a whole file, the same as
+    :func:`iter_records`' fingerprint of that file). ``Record.line`` counts from the
+    range's first line and ``Record.source`` names the range.
+    """
+    stats = ReadStats() if stats is None else stats
+    file = Path(path)
+    if not _is_corpus_file(file):
+        raise CorpusError(f"unsupported corpus file {file.name} (expected {', '.join(_SUFFIXES)})")
+    if not 0 <= start <= stop:
+        raise ValueError(f"invalid byte range [{start}, {stop}) of {file}")
+    jsonl = file.name.endswith((".jsonl", ".jsonl.gz"))
+    name = os.fsencode(file)
+    try:
+        if file.name.endswith(".gz"):
+            size = file.stat().st_size
+            if (start, stop) != (0, size):
+                raise CorpusError(
+                    f"{file} is gzip-compressed: it is read whole, as the range [0, {size})"
+                )
+            with gzip.open(file, "rb") as stream:
+                yield from _records(stream, name, stats, jsonl, text_field, id_field)
+            return
+        with open(file, "rb") as stream:
+            source = f"{name.decode('utf-8', 'replace')} (bytes {start}-{stop})"
+            lines = _range_lines(stream, start, stop)
+            yield from _records(lines, name, stats, jsonl, text_field, id_field, source)
+    except FileNotFoundError as error:
+        raise CorpusError(f"corpus not found: {file}") from error
+    except (OSError, EOFError) as error:
+        raise CorpusError(f"cannot read {file}: {error}") from error
+
+
+def iter_range_documents(
+    path: str | os.PathLike,
+    start: int,
+    stop: int,
+    text_field: str = "text",
+    stats: ReadStats | None = None,
+) -> Iterator[str]:
+    """The documents of one byte range of a corpus file (see
+    :func:`iter_range_records`), as :func:`iter_documents` gives them, bad lines
+    counted in ``stats``. A range may hold no document: that is no error here."""
+    stats = ReadStats() if stats is None else stats
+    for record in iter_range_records(path, start, stop, text_field, stats=stats):
+        if record.text:
+            stats.documents += 1
+            yield record.text
+        elif record.error is None:
+            stats.empty_lines += 1
 
 
 class Corpus:

@@ -8,6 +8,9 @@ which exposes
 - ``configure(parser)``: adds its arguments;
 - ``run(args) -> int``: does the work and returns the exit status.
 
+A command may head a group of its own as well (``count``, and ``count merge``): it
+comes before them in :data:`COMMAND_MODULES`.
+
 Those modules import their heavy dependencies inside ``run`` so that ``--help`` and
 every other subcommand start quickly. Errors print as one line
 (``wordlens: error: …``); set ``WORDLENS_DEBUG=1`` to see the traceback.
@@ -26,6 +29,8 @@ from wordlens import __version__
 
 COMMAND_MODULES = (
     "wordlens.commands.corpus_stats",
+    "wordlens.commands.count",
+    "wordlens.commands.count_merge",
     "wordlens.commands.train_pmi",
     "wordlens.commands.train_word2vec",
     "wordlens.commands.evaluate",
@@ -48,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
+    leaves: dict[str, argparse.ArgumentParser] = {}
     for entry in COMMAND_MODULES:
         module_name, _, attribute = entry.partition(":")
         module = importlib.import_module(module_name)
@@ -57,10 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         subparsers = commands
         for word in group_path:
             if word not in groups:
-                group = subparsers.add_parser(word, help=f"{word} commands")
-                groups[word] = group.add_subparsers(
-                    title=f"{word} commands", metavar="COMMAND", required=True
-                )
+                if word in leaves:  # a command of its own too: "count" and "count merge"
+                    groups[word] = leaves[word].add_subparsers(
+                        title=f"{word} commands", metavar="COMMAND", required=False
+                    )
+                else:
+                    group = subparsers.add_parser(word, help=f"{word} commands")
+                    groups[word] = group.add_subparsers(
+                        title=f"{word} commands", metavar="COMMAND", required=True
+                    )
             subparsers = groups[word]
         command = subparsers.add_parser(
             leaf,
@@ -70,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         module.configure(command)
         command.set_defaults(run=module.run)
+        if not group_path:
+            leaves[leaf] = command
     return parser
 
 
