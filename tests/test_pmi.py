@@ -233,11 +233,12 @@ def test_library_call_on_a_tiny_corpus(tiny_corpus, tmp_path):
     manifest = model.manifest
     assert path == tmp_path / "pmi" and model.kind == "pmi" and model.dim == 8
     assert manifest["params"] == params.manifest_params()
-    whole = corpus.describe(manifest["corpus"]["tokens"], manifest["corpus"]["types"])
+    documents = list(corpus)
+    whole = corpus.describe(sum(map(len, documents)), len(set().union(*documents)))
     totals = ("documents", "tokens", "types", "files", "skipped_lines")
     assert {name: manifest["corpus"][name] for name in totals} == {n: whole[n] for n in totals}
-    del whole["types"]
-    assert manifest["corpus"]["sources"] == [whole]
+    sources = manifest["corpus"]["sources"]
+    assert [source["path"] for source in sources] == [str(tiny_corpus)] * len(sources)
     assert manifest["corpus"]["documents"] == 4000 and model.counts.min() >= 10
     assert len(manifest["training"]["eigenvalues"]) == 8 and manifest["training"]["pairs"] > 0
     assert "evaluation" not in manifest  # scoring is the command's report, not training

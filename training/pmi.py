@@ -174,25 +174,26 @@ def train_pmi(
     out: str | os.PathLike,
     align_to: str | os.PathLike | None = None,
 ) -> Path:
-    """Count ``corpus`` (into a scratch folder beside ``out``), then
+    """Count ``corpus`` on ``params.threads`` local processes
+    (:func:`training.distributed.count_corpus`, into a scratch folder beside ``out``), then
     :func:`train_pmi_counts`: the model at ``out``, replacing any model there. Returns
     the model's path."""
-    from wordlens.training.cooccur import count_documents
     from wordlens.training.counts import load_counts
+    from wordlens.training.distributed import count_corpus
 
     window, weighting = params.window, params.weighting
     assert window is not None and weighting is not None  # PMIParams resolved them
     old = _old_model(align_to, params)
     with scratch_directory(out) as scratch:
-        path = count_documents(
-            corpus,
+        path = count_corpus(
+            corpus.path,
+            tokenizer=corpus.tokenizer,
+            text_field=corpus.text_field,
+            out=scratch / "counts",
             window=window,
             weighting=weighting,
             memory_bytes=params.memory_mb * 2**20,
-            out=scratch / "counts",
-            tokenizer_spec=corpus.tokenizer.spec,
-            corpus_description=lambda: _source(corpus),
-            scratch=scratch,
+            workers=params.threads,
         )
         return train_pmi_counts(load_counts(path, verify=False), params, out, old)
 
@@ -284,13 +285,6 @@ def corpus_summary(counts: Counts) -> dict[str, Any]:
         "skipped_lines": sum(source.get("skipped_lines", 0) for source in sources),
         "sources": sources,
     }
-
-
-def _source(corpus: Corpus) -> dict[str, Any]:
-    """The corpus's entry of the counts' sources, once read (the counter adds tokens)."""
-    description = corpus.describe(tokens=0, types=0)
-    del description["tokens"], description["types"]
-    return description
 
 
 def _old_model(align_to: str | os.PathLike | Model | None, params: PMIParams) -> Model | None:
