@@ -25,8 +25,8 @@ continuous variable x ≥ x0 with the two-regime density
     f(x) ∝ knee^(a2-a1) · x^-a2      for x ≥ knee           (the tail)
 
 sampled by inverting its distribution function (vectorised, no table). Real text has
-the same two regimes (Ferrer i Cancho & Solé 2001): a head of common words falling off
-as rank^-1.2 or so and a long tail that sets how the vocabulary grows. With a tail
+two regimes too (Ferrer i Cancho & Solé 2001): a head of common words falling off
+about as 1/rank and a steeper tail, which sets how the vocabulary grows. With a tail
 exponent a2, Heaps' law V(N) ∝ N^β holds with β ≈ 1/a2 (Zipf-distributed ranks over
 an unbounded vocabulary). Background words use (``background_offset``,
 ``background_knee``), each topic's words (``topic_offset``, ``topic_knee``); both use
@@ -40,9 +40,31 @@ short, and every string of letters is exactly one id (:func:`word_ids` reads the
 back). Ranks beyond about 10^16 (probability about 1e-10 a token) are clipped to the
 last id that spells in 13 letters.
 
-Measured (defaults, seed 14; ``python bench/synthetic.py --heaps 4M,16M,64M``)
--------------------------------------------------------------------------------
-(filled in below from the measurement)
+Measured (defaults, seed 14)
+----------------------------
+``python bench/synthetic.py --heaps 4M,16M,64M,256M,1B`` (4 min, one core):
+
+    tokens   types (seen)   vocabulary (count >= 5)
+    4 M         223,809        36,967
+    16 M        533,394        91,385
+    64 M      1,269,481       218,233
+    256 M     3,019,497       520,033
+    1 B       7,081,183     1,218,881
+
+Heaps' β (least squares over the five sizes): 0.626 for the types, 0.632 for the
+vocabulary of words seen at least 5 times. Zipf exponent (slope of log frequency
+against log rank, 1 B tokens): 1.03 over ranks 10–1 000, 1.16 over 1 000–10 000, 1.48
+over 10 000–100 000 (the shipped English corpus, 4 M tokens: 0.92, 1.27, 1.96). The
+most frequent word is 5.5 % of the tokens, the 100 most frequent 46 % (English: 7.3 %,
+48 %). Documents: 124 tokens on average; 4.1 bytes a token (the shipped English corpus:
+6.0, punctuation included). Against English text of the same size the corpus
+has about as many words seen 5 times or more (4 M tokens: 37 k here, 27 k in the
+shipped corpus) but three times as many seen at all (224 k against 75 k): its tail
+falls off as rank^-1.6, English's end more steeply; counts, which keep every word,
+have more rows here than they would for English text.
+
+Writing 64 M tokens (265 MB) takes 12 s and 0.2 GB of memory on this machine
+(``write_corpus``; a chunk of 16 384 documents, about 2 M tokens, at a time).
 
     python bench/synthetic.py OUT.txt --tokens 64M [--seed 14]
     python bench/synthetic.py --heaps 4M,16M,64M      # vocabulary growth, Zipf slopes
