@@ -14,8 +14,11 @@ variant in its own process:
   evaluation).
 
 ``seconds`` is the training as timed inside each process (for the gensim variants,
-vocabulary scan and training; tokenising beforehand not counted); ``process s`` is the
-whole process's wall time, start-up and preparation included. With ``--synthetic
+vocabulary scan and training; tokenising beforehand not counted; for the command,
+its whole run); ``process s`` is the whole process's wall time, start-up and
+preparation included. For the file modes ``prepare s`` is what precedes training
+(gensim: its scan of the token file for the vocabulary; wordlens: tokenising into
+that file, counting on the way) and ``train s`` gensim's training itself. With ``--synthetic
 SIZE`` the corpus is the seeded synthetic one of bench/synthetic.py (e.g. 16M tokens,
 generated into ``--data`` once); issue 14 asks that ``wordlens train word2vec`` stay
 within 1.1× of gensim's corpus_file mode there. ``--repeat N`` runs the variants N
@@ -51,7 +54,9 @@ SETTINGS = {
 
 
 def variant(name: str, corpus: str, scratch: str) -> None:
-    """Runs inside the child process; prints {"seconds": training wall time}."""
+    """Runs inside the child process; prints {"seconds": training wall time} and, for
+    the file modes, "prepare s" (gensim's vocabulary scan of the file, or wordlens's
+    tokenising into it) and "train s" (gensim's training)."""
     import os
 
     from gensim.models import Word2Vec
@@ -60,6 +65,7 @@ def variant(name: str, corpus: str, scratch: str) -> None:
 
     workers = os.cpu_count()
     documents = Corpus(corpus, get_tokenizer("english"))
+    figures = {}
     if name == "gensim-list":
         sentences = [tokens for tokens in documents if tokens]
         started = time.perf_counter()
@@ -68,14 +74,25 @@ def variant(name: str, corpus: str, scratch: str) -> None:
         path = Path(scratch) / "tokens.txt"
         with open(path, "w") as stream:
             stream.writelines(" ".join(t) + "\n" for t in documents if t)
+        # What Word2Vec(corpus_file=path, ...) does, in its two steps, timed apart.
         started = time.perf_counter()
-        Word2Vec(corpus_file=str(path), workers=workers, **SETTINGS)
+        model = Word2Vec(workers=workers, **SETTINGS)
+        model.build_vocab(corpus_file=str(path))
+        scanned = time.perf_counter()
+        model.train(
+            corpus_file=str(path),
+            total_examples=model.corpus_count,
+            total_words=model.corpus_total_words,
+            epochs=model.epochs,
+        )
+        figures = {"prepare s": scanned - started, "train s": time.perf_counter() - scanned}
     else:
         from wordlens.training.word2vec import Word2VecParams, fit_word2vec
 
         started = time.perf_counter()
-        fit_word2vec(documents, Word2VecParams(workers=workers), scratch_dir=scratch)
-    print(json.dumps({"seconds": time.perf_counter() - started}))
+        _, _, fitted = fit_word2vec(documents, Word2VecParams(workers=workers), scratch)
+        figures = {"prepare s": fitted["tokenise_seconds"], "train s": fitted["train_seconds"]}
+    print(json.dumps({"seconds": time.perf_counter() - started, **figures}))
 
 
 VARIANTS = {
@@ -89,6 +106,7 @@ VARIANTS = {
 def measure(name: str, corpus: str, scratch: str) -> dict:
     """One variant in its own process: its timed seconds, process wall and peak."""
     if name == "wordlens-command":
+        model = Path(scratch) / "model"
         seconds, peak, _ = run_measured(
             [
                 sys.executable,
@@ -100,17 +118,24 @@ def measure(name: str, corpus: str, scratch: str) -> dict:
                 "--corpus",
                 corpus,
                 "--out",
-                str(Path(scratch) / "model"),
+                str(model),
                 "--no-evaluate",
             ]
         )
-        return {"seconds": seconds, "process s": seconds, "peak MiB": peak}
+        training = json.loads((model / "manifest.json").read_text())["training"]
+        return {
+            "seconds": seconds,
+            "process s": seconds,
+            "peak MiB": peak,
+            "prepare s": training["tokenise_seconds"],
+            "train s": training["train_seconds"],
+        }
     script = [sys.executable, str(Path(__file__).resolve())]
     wall, peak, output = run_measured(
         script + ["--variant", name, "--corpus", corpus, "--scratch", scratch],
         env={"PYTHONPATH": str(ROOT)},
     )
-    return {"seconds": json.loads(output)["seconds"], "process s": wall, "peak MiB": peak}
+    return {**json.loads(output), "process s": wall, "peak MiB": peak}
 
 
 def main() -> None:
@@ -158,8 +183,9 @@ def main() -> None:
                 row[f"ratio to {VARIANTS[baseline]}"] = (
                     best[name]["seconds"] / best[baseline]["seconds"]
                 )
+    columns = ["variant", "seconds", "prepare s", "train s", "process s", "peak MiB"]
     print(f"corpus: {corpus}\n")
-    print(table(rows))
+    print(table(rows, columns + [c for c in rows[0] if c.startswith("ratio")]))
 
 
 if __name__ == "__main__":
