@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +114,7 @@ class TreeSampler:
         self._thread.join()
 
 
-def run_measured(command: list[str], also: list[int] = (), log: Path | None = None) -> Measured:
+def run_measured(command: list[str], also: Sequence[int] = (), log: Path | None = None) -> Measured:
     """Run ``command`` (from the project root), measuring its wall time and memory; the
     processes ``also`` (e.g. a cluster) count in the tree's peak. Its output goes to
     ``log`` (or is discarded); a failure raises with the log's tail."""
@@ -130,7 +130,7 @@ def run_measured(command: list[str], also: list[int] = (), log: Path | None = No
     return Measured(seconds, sampler.peak, usage.ru_maxrss * 1024)
 
 
-def wordlens(*args: str) -> list[str]:
+def wordlens(*args: object) -> list[str]:
     return [sys.executable, "-m", "wordlens", "-q", *map(str, args)]
 
 
@@ -152,7 +152,7 @@ def count_stages(manifest: dict) -> dict:
     encoding to ids), count_seconds (the counting kernel and sorted runs),
     merge_seconds (merging shards' partial counts), write_seconds (the final folder);
     summed over shards where shards run in parallel."""
-    timing = manifest.get("timing") or manifest.get("training") or {}
+    timing = manifest.get("timing") or {}
     return {
         "tokenise s": pick(timing, "tokenise_seconds", "read_seconds", "encode_seconds"),
         "count s": pick(timing, "count_seconds"),
@@ -209,6 +209,7 @@ def new_pipeline(corpus: Path, work: Path, memory_mb: int, workers: int, logs: P
         "train peak GiB": training.tree_peak / GIB,
         "ru_maxrss GiB": max(counting.max_rss, training.max_rss) / GIB,
         **count_stages(counts_manifest),
+        "PPMI s": pick(block, "ppmi_seconds"),
         "solve s": pick(block, "solve_seconds", "eig_seconds"),
     }
     # The model is written after its manifest's training block is filled: writing is
@@ -378,6 +379,7 @@ COLUMNS = [
     "count s",
     "merge s",
     "count write s",
+    "PPMI s",
     "solve s",
     "train write s",
 ]
