@@ -126,6 +126,10 @@ def test_local_processes_count_like_one_process(
     assert sum(s["skipped_lines"] for s in sources) == whole["skipped_lines"] == 2
     # Counts and merges: n shards need n - 1 merges.
     assert reports[0] == (0, 2 * len(shards) - 1) and reports[-1] == (reports[0][1],) * 2
+    figures = load_counts(out).manifest["figures"]
+    assert (figures["shards"], figures["workers"]) == (len(shards), workers)
+    assert figures["tokenise_seconds"] > 0 and figures["count_seconds"] > 0
+    assert (figures["merge_seconds"] > 0) == (len(shards) > 1)
     assert hidden_leftovers(tmp_path) == []
 
 
@@ -238,6 +242,6 @@ def test_a_file_the_workers_cannot_see_is_named(cluster, tmp_path):
         settings = _Settings(TOKENIZER.spec, "text", 3, "distance", 2**24)
         expected = r"^on a Dask worker: corpus not found: .*elsewhere\.txt \(the workers must see"
         with pytest.raises(CorpusError, match=expected):
-            _count_and_merge(backend, [shard], settings, tmp_path, None)
+            _count_and_merge(backend, [shard], settings, tmp_path, None, {})
     finally:
         backend.close()

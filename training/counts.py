@@ -58,6 +58,7 @@ __all__ = [
     "MAX_DISTANCE_WINDOW",
     "WEIGHTINGS",
     "Counts",
+    "replace_figures",
     "CountsFormatError",
     "CountsWriter",
     "load_counts",
@@ -325,6 +326,19 @@ class CountsWriter:
             json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n",
             encoding="utf-8",
         )
+
+
+def replace_figures(path: str | os.PathLike, figures: Mapping[str, Any]) -> None:
+    """Set the ``figures`` of the counts folder at ``path`` (not yet published: the
+    manifest is rewritten in place), e.g. to describe a whole parallel run rather
+    than its last step."""
+    manifest_path = Path(path) / MANIFEST
+    document = json.loads(manifest_path.read_text(encoding="utf-8"))
+    document["figures"] = dict(figures)
+    manifest_path.write_text(
+        json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n",
+        encoding="utf-8",
+    )
 
 
 class Counts:

@@ -112,8 +112,14 @@ def _tokenizer(spec_json: str) -> Tokenizer:
     return from_spec(json.loads(spec_json))
 
 
-def _count_shard(shard: ByteRange, settings: _Settings, out: str) -> str:
-    """Count one shard into the counts folder ``out``; returns ``out``."""
+def _figures(counts: Path) -> dict[str, Any]:
+    manifest = json.loads((counts / "manifest.json").read_text(encoding="utf-8"))
+    return manifest["figures"]
+
+
+def _count_shard(shard: ByteRange, settings: _Settings, out: str) -> tuple[str, dict[str, Any]]:
+    """Count one shard into the counts folder ``out``; returns ``out`` and the
+    counting's figures."""
     from wordlens.training.cooccur import count_documents
 
     target = Path(out)
@@ -129,16 +135,17 @@ def _count_shard(shard: ByteRange, settings: _Settings, out: str) -> str:
         corpus_description=corpus.describe,
         scratch=target.parent,  # the run's scratch folder: its temporary files go there
     )
-    return out
+    return out, _figures(target)
 
 
-def _merge_pair(left: str, right: str, out: str, memory_bytes: int) -> str:
-    """Merge the counts folders ``left`` then ``right`` into ``out``; returns ``out``."""
+def _merge_pair(left: str, right: str, out: str, memory_bytes: int) -> tuple[str, dict[str, Any]]:
+    """Merge the counts folders ``left`` then ``right`` into ``out``; returns ``out``
+    and the merge's figures."""
     from wordlens.training.merge import merge_counts
 
     target = Path(out)
     merge_counts([Path(left), Path(right)], target, memory_bytes, scratch=target.parent)
-    return out
+    return out, _figures(target)
 
 
 # ---------------------------------------------------------------- where tasks run
@@ -295,10 +302,13 @@ def _count_and_merge(
     settings: _Settings,
     scratch: Path,
     progress: Callable[[int, int], None] | None,
+    stages: dict[str, float],
 ) -> Path:
     """Count every shard and merge the partials down the tree; returns the root's
     counts folder (inside ``scratch``). Node (level, j) merges (level − 1, 2j) and
-    (level − 1, 2j + 1); a node without a right sibling moves up unchanged."""
+    (level − 1, 2j + 1); a node without a right sibling moves up unchanged.
+    ``stages`` receives the seconds the tasks spent tokenising, counting and merging
+    (summed over tasks, which run side by side)."""
     sizes = _tree_sizes(len(shards))
     tasks = len(shards) + sum(size // 2 for size in sizes[:-1])
     root = (len(sizes) - 1, 0)
@@ -312,7 +322,14 @@ def _count_and_merge(
     if progress is not None:
         progress(0, tasks)
     for future in backend.finished():
-        (level, j), path = nodes.pop(future), Path(backend.result(future))
+        (level, j) = nodes.pop(future)
+        finished, figures = backend.result(future)
+        path = Path(finished)
+        if level == 0:
+            stages["tokenise_seconds"] += figures["read_seconds"]
+            stages["count_seconds"] += figures["seconds"] - figures["read_seconds"]
+        else:
+            stages["merge_seconds"] += figures["seconds"]
         for merged in merged_inputs.pop(future, ()):
             shutil.rmtree(merged, ignore_errors=True)  # read, no longer needed
         done += 1
@@ -371,7 +388,7 @@ def count_corpus(
     document, :class:`ClusterError` when the cluster cannot do the work, and what a
     task raised (e.g. a corpus file gone while counting).
     """
-    from wordlens.training.counts import ticks_scale
+    from wordlens.training.counts import replace_figures, ticks_scale
 
     ticks_scale(window, weighting)  # refuses a bad window or weighting before any work
     if memory_bytes < 1:
@@ -400,8 +417,9 @@ def count_corpus(
                 else f"{backend.workers} local process(es)",
             )
             settings = _Settings(tokenizer.spec, text_field, window, weighting, task_bytes)
+            stages = dict.fromkeys(("tokenise_seconds", "count_seconds", "merge_seconds"), 0.0)
             try:
-                result = _count_and_merge(backend, shards, settings, scratch, progress)
+                result = _count_and_merge(backend, shards, settings, scratch, progress, stages)
             except BaseException:
                 backend.cancel()
                 raise
@@ -409,6 +427,14 @@ def count_corpus(
             # Before the scratch folder goes: tasks still running write into it.
             backend.close()
         _check_documents(result, path)
+        figures = {
+            "shards": len(shards),
+            "workers": backend.workers,
+            "memory_bytes": memory_bytes,
+            **{name: round(seconds, 3) for name, seconds in stages.items()},
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        replace_figures(result, figures)
         published = _publish(result, out)
     log.info("counted %s in %.1f s", path, time.perf_counter() - started)
     return published
