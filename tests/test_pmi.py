@@ -20,7 +20,6 @@ from wordlens.cli import main
 from wordlens.corpus import Corpus, get_tokenizer
 from wordlens.training.pmi import PMIParams, train_pmi
 from wordlens.training.pmi_adagrad import pmi_records, train_adagrad
-from wordlens.training.pmi_eig import eigen_vectors, positive_pmi
 
 X = sp.csr_matrix(
     np.array([[0, 50, 200, 1], [50, 0, 10, 0], [200, 10, 0, 4], [1, 0, 4, 0]], dtype=float)
@@ -157,60 +156,6 @@ def test_determinism_with_one_thread_and_loss_decreasing(tiny_counts):
     other, _ = train_adagrad(matrix, vocabulary.counts, seed=4, **settings)
     assert not np.array_equal(first, other)
     assert figures["skipped_updates"] == 0 and np.isfinite(first).all()
-
-
-def test_positive_pmi_cells():
-    matrix = positive_pmi(X, COUNTS, shift=1.0, cds=1.0).toarray()
-    z, n = X.sum(), COUNTS.sum()
-
-    def pmi(i, j):
-        return np.log(X[i, j] / z) - np.log(COUNTS[i] / n) - np.log(COUNTS[j] / n)
-
-    for i, j in [(0, 1), (0, 2), (1, 2), (2, 3), (0, 3)]:
-        assert matrix[i, j] == pytest.approx(max(pmi(i, j), 0.0))
-        assert matrix[j, i] == matrix[i, j]
-    assert matrix[1, 3] == 0.0 and np.all(np.diag(matrix) == 0)
-    shifted = positive_pmi(X, COUNTS, shift=5.0, cds=1.0).toarray()
-    assert shifted[0, 1] == pytest.approx(max(pmi(0, 1) - np.log(5), 0.0))
-
-
-def test_closed_form_is_the_best_positive_low_rank_fit(tiny_counts):
-    vocabulary, matrix = tiny_counts
-    top = 300
-    small = positive_pmi(matrix[:top, :top], vocabulary.counts[:top], shift=1.0, cds=1.0)
-    vectors, values = eigen_vectors(small, dim=40, seed=1)
-    exact_values, exact_vectors = np.linalg.eigh(small.toarray())
-    keep = np.argsort(exact_values)[::-1][:40]
-    best = (exact_vectors[:, keep] * np.maximum(exact_values[keep], 0)) @ exact_vectors[:, keep].T
-    np.testing.assert_allclose(values, exact_values[keep], rtol=1e-6)
-    np.testing.assert_allclose(vectors.astype(np.float64) @ vectors.T, best, atol=2e-4)
-    # PMI matrices are indefinite, and V Vᵀ is positive semidefinite: at full rank what
-    # the closed form leaves out is exactly the matrix's negative part U min(Λ, 0) Uᵀ.
-    full = positive_pmi(matrix[:60, :60], vocabulary.counts[:60], shift=1.0, cds=1.0).toarray()
-    full_values, full_vectors = np.linalg.eigh(full)
-    assert full_values.min() < -1 and (full_values < 0).sum() > 1
-    vectors = eigen_vectors(sp.csr_matrix(full), dim=59, seed=1)[0].astype(np.float64)
-    negative_part = (full_vectors * np.minimum(full_values, 0)) @ full_vectors.T
-    np.testing.assert_allclose(full - vectors @ vectors.T, negative_part, atol=1e-5)
-
-
-def test_closed_form_reproduces_a_positive_semidefinite_matrix():
-    factor = np.random.default_rng(0).normal(size=(50, 6))
-    matrix = factor @ factor.T  # rank 6
-    vectors, values = eigen_vectors(sp.csr_matrix(matrix), dim=6, seed=1)
-    np.testing.assert_allclose(values, np.linalg.eigvalsh(matrix)[::-1][:6], rtol=1e-6)
-    np.testing.assert_allclose(vectors.astype(np.float64) @ vectors.T, matrix, atol=1e-4)
-
-
-def test_words_without_positive_pmi_get_exactly_zero_vectors(tiny_counts):
-    vocabulary, matrix = tiny_counts
-    # on a corpus this small, a large shift empties the rows of "the", "a", "in"
-    shifted = positive_pmi(matrix, vocabulary.counts, shift=20.0, cds=1.0)
-    empty = np.diff(shifted.indptr) == 0
-    assert empty.any() and vocabulary.words[0] in np.array(vocabulary.words)[empty]
-    vectors, _ = eigen_vectors(shifted, dim=16, seed=1)
-    assert np.all(vectors[empty] == 0) and np.all(np.abs(vectors[~empty]).sum(axis=1) > 0)
-    assert vectors.flags.c_contiguous  # rows, as the AdaGrad kernel walks them
 
 
 def test_function_words_get_the_smallest_norms(trained_models):
