@@ -172,7 +172,7 @@ def test_function_words_get_the_smallest_norms(trained_models):
 
 def test_library_call_on_a_tiny_corpus(tiny_corpus, tmp_path):
     corpus = Corpus(tiny_corpus, get_tokenizer("english"))
-    params = PMIParams(dim=8, min_count=10, memory_mb=1)
+    params = PMIParams(dim=8, min_count=10, memory_mb=4)
     path = train_pmi(corpus, params, tmp_path / "pmi")
     model = load_model(path)
     manifest = model.manifest
@@ -185,7 +185,7 @@ def test_library_call_on_a_tiny_corpus(tiny_corpus, tmp_path):
     sources = manifest["corpus"]["sources"]
     assert [source["path"] for source in sources] == [str(tiny_corpus)] * len(sources)
     assert manifest["corpus"]["documents"] == 4000 and model.counts.min() >= 10
-    assert len(manifest["training"]["eigenvalues"]) == 8 and manifest["training"]["pairs"] > 0
+    assert len(manifest["training"]["eigenvalues"]) == 8 and manifest["training"]["ppmi_cells"] > 0
     assert "evaluation" not in manifest  # scoring is the command's report, not training
     with pytest.raises(ValueError, match=r"vocabulary \(\d+ words of [\d,]+ .*\) must be larger"):
         train_pmi(corpus, PMIParams(dim=100_000), tmp_path / "too-wide")
@@ -228,7 +228,7 @@ def test_command_writes_a_complete_model(trained_models):
     assert manifest["params"] == PMIParams(dim=24, min_count=3).manifest_params()
     assert manifest["params"]["solver"] == "eig" and manifest["params"]["window"] == 8
     assert manifest["params"]["weighting"] == "distance"
-    assert manifest["params"]["shift_k"] == 5.0 and manifest["training"]["pairs"] > 0
+    assert manifest["params"]["shift_k"] == 5.0 and manifest["training"]["ppmi_cells"] > 0
     assert model.counts[0] == max(model.counts)
 
 

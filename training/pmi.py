@@ -296,6 +296,10 @@ def _old_model(align_to: str | os.PathLike | Model | None, params: PMIParams) ->
     return load_old_model(align_to, params.dim)
 
 
+# Cells read from the counts at a time (int64 ticks and int32 columns: 12 bytes each).
+_BLOCK_CELLS = 1 << 22
+
+
 def _vectors(counts: Counts, kept: int, params: PMIParams) -> tuple[np.ndarray, dict[str, Any]]:
     """Vectors float32 (kept, dim) of the ``kept`` leading words of the counts, by the
     solver, and its figures."""
@@ -306,21 +310,33 @@ def _vectors(counts: Counts, kept: int, params: PMIParams) -> tuple[np.ndarray, 
 
     figures: dict[str, Any] = {}
     initial = None
-    cooccurrences = counts.to_csr(kept)
     frequencies = np.asarray(counts.counts[:kept])
-    figures["pairs"] = cooccurrences.nnz
+    memory_bytes = params.memory_mb * 2**20
     if params.closed_form:
         started = time.perf_counter()
-        vectors, eigenvalues = eigen_vectors(
-            positive_pmi(cooccurrences, frequencies, params.shift, params.cds),
-            params.dim,
-            params.seed,
+        matrix = positive_pmi(
+            lambda: counts.row_blocks(_BLOCK_CELLS, stop=kept),
+            frequencies,
+            kept,
+            counts.scale,
+            params.shift,
+            params.cds,
+            memory_bytes,
         )
-        figures["eig_seconds"] = round(time.perf_counter() - started, 3)
+        figures["ppmi_seconds"] = round(time.perf_counter() - started, 3)
+        figures["ppmi_cells"] = matrix.nnz
+        vectors, eigenvalues, solver = eigen_vectors(
+            matrix, params.dim, params.seed, memory_bytes=memory_bytes
+        )
+        del matrix
+        figures["eig_seconds"] = solver["seconds"]
+        figures["eigensolver"] = solver
         figures["eigenvalues"] = [round(float(x), 4) for x in eigenvalues]
         if params.solver == "eig":
             return vectors, figures
         initial = vectors
+    cooccurrences = counts.to_csr(kept)
+    figures["pairs"] = cooccurrences.nnz
     with tqdm(total=params.epochs, desc="adagrad", unit=" epoch") as bar:
 
         def report(epoch: int, loss: float) -> None:
