@@ -147,12 +147,11 @@ def pick(block: dict, *names: str) -> float | None:
 
 
 def count_stages(manifest: dict) -> dict:
-    """Stage seconds of ``wordlens count`` from its counts manifest. Expected keys (a
-    ``timing`` block of wall seconds): tokenise_seconds (reading, tokenising and
-    encoding to ids), count_seconds (the counting kernel and sorted runs),
-    merge_seconds (merging shards' partial counts), write_seconds (the final folder);
-    summed over shards where shards run in parallel."""
-    timing = manifest.get("timing") or {}
+    """Stage seconds of ``wordlens count`` from its counts manifest's ``figures``
+    (seconds summed over the parallel tasks): tokenise_seconds (reading, tokenising and
+    encoding to ids), count_seconds (the counting kernel and sorted runs), merge_seconds
+    (merging shards' partial counts)."""
+    timing = manifest.get("figures") or {}
     return {
         "tokenise s": pick(timing, "tokenise_seconds", "read_seconds", "encode_seconds"),
         "count s": pick(timing, "count_seconds"),
