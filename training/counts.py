@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from wordlens.artifacts import file_checksums, publish_directory
+from wordlens.artifacts import file_checksums, json_default, publish_directory
 
 __all__ = [
     "FORMAT",
@@ -154,14 +154,6 @@ def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, bool, int]:
         else:
             raise ValueError(f"unsupported .npy version {version}")
         return shape, dtype, fortran, stream.tell()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 def _check_words(words: Sequence[str]) -> str:
@@ -323,7 +315,7 @@ class CountsWriter:
             "files": file_checksums(partial),
         }
         (partial / MANIFEST).write_text(
-            json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n",
+            json.dumps(document, indent=2, ensure_ascii=False, default=json_default) + "\n",
             encoding="utf-8",
         )
 
@@ -336,7 +328,7 @@ def replace_figures(path: str | os.PathLike, figures: Mapping[str, Any]) -> None
     document = json.loads(manifest_path.read_text(encoding="utf-8"))
     document["figures"] = dict(figures)
     manifest_path.write_text(
-        json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n",
+        json.dumps(document, indent=2, ensure_ascii=False, default=json_default) + "\n",
         encoding="utf-8",
     )
 

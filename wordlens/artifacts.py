@@ -59,6 +59,7 @@ __all__ = [
     "Model",
     "ModelFormatError",
     "find_models",
+    "json_default",
     "load_model",
     "file_checksums",
     "model_path",
@@ -421,13 +422,14 @@ def write_model(
             "files": file_checksums(partial),
         }
         (partial / MANIFEST).write_text(
-            json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n",
+            json.dumps(document, indent=2, ensure_ascii=False, default=json_default) + "\n",
             encoding="utf-8",
         )
     return Path(path).absolute()
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``json.dumps``' ``default`` for manifests: numpy scalars and arrays, paths."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -574,7 +576,7 @@ def update_manifest(path: str | os.PathLike, **fields: Any) -> dict[str, Any]:
     manifest.update(fields)
     temporary = path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
     temporary.write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default) + "\n",
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=json_default) + "\n",
         encoding="utf-8",
     )
     _fsync(temporary)
