@@ -233,19 +233,21 @@ def test_negative_eigenvalues_give_zero_columns():
 
 
 def test_the_solver_fits_its_budget_or_says_what_it_needs(tiny_pmi):
-    _, _, free = eigen_vectors(tiny_pmi, 16, 1)
-    assert free["block"] == 16 and free["basis_columns"] == 16 + 8 * 16
+    _, _, default = eigen_vectors(tiny_pmi, 16, 1)
+    assert default["block"] == 8 and default["basis_columns"] == 16 + 8 * 8
+    _, _, free = eigen_vectors(tiny_pmi, 16, 1, block=16)
+    assert free["basis_columns"] == 16 + 8 * 16
     from wordlens.training.block_lanczos import basis_bytes
     from wordlens.training.pmi_eig import matrix_bytes
 
     size = tiny_pmi.shape[0]
     budget = matrix_bytes(tiny_pmi) + basis_bytes(size, 16, 16, 16 + 4 * 16)
-    vectors, values, tight = eigen_vectors(tiny_pmi, 16, 1, memory_bytes=budget)
+    vectors, values, tight = eigen_vectors(tiny_pmi, 16, 1, block=16, memory_bytes=budget)
     assert tight["basis_columns"] == 16 + 4 * 16 and tight["converged"]
     assert tight["restarts"] > free["restarts"]
     smallest = matrix_bytes(tiny_pmi) + basis_bytes(size, 16, 16, 16 + 3 * 16)
     with pytest.raises(MemoryBudgetError, match=r"the eigensolver needs [\d.]+ MiB"):
-        eigen_vectors(tiny_pmi, 16, 1, memory_bytes=smallest - 1)
+        eigen_vectors(tiny_pmi, 16, 1, block=16, memory_bytes=smallest - 1)
 
 
 def test_arguments_are_checked(tiny_pmi):
