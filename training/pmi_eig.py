@@ -329,12 +329,11 @@ def eigen_vectors(
                 "converged": result.converged,
             }
     order = np.argsort(values)[::-1]
-    values, vectors = values[order], vectors[:, order]
+    values = values[order]
+    vectors = np.ascontiguousarray(vectors[:, order], dtype=np.float32)
     # Eigenvectors are defined up to sign: fix it so results do not depend on the solver.
     signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(dim)])
-    vectors = vectors * signs
-    scale = np.sqrt(np.maximum(values, 0.0))
-    vectors = np.ascontiguousarray(vectors * scale, dtype=np.float32)
+    vectors *= (signs * np.sqrt(np.maximum(values, 0.0))).astype(np.float32)
     # A word with an empty row (no positive PMI: "the" once shifted) has a zero vector
     # in every exact solution; make it exactly zero, not round-off, so that it has
     # cosine 0 with everything and stays out of neighbour lists.
