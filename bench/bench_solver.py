@@ -15,16 +15,18 @@ Columns: seconds of the solve, passes over the matrix (block products; ARPACK's 
 single vectors), vector products, the overlap of each word's top-10 cosine
 neighbours with the reference's (averaged over the 10 000 most frequent words and
 over all words with a non-zero vector), WordSim-353 and SimLex-999 (Spearman,
-cosine), the residual max ‖A u − λ u‖ / λ_max.
+cosine), the residual max ‖A u − λ u‖ / λ_max, and the memory the solver holds
+(the matrix and ``basis_bytes``: what ``memory_bytes`` must allow).
 
 One more row: ARPACK on the counts of the old rule (rare words removed before
 windowing, as ``train pmi`` counted until issue 14), to show what keeping every
 token's position changes.
 
-``--copies N`` (e.g. 4: 16 M tokens) concatenates N copies of the corpus in which, in
+``--copies N`` (e.g. 4: 17 M tokens) concatenates N copies of the corpus in which, in
 every copy but the first, each word outside the 1 000 most frequent is re-spelled
 with probability 0.5 (a new word per copy, seeded): the vocabulary grows about
-like real text's (73 k kept words at 16 M tokens, as the issue's Heaps-law corpus).
+like real text's (4 copies keep 85 k words; the issue's Heaps-law corpus kept 73 k
+at 16 M tokens).
 
     .venv/bin/python bench/bench_solver.py [--copies 4] [--no-reference]
 """
@@ -152,7 +154,8 @@ def scores(words: list[str], vectors: np.ndarray) -> dict:
 
 def solve_rows(label: str, matrix, words, methods, reference: bool) -> list[dict]:
     """One row per solver on ``matrix``; overlaps against the first (the reference)."""
-    from wordlens.training.pmi_eig import eigen_vectors
+    from wordlens.training.block_lanczos import basis_bytes
+    from wordlens.training.pmi_eig import eigen_vectors, matrix_bytes
 
     rows, base = [], None
     for name, method, options in methods:
@@ -166,6 +169,11 @@ def solve_rows(label: str, matrix, words, methods, reference: bool) -> list[dict
             "residual": figures.get("residual", "exact"),
             **scores(words, vectors),
         }
+        if "basis_columns" in figures:  # what the memory budget must hold
+            held = matrix_bytes(matrix) + basis_bytes(
+                matrix.shape[0], DIM, figures["block"], figures["basis_columns"]
+            )
+            row["matrix + solver MiB"] = held / 2**20
         if reference and base is None:
             nonzero = np.flatnonzero(np.abs(vectors).sum(axis=1) > 0)
             frequent = nonzero[nonzero < 10_000]
@@ -241,6 +249,7 @@ def main() -> None:
         "WS353",
         "SimLex",
         "residual",
+        "matrix + solver MiB",
     ]
     for row in rows:  # scores to the 4 decimals the targets are stated in
         for key in ("overlap@10 top 10k", "overlap@10 all", "WS353", "SimLex"):
