@@ -11,7 +11,8 @@ row blocks of the upper triangle. Each solver gets the same matrix:
 - ``lanczos``: ``eigen_vectors``' default, thick-restart block Lanczos to a
   relative residual of 1e-3 (and, for the record, 3e-3).
 
-Columns: seconds of the solve, passes over the matrix (block products; ARPACK's are
+Columns: seconds of the solve (wall, and CPU time of all threads: steadier on a
+shared machine), passes over the matrix (block products; ARPACK's are
 single vectors), vector products, the overlap of each word's top-10 cosine
 neighbours with the reference's (averaged over the 10 000 most frequent words and
 over all words with a non-zero vector), WordSim-353 and SimLex-999 (Spearman,
@@ -159,11 +160,13 @@ def solve_rows(label: str, matrix, words, methods, reference: bool) -> list[dict
 
     rows, base = [], None
     for name, method, options in methods:
+        cpu = time.process_time()
         vectors, _, figures = eigen_vectors(matrix, DIM, SEED, method=method, **options)
         row = {
             "matrix": label,
             "method": name,
             "seconds": figures["seconds"],
+            "CPU seconds": time.process_time() - cpu,
             "passes": figures["products"],
             "vector products": figures["vector_products"],
             "residual": figures.get("residual", "exact"),
@@ -242,6 +245,7 @@ def main() -> None:
         "matrix",
         "method",
         "seconds",
+        "CPU seconds",
         "passes",
         "vector products",
         "overlap@10 top 10k",
