@@ -233,19 +233,21 @@ def test_negative_eigenvalues_give_zero_columns():
 
 
 def test_the_solver_fits_its_budget_or_says_what_it_needs(tiny_pmi):
-    _, _, free = eigen_vectors(tiny_pmi, 16, 1)
-    assert free["block"] == 16 and free["basis_columns"] == 16 + 8 * 16
+    _, _, default = eigen_vectors(tiny_pmi, 16, 1)
+    assert default["block"] == 8 and default["basis_columns"] == 16 + 8 * 8
+    _, _, free = eigen_vectors(tiny_pmi, 16, 1, block=16)
+    assert free["basis_columns"] == 16 + 8 * 16
     from wordlens.training.block_lanczos import basis_bytes
     from wordlens.training.pmi_eig import matrix_bytes
 
     size = tiny_pmi.shape[0]
     budget = matrix_bytes(tiny_pmi) + basis_bytes(size, 16, 16, 16 + 4 * 16)
-    vectors, values, tight = eigen_vectors(tiny_pmi, 16, 1, memory_bytes=budget)
+    vectors, values, tight = eigen_vectors(tiny_pmi, 16, 1, block=16, memory_bytes=budget)
     assert tight["basis_columns"] == 16 + 4 * 16 and tight["converged"]
     assert tight["restarts"] > free["restarts"]
     smallest = matrix_bytes(tiny_pmi) + basis_bytes(size, 16, 16, 16 + 3 * 16)
     with pytest.raises(MemoryBudgetError, match=r"the eigensolver needs [\d.]+ MiB"):
-        eigen_vectors(tiny_pmi, 16, 1, memory_bytes=smallest - 1)
+        eigen_vectors(tiny_pmi, 16, 1, block=16, memory_bytes=smallest - 1)
 
 
 def test_arguments_are_checked(tiny_pmi):
@@ -253,3 +255,32 @@ def test_arguments_are_checked(tiny_pmi):
         eigen_vectors(tiny_pmi, tiny_pmi.shape[0], 1)
     with pytest.raises(ValueError, match="method must be lanczos or arpack"):
         eigen_vectors(tiny_pmi, 8, 1, method="svd")
+
+
+def test_memory_stays_within_the_stated_bounds(tiny_ticks, tiny_pmi):
+    """numpy's allocations (traced by tracemalloc) at their peak: building, the PMI
+    matrix plus the block in hand and arrays of ``kept`` numbers, far less than the
+    counts; solving, within ``basis_bytes`` besides the matrix."""
+    import tracemalloc
+
+    from wordlens.training.block_lanczos import basis_bytes
+    from wordlens.training.pmi_eig import matrix_bytes
+
+    upper, counts, kept = tiny_ticks
+    blocks = row_blocks(upper, 5_000)
+    # the largest block (a frequent word's row alone), with scipy's slicing copies
+    largest = max(3 * matrix_bytes(block) for _, _, block in blocks())
+    eigen_vectors(tiny_pmi, 16, 1)  # compiled and loaded before tracing
+    tracemalloc.start()
+    try:
+        matrix = positive_pmi(blocks, counts, kept, SCALE, 5.0, 1.0, 2**30)
+        _, building = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        _, _, figures = eigen_vectors(matrix, 16, 1, block=16)
+        _, solving = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    bound = matrix_bytes(matrix) + largest + 10 * kept * 8
+    assert building <= bound < matrix_bytes(upper[:kept]) * 0.8
+    assert solving - before <= basis_bytes(kept, 16, 16, figures["basis_columns"])

@@ -2,11 +2,11 @@
 thick-restart block Lanczos.
 
 Why not ARPACK (``scipy.sparse.linalg.eigsh``): it multiplies the matrix by one
-vector at a time, about 1 000 times for 128 eigenpairs of a PPMI matrix, and each
-product is a full pass over the matrix. Block Lanczos multiplies by a block of
-``block`` vectors at once (a pass over the matrix then does ``block`` products for
-little more than the price of one, since the matrix is read once) and needs about
-30 blocks.
+vector at a time, about 950 times for 128 eigenpairs of the default corpus's PPMI
+matrix, and each product is a full pass over the matrix. Block Lanczos multiplies
+by a block of vectors at once (one pass over the matrix does them all) and needs
+about 40 blocks of 32, stopping at a residual of 1e-3 rather than machine precision
+(which leaves top-10 neighbours as they are to 99 %).
 
 The method (Golub & Underwood's block Lanczos, with the thick restart of Wu & Simon
 and full reorthogonalisation):
@@ -48,6 +48,9 @@ _PIECES = 64
 # DGKS: a column that kept less than this fraction of its norm after one
 # orthogonalisation pass has lost orthogonality to round-off; a second pass restores it.
 _REORTHOGONALISE_BELOW = 0.7
+# Rows per chunk of a Gram matrix computed in float64 from float32 blocks: bounds the
+# float64 copies to a few MiB.
+_GRAM_ROWS = 16_384
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -91,14 +94,16 @@ def sparse_times_block(matrix: sp.csr_matrix, block: np.ndarray) -> np.ndarray:
 
 
 def basis_bytes(size: int, count: int, block: int, basis_columns: int) -> int:
-    """Bytes :func:`top_eigenpairs` holds besides the matrix, for a (size, size)
-    matrix: the float32 basis with the block in flight (basis_columns + block
-    columns), three blocks of temporaries, the kept Ritz vectors of a restart
-    (float32) and the eigenvectors returned (float64); H and its eigenvectors
-    (float64, square)."""
+    """Bytes :func:`top_eigenpairs` holds at its peak besides the matrix, for a
+    (size, size) matrix: the float32 basis with the block in flight (basis_columns +
+    block columns), six float32 blocks of temporaries (the product, the block
+    multiplied, the orthogonalisation's), the kept Ritz vectors of a restart and the
+    eigenvectors returned (float32, twice: :func:`pmi_eig.eigen_vectors` reorders
+    them), H with its eigenvectors (float64, square) and the float64 chunks of a Gram
+    matrix."""
     columns = basis_columns + block
-    per_row = 4 * columns + 4 * 3 * block + 4 * (count + block) + 8 * count
-    return size * per_row + 3 * columns**2 * 8
+    per_row = 4 * (columns + 6 * block + (count + block) + 2 * count)
+    return size * per_row + 3 * columns**2 * 8 + min(size, _GRAM_ROWS) * block * 8 * 2
 
 
 @dataclass
@@ -106,7 +111,7 @@ class BlockLanczosResult:
     """Eigenpairs and what it took to find them.
 
     values : float64 (count,) the largest eigenvalues, decreasing.
-    vectors : float64 (n, count) their orthonormal eigenvectors.
+    vectors : float32 (n, count) their orthonormal eigenvectors, C order.
     products : block products with the matrix (each one pass over it).
     columns : vectors multiplied in all (products × block, ARPACK's matvec count).
     restarts : thick restarts.
@@ -125,6 +130,16 @@ class BlockLanczosResult:
     seconds: float
 
 
+def _gram(block: np.ndarray) -> np.ndarray:
+    """blockᵀ block in float64 (b, b), from a float32 (n, b) block, chunk by chunk:
+    float32 sums over many rows would lose the precision CholeskyQR needs."""
+    gram = np.zeros((block.shape[1], block.shape[1]))
+    for start in range(0, block.shape[0], _GRAM_ROWS):
+        chunk = block[start : start + _GRAM_ROWS].astype(np.float64)
+        gram += chunk.T @ chunk
+    return gram
+
+
 def _inverse_upper(upper: np.ndarray) -> np.ndarray:
     """R⁻¹ of an upper triangular (b, b) float64 matrix."""
     return solve_triangular(upper, np.eye(len(upper)))
@@ -141,7 +156,7 @@ def _orthonormal(
     get zero rows in B, so the residual estimate stays exact.
     """
     width = block.shape[1]
-    gram = block.T.astype(np.float64) @ block.astype(np.float64)
+    gram = _gram(block)
     values, rotation = np.linalg.eigh(gram)
     keep = values > max(values.max(), 0.0) * 1e-10
     if keep.all():
@@ -150,20 +165,18 @@ def _orthonormal(
         # inverse: a matrix product is far faster than a solve with n right-hand sides.
         upper = np.linalg.cholesky(gram).T
         q = block @ _inverse_upper(upper).astype(np.float32)
-        second = np.linalg.cholesky(q.T.astype(np.float64) @ q).T
+        second = np.linalg.cholesky(_gram(q)).T
         return q @ _inverse_upper(second).astype(np.float32), second @ upper
-    kept = rotation[:, keep] / np.sqrt(values[keep])
-    q = block.astype(np.float64) @ kept
+    q = block @ (rotation[:, keep] / np.sqrt(values[keep])).astype(np.float32)
     coefficients = np.zeros((width, width))
     coefficients[: keep.sum()] = (rotation[:, keep] * np.sqrt(values[keep])).T
     fill = rng.standard_normal((block.shape[0], width - keep.sum())).astype(np.float32)
-    found = q.astype(np.float32)
     for _ in range(2):
         fill -= basis @ (basis.T @ fill)
-        fill -= found @ (found.T @ fill)
-        fill_values, fill_rotation = np.linalg.eigh(fill.T.astype(np.float64) @ fill)
+        fill -= q @ (q.T @ fill)
+        fill_values, fill_rotation = np.linalg.eigh(_gram(fill))
         fill = fill @ (fill_rotation / np.sqrt(fill_values)).astype(np.float32)
-    return np.hstack([q, fill]).astype(np.float32), coefficients
+    return np.hstack([q, fill]), coefficients
 
 
 def top_eigenpairs(
@@ -181,8 +194,10 @@ def top_eigenpairs(
 
     ``block`` vectors are multiplied at a time; the basis holds at most
     ``basis_columns`` vectors (≥ count + 2 · block; :func:`basis_bytes` gives the
-    memory besides the matrix's); ``seed`` draws the start block. Stops when every pair's residual
-    ‖A y − θ y‖ / θ_max < ``tol`` or after ``max_products`` block products.
+    memory besides the matrix's); ``seed`` draws the start block. Stops when every
+    pair's residual ‖A y − θ y‖ / θ_max < ``tol`` or after ``max_products`` block
+    products. The float32 basis puts a floor of about 1e-5 under the residual on
+    large matrices: lower tolerances may not be reached.
     """
     from threadpoolctl import threadpool_limits
 
@@ -217,8 +232,9 @@ def top_eigenpairs(
         product -= previous @ overlaps
         if (np.linalg.norm(product, axis=0) < _REORTHOGONALISE_BELOW * norms).any():
             product -= previous @ (previous.T @ product)
-        # The small dense problems: BLAS threads would only contend with each other
-        # (and, on a busy machine, spin: eigh of 640² took 27 s instead of 0.5 s).
+        # Problems of one block's width and H: too small for BLAS threads to gain,
+        # and on a busy machine their spinning threads lose badly (eigh of 640²
+        # took 27 s instead of 0.5 s with 2 threads on 2 shared cores).
         with threadpool_limits(1):
             following, coefficients = _orthonormal(product, rng, previous)
             values, rotation = np.linalg.eigh(projected[:filled, :filled])
@@ -237,7 +253,7 @@ def top_eigenpairs(
             restarts += 1
         basis[:, filled : filled + block] = following
         start, filled = filled, filled + block
-    vectors = (previous @ rotation[:, :count].astype(np.float32)).astype(np.float64)
+    vectors = previous @ rotation[:, :count].astype(np.float32)
     return BlockLanczosResult(
         values=values[:count].copy(),
         vectors=vectors,

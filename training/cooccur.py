@@ -51,6 +51,7 @@ __all__ = [
     "count_cooccurrences",
     "count_documents",
     "count_encoded",
+    "count_upper",
     "plan_memory",
 ]
 
@@ -414,6 +415,46 @@ def _without_unknown(rows: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray,
     return rows[kept], np.bincount(numbers[kept], minlength=len(lengths))
 
 
+def count_upper(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+    vocabulary: int,
+    window: int,
+    weighting: str,
+    scratch: str | Path,
+    dense_words: int = 4096,
+    max_partial_pairs: int = 20_000_000,
+    progress=None,
+) -> sp.csr_matrix:
+    """The upper triangle of X (V, V) of ``chunks`` (rows int32 below ``vocabulary``,
+    document lengths) in memory: an int64 CSR matrix of ticks (X × the weighting's
+    scale), sorted indices. Tokens of row −1 are removed before windowing. Spilled
+    runs go to a temporary folder in ``scratch``."""
+    chunks = (_without_unknown(rows, lengths) for rows, lengths in chunks)
+    plan = MemoryPlan(min(dense_words, vocabulary), 0, max(16 * max_partial_pairs, 1))
+    figures: dict[str, Any] = {}
+    pointers, columns, values = [np.zeros(1, dtype=np.int64)], [], []
+    with tempfile.TemporaryDirectory(prefix=".counts-", dir=scratch) as work:
+        for _, _, indptr, block_columns, ticks in _counted_blocks(
+            chunks, vocabulary, window, weighting, plan, Path(work), figures, progress
+        ):
+            pointers.append(indptr[1:] + pointers[-1][-1])
+            columns.append(block_columns)
+            values.append(ticks)
+    log.info(
+        "co-occurrences: %s pairs outside the dense block, %d runs spilled",
+        f"{figures.get('run_pairs', 0):,}",
+        figures.get("spilled_runs", 0),
+    )
+    return sp.csr_matrix(
+        (
+            np.concatenate(values or [np.zeros(0, dtype=np.int64)]),
+            np.concatenate(columns or [np.zeros(0, dtype=np.int32)]),
+            np.concatenate(pointers),
+        ),
+        shape=(vocabulary, vocabulary),
+    )
+
+
 def count_encoded(
     encoded: EncodedCorpus,
     index: dict[str, int],
@@ -427,33 +468,19 @@ def count_encoded(
     :func:`training.encode.encode_corpus`, as a symmetric float64 CSR matrix, zero
     diagonal, sorted indices. Words outside ``index`` are removed before windowing
     (the previous rule). ``progress`` is called with each chunk's documents."""
-    vocabulary = len(index)
-    scale = ticks_scale(window, weighting)
-    plan = MemoryPlan(min(dense_words, vocabulary), 0, max(16 * max_partial_pairs, 1))
     rows = encoded.rows(index)
-    chunks = (_without_unknown(rows[ids], lengths) for ids, lengths in encoded.iter_id_chunks())
-    figures: dict[str, Any] = {}
-    pointers, columns, values = [np.zeros(1, dtype=np.int64)], [], []
-    with tempfile.TemporaryDirectory(prefix=".counts-", dir=encoded.directory) as work:
-        for _, _, indptr, block_columns, ticks in _counted_blocks(
-            chunks, vocabulary, window, weighting, plan, Path(work), figures, progress
-        ):
-            pointers.append(indptr[1:] + pointers[-1][-1])
-            columns.append(block_columns)
-            values.append(ticks)
-    upper = sp.csr_matrix(
-        (
-            np.concatenate(values or [np.zeros(0, dtype=np.int64)]).astype(np.float64) / scale,
-            np.concatenate(columns or [np.zeros(0, dtype=np.int32)]),
-            np.concatenate(pointers),
-        ),
-        shape=(vocabulary, vocabulary),
+    chunks = ((rows[ids], lengths) for ids, lengths in encoded.iter_id_chunks())
+    upper = count_upper(
+        chunks,
+        len(index),
+        window,
+        weighting,
+        encoded.directory,
+        dense_words,
+        max_partial_pairs,
+        progress,
     )
-    log.info(
-        "co-occurrences: %s pairs outside the dense block, %d runs spilled",
-        f"{figures.get('run_pairs', 0):,}",
-        figures.get("spilled_runs", 0),
-    )
+    upper = upper.astype(np.float64) / ticks_scale(window, weighting)
     full = (upper + upper.T).tocsr()
     full.sort_indices()
     return full
