@@ -22,14 +22,13 @@ vector is zero have cosine 0 with everything and never appear in neighbour lists
 
 from __future__ import annotations
 
-import bisect
 import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -113,11 +112,9 @@ class WordModel:
         )
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self._zero_rows = np.flatnonzero(self.norms == 0)
-        self.index = model.index  # built now rather than on the first query
+        self.index = model.index
         self.family: Family = family_of(model)
-        self._keywords = KeywordExtractor(
-            self.words, self.counts, self.index, self.tokenizer, self.family
-        )
+        self._keywords = KeywordExtractor(self.words, self.counts, self.tokenizer, self.family)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -154,12 +151,12 @@ class WordModel:
         """Rows of ``words``; raises UnknownWordError listing every unknown one."""
         words = list(words)
         self._check_size(words, self.limits.max_words, "words")
-        index = self.index
         normalized = self.tokenizer.normalize_all(words)
-        missing = [word for word in dict.fromkeys(normalized) if word not in index]
-        if missing:
-            raise UnknownWordError(missing, self.name)
-        return [index[word] for word in normalized]
+        rows = self.words.lookup(normalized)
+        if (rows < 0).any():
+            missing = dict.fromkeys(w for w, row in zip(normalized, rows, strict=True) if row < 0)
+            raise UnknownWordError(list(missing), self.name)
+        return rows.tolist()
 
     def id(self, word: str) -> int:
         return self.ids([word])[0]
@@ -187,11 +184,14 @@ class WordModel:
         """
         self._check_size(tokens, self.limits.max_tokens, "tokens")
         forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
-        found = list(map(self.index.get, forms))
-        if None not in found:
-            return cast(list[int], found), []
-        rows = [row for row in found if row is not None]
-        unknown = dict.fromkeys(t for t, row in zip(tokens, found, strict=True) if row is None)
+        # A text repeats its words: look each distinct one up once.
+        distinct = list(dict.fromkeys(forms))
+        row_of = dict(zip(distinct, self.words.lookup(distinct).tolist(), strict=True))
+        found = list(map(row_of.__getitem__, forms))
+        if -1 not in row_of.values():
+            return found, []
+        rows = [row for row in found if row >= 0]
+        unknown = dict.fromkeys(t for t, row in zip(tokens, found, strict=True) if row < 0)
         return rows, list(unknown)
 
     def check_topn(self, topn: int) -> int:
@@ -239,11 +239,6 @@ class WordModel:
     def _total_count(self) -> int:
         return 0 if self.counts is None else int(self.counts.sum())
 
-    @cached_property
-    def _sorted_vocabulary(self) -> tuple[list[str], np.ndarray]:
-        order = sorted(range(len(self.words)), key=self.words.__getitem__)
-        return [self.words[i] for i in order], np.asarray(order, dtype=np.int64)
-
     def complete(self, prefix: str, limit: int = 10, offset: int = 0) -> tuple[list[str], int]:
         """Vocabulary words starting with ``prefix``, most frequent first, paged.
 
@@ -252,12 +247,14 @@ class WordModel:
         self.check_topn(limit)
         if offset < 0:
             raise InvalidQueryError(f"offset must be 0 or more, got {offset}")
-        prefix = self.normalize(prefix)
-        words, order = self._sorted_vocabulary
-        start = bisect.bisect_left(words, prefix)
-        stop = bisect.bisect_left(words, prefix + "\U0010ffff", lo=start)
-        rows = np.sort(order[start:stop])
-        return [self.words[i] for i in rows[offset : offset + limit]], int(stop - start)
+        rows = self.words.prefixed(self.normalize(prefix))
+        total = len(rows)
+        # Rows are frequency ranks: the page is the smallest rows, after the offset.
+        wanted = min(offset + limit, total)
+        if 0 < wanted < total:
+            rows = np.partition(rows, wanted - 1)[:wanted]
+        page = np.sort(rows)[offset:wanted]
+        return [self.words[row] for row in page.tolist()], total
 
     # -------------------------------------------------------- cosine family
 

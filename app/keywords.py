@@ -16,7 +16,6 @@ Unknown tokens are reported, never fatal.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 from wordlens.app.errors import InvalidQueryError, LimitExceededError
 from wordlens.app.families import Family
 from wordlens.corpus import Tokenizer
+from wordlens.vocabulary import Vocabulary
 
 __all__ = [
     "KeywordExtractor",
@@ -112,48 +112,40 @@ class KeywordExtractor:
     """Keywords for one model: its words and counts filter the candidates, its family
     scores them.
 
-    ``words`` (V,) and ``counts`` int (V,) in row order; ``index`` word → row;
-    ``tokenizer`` normalises extra stop-words as query words are.
+    ``words``: the model's vocabulary; ``counts`` int (V,) in row order;
+    ``tokenizer`` normalises extra stop-words as query words are. Nothing here is of
+    the vocabulary's size: filters look at the text's rows only.
     """
 
     def __init__(
         self,
-        words: Sequence[str],
+        words: Vocabulary,
         counts: np.ndarray | None,
-        index: Mapping[str, int],
         tokenizer: Tokenizer,
         family: Family,
     ):
         self.words = words
         self.counts = counts
-        self.index = index
         self.tokenizer = tokenizer
         self.family = family
 
     @cached_property
-    def _is_stopword(self) -> np.ndarray:
-        """bool (V,): the rows that are default stop-words of the model's language."""
-        stopwords = default_stopwords(self.tokenizer.name)
-        return np.fromiter((w in stopwords for w in self.words), dtype=bool, count=len(self.words))
-
-    @cached_property
-    def _lengths(self) -> np.ndarray:
-        """int64 (V,): each word's length in characters."""
-        return np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words))
+    def _stopword_rows(self) -> np.ndarray:
+        """int64: the rows of the default stop-words of the model's language."""
+        rows = self.words.lookup(sorted(default_stopwords(self.tokenizer.name)))
+        return rows[rows >= 0]
 
     def candidates(self, distinct: np.ndarray, options: KeywordOptions) -> np.ndarray:
         """The distinct token rows that may be keywords under ``options``."""
         keep = np.ones(len(distinct), dtype=bool)
         if options.min_length > 1:
-            keep &= self._lengths[distinct] >= options.min_length
+            keep &= self.words.char_lengths(distinct) >= options.min_length
         if options.min_count > 1 and self.counts is not None:
             keep &= self.counts[distinct] >= options.min_count
         if options.exclude_stopwords:
-            keep &= ~self._is_stopword[distinct]
+            keep &= ~np.isin(distinct, self._stopword_rows)
         if options.stopwords:
-            extra = [
-                self.index.get(word, -1) for word in self.tokenizer.normalize_all(options.stopwords)
-            ]
+            extra = self.words.lookup(self.tokenizer.normalize_all(options.stopwords))
             keep &= ~np.isin(distinct, extra)
         return distinct[keep]
 

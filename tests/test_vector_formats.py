@@ -52,7 +52,7 @@ def test_import_files_written_by_gensim(tmp_path, vectors, fmt):
         main(["-q", "import", str(source), "--format", fmt, "--out", str(models / "imported")]) == 0
     )
     model = load_model(models / "imported")
-    assert model.kind == "imported" and model.counts is None and model.words == WORDS
+    assert model.kind == "imported" and model.counts is None and list(model.words) == WORDS
     np.testing.assert_allclose(model.vectors, vectors, rtol=1e-6)
     engine = Engine(models).get("imported")
     assert engine.most_similar(["the"], topn=2) == [
@@ -81,7 +81,7 @@ def test_limit_and_lowercase_tokenizer(tmp_path, vectors):
         == 0
     )
     model = Engine(tmp_path).get("m")
-    assert model.words == WORDS[:3]
+    assert list(model.words) == WORDS[:3]
     assert model.similarity("THE", "the") == pytest.approx(1.0)
     assert model.tokenizer.spec == {"name": "whitespace", "lowercase": True}
 

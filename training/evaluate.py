@@ -16,7 +16,7 @@ read from the installed gensim package.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +152,7 @@ def analogy_accuracy(
 
 
 def evaluate_vectors(
-    words: list[str],
+    words: Sequence[str],
     vectors_norm: np.ndarray,
     normalize: Callable[[str], str] = str.lower,
     context_scores: PairScores | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,7 +35,7 @@ class VectorFormatError(ValueError):
     """A vectors file that does not follow its format."""
 
 
-def write_vectors(path: str | Path, words: list[str], vectors: np.ndarray, fmt: str) -> None:
+def write_vectors(path: str | Path, words: Sequence[str], vectors: np.ndarray, fmt: str) -> None:
     """Write ``words`` and their ``vectors`` (V, d) in format ``fmt``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

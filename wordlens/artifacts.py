@@ -8,6 +8,9 @@ A model is a directory::
                          SHA-256 and size of every data file below
       words.txt          the vocabulary, one word per line ("\\n"-separated, UTF-8),
                          most frequent first; row i of every matrix is word i
+      word_*.npy         its index, memory-mapped by every worker: offsets, sorted
+                         hashes and their rows, rows in byte order (see
+                         :mod:`wordlens.vocabulary`); written here, never by callers
       counts.npy         int64 (V,) corpus counts (absent for imported vectors)
       vectors.npy        float32 (V, d) word vectors
       vectors_norm.npy   float32 (V, d) the same rows scaled to unit length
@@ -46,6 +49,7 @@ import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +57,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from wordlens import vocabulary
+from wordlens.vocabulary import Vocabulary
 
 __all__ = [
     "FORMAT_VERSION",
@@ -142,16 +149,16 @@ class Model:
     ``arrays`` maps names (``vectors``, ``vectors_norm``, ``syn1``, …) to
     read-only ``np.memmap`` views. ``counts`` is ``None`` for imported vectors.
     ``mapped`` lists the mapped files as they were when opened, for
-    :meth:`check_unchanged`.
+    :meth:`check_unchanged`. ``words`` is the vocabulary (row → word, as a list;
+    ``word in words``), :attr:`index` the same as a word → row mapping.
     """
 
     path: Path
     manifest: dict[str, Any]
-    words: list[str]
+    words: Vocabulary
     counts: np.ndarray | None
     arrays: dict[str, np.ndarray]
     mapped: list[_MappedFile] = field(default_factory=list, repr=False)
-    _index: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -178,11 +185,9 @@ class Model:
         return self.arrays["norms"]
 
     @property
-    def index(self) -> dict[str, int]:
-        """word → row, built on first use."""
-        if self._index is None:
-            self._index = {word: i for i, word in enumerate(self.words)}
-        return self._index
+    def index(self) -> Mapping[str, int]:
+        """word → row (KeyError for an unknown word), from the shared word index."""
+        return self.words.rows
 
     def __len__(self) -> int:
         return len(self.words)
@@ -222,6 +227,8 @@ class _MappedFile:
 
 
 def _check_vocabulary(words: list[str], counts: np.ndarray | None, rows: int) -> None:
+    if not words:
+        raise ValueError("the vocabulary is empty")
     if len(words) != rows:
         raise ValueError(f"{len(words)} words but {rows} vector rows")
     if len(set(words)) != len(words):
@@ -395,6 +402,8 @@ def write_model(
     }
     if counts is not None:
         data["counts"] = counts
+    words_text = ("\n".join(words) + "\n").encode("utf-8")
+    data.update(vocabulary.index_arrays(np.frombuffer(words_text, dtype=np.uint8)))
     for name, array in (arrays or {}).items():
         if not name.isidentifier() or name in data or name in ("words", "manifest", "counts"):
             raise ValueError(f"invalid or reserved array name {name!r}")
@@ -404,7 +413,7 @@ def write_model(
             raise ValueError(f"{name}: {_values(count)} not finite (NaN or infinite)")
 
     with publish_directory(path) as partial:
-        (partial / WORDS).write_text("\n".join(words) + "\n", encoding="utf-8")
+        (partial / WORDS).write_bytes(words_text)
         for name, array in data.items():
             np.save(partial / f"{name}.npy", array, allow_pickle=False)
         document = {
@@ -415,6 +424,7 @@ def write_model(
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "output_layers": [],
             **dict(manifest or {}),
+            "word_index": {"hash": vocabulary.HASH},
             "arrays": {
                 name: {"shape": list(array.shape), "dtype": str(array.dtype)}
                 for name, array in data.items()
@@ -533,11 +543,7 @@ def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
         name: _load_array(path, name, spec, files) for name, spec in manifest["arrays"].items()
     }
 
-    words_file = path / WORDS
-    try:
-        words = words_file.read_text(encoding="utf-8").split("\n")[:-1]
-    except (OSError, UnicodeDecodeError) as error:
-        raise ModelFormatError(f"{_shown(words_file)}: unreadable ({_reason(error)})") from None
+    words = _open_vocabulary(path, manifest, arrays)
     for required in ("vectors", "vectors_norm", "norms"):
         if required not in arrays:
             raise ModelFormatError(
@@ -551,7 +557,7 @@ def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
         )
     if len(words) != vectors.shape[0]:
         raise ModelFormatError(
-            f"{_shown(words_file)}: {len(words)} words for {vectors.shape[0]} vectors"
+            f"{_shown(path / WORDS)}: {len(words)} words for {vectors.shape[0]} vectors"
         )
     return Model(
         path=path,
@@ -559,8 +565,46 @@ def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
         words=words,
         counts=arrays.pop("counts", None),
         arrays=arrays,
-        mapped=[_MappedFile(path / f"{name}.npy") for name in manifest["arrays"]],
+        mapped=[_MappedFile(path / f"{name}.npy") for name in manifest["arrays"]]
+        + [_MappedFile(path / WORDS)],
     )
+
+
+def _open_vocabulary(
+    path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> Vocabulary:
+    """The vocabulary of the model at ``path``: words.txt memory-mapped, with the index
+    arrays taken out of ``arrays``, or (a model written before them, or with another
+    hash) the index built in memory."""
+    words_file = path / WORDS
+    shown = _shown(words_file)
+    try:
+        blob = np.memmap(words_file, dtype=np.uint8, mode="r")
+    except (OSError, ValueError) as error:  # ValueError: an empty file
+        raise ModelFormatError(f"{shown}: unreadable ({_reason(error)})") from None
+    index = {name: np.asarray(arrays.pop(name)) for name in vocabulary.ARRAYS if name in arrays}
+    stored = manifest.get("word_index")
+    try:
+        if isinstance(stored, dict) and stored.get("hash") == vocabulary.HASH:
+            if len(index) < len(vocabulary.ARRAYS):
+                missing = sorted(vocabulary.ARRAYS.keys() - index.keys())
+                raise ModelFormatError(f"{shown}: its index {missing} is missing")
+            return Vocabulary(np.asarray(blob), index)
+        started = time.perf_counter()
+        words = Vocabulary.build(np.asarray(blob))
+    except UnicodeDecodeError as error:
+        raise ModelFormatError(f"{shown}: unreadable ({error})") from None
+    except ValueError as error:
+        if isinstance(error, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{shown}: {error}, or its index does not match it") from None
+    log.info(
+        "model %s has no stored word index (written before wordlens stored one): "
+        "built in memory in %.1f s, 24 bytes a word in each process",
+        path.name,
+        time.perf_counter() - started,
+    )
+    return words
 
 
 def update_manifest(path: str | os.PathLike, **fields: Any) -> dict[str, Any]:
