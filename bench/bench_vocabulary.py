@@ -16,9 +16,13 @@ and kept. Then two processes open the same model at the same time; each one, in 
   private (clean + dirty) and anonymous memory while both are alive and mapped.
 
 ``--old`` adds a row per size for what a worker did before: words.txt read into a list,
-a word → row dict, the sorted list for completion (in one process).
+a word → row dict, the sorted list for completion (in one process). ``--marisa`` adds
+the alternative considered, a MARISA trie (``pip install marisa-trie``; not a
+dependency of wordlens) memory-mapped with an array of trie id → row, completion
+listing the prefix's keys and keeping the 10 most frequent (in one process).
 
     .venv/bin/python bench/bench_vocabulary.py [--sizes 1M,3M] [--data DIR] [--old]
+        [--marisa]
 """
 
 from __future__ import annotations
@@ -107,6 +111,61 @@ def write_probes(path: Path) -> Path:
     return probes
 
 
+def marisa_files(path: Path) -> tuple[Path, Path]:
+    """A MARISA trie of the model's words and its trie id → row array, made once."""
+    import marisa_trie
+
+    trie_file = path.parent / f"{path.name}.marisa"
+    rows_file = path.parent / f"{path.name}.marisa-rows.npy"
+    if not rows_file.is_file():
+        words = (path / "words.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        started = time.perf_counter()
+        trie = marisa_trie.Trie(words)
+        rows = np.empty(len(words), dtype=np.int32)
+        rows[[trie[word] for word in words]] = np.arange(len(words), dtype=np.int32)
+        trie.save(str(trie_file))
+        np.save(rows_file, rows)
+        print(f"MARISA trie built in {time.perf_counter() - started:.1f} s", flush=True)
+    return trie_file, rows_file
+
+
+def marisa_child(path: Path) -> None:
+    """The load of :func:`child` on a memory-mapped MARISA trie."""
+    import marisa_trie
+
+    trie_file, rows_file = marisa_files(path)
+    loaded = json.loads(write_probes(path).read_text())
+    probes, prefixes = loaded["words"], loaded["prefixes"]
+    timings, completions = np.empty(len(probes)), np.empty(len(prefixes))
+    before = memory_kib()
+    started = time.perf_counter()
+    trie = marisa_trie.Trie()
+    trie.mmap(str(trie_file))
+    rows = np.load(rows_file, mmap_mode="r")
+    load_seconds = time.perf_counter() - started
+    for i, word in enumerate(probes):
+        tick = time.perf_counter()
+        if word in trie:
+            int(rows[trie[word]])
+        timings[i] = time.perf_counter() - tick
+    for i, prefix in enumerate(prefixes):
+        tick = time.perf_counter()
+        items = trie.items(prefix)  # (word, trie id) of every word with the prefix
+        ids = np.fromiter((key for _, key in items), dtype=np.int64, count=len(items))
+        [items[j][0] for j in np.argsort(rows[ids], kind="stable")[:10].tolist()]
+        completions[i] = time.perf_counter() - tick
+    report = {
+        "load s": load_seconds,
+        "lookup p50 µs": percentiles(timings)[0],
+        "lookup p99 µs": percentiles(timings)[1],
+        "complete p50 µs": percentiles(completions)[0],
+        "complete p99 µs": percentiles(completions)[1],
+        "before": before,
+    }
+    print(json.dumps(report), flush=True)
+    sys.stdin.read()
+
+
 def child(path: Path, old: bool) -> None:
     """One process: open the model, run the load, report, wait for the parent."""
     from wordlens.app.engine import WordModel
@@ -175,9 +234,18 @@ def child(path: Path, old: bool) -> None:
     sys.stdin.read()  # until the parent has measured both processes
 
 
-def measure(path: Path, size: int, old: bool) -> dict:
-    processes = 1 if old else 2
-    command = [sys.executable, __file__, "--child", str(path)] + (["--old"] if old else [])
+LABELS = {
+    "shared": "shared (mmap)",
+    "old": "list + dict (before)",
+    "marisa": "MARISA trie (mmap)",
+}
+
+
+def measure(path: Path, size: int, mode: str) -> dict:
+    """The row of ``mode`` (``shared``, ``old``, ``marisa``): two processes for the
+    shared index, one for the others."""
+    processes = 2 if mode == "shared" else 1
+    command = [sys.executable, __file__, "--child", str(path), "--mode", mode]
     children = [
         subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for _ in range(processes)
@@ -188,7 +256,7 @@ def measure(path: Path, size: int, old: bool) -> dict:
         process.communicate("")
     report, memory = reports[-1], memories[-1]
     before = report.pop("before")
-    row = {"words": f"{size:,}", "index": "list + dict (before)" if old else "shared (mmap)"}
+    row = {"words": f"{size:,}", "index": LABELS[mode]}
     row.update(report)
     row["processes"] = processes
     for key, label in (("rss", "RSS"), ("pss", "PSS"), ("private", "private")):
@@ -203,10 +271,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="1M,3M")
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     parser.add_argument("--old", action="store_true", help="also measure the list + dict")
+    parser.add_argument("--marisa", action="store_true", help="also measure a MARISA trie")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="shared", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.old)
+        if args.mode == "marisa":
+            marisa_child(args.child)
+        else:
+            child(args.child, old=args.mode == "old")
         return
     sizes = [
         int(float(s.rstrip("Mk")) * (1e6 if s.endswith("M") else 1e3))
@@ -217,10 +290,17 @@ def main() -> None:
         path = model_path(args.data, size)
         write_probes(path)
         disk = sum(f.stat().st_size for f in path.glob("word*"))
-        rows.append({**measure(path, size, old=False), "index on disk MiB": disk / 2**20})
+        rows.append({**measure(path, size, "shared"), "on disk MiB": disk / 2**20})
         if args.old:
-            rows.append(measure(path, size, old=True))
-        print(table(rows[-1:]), flush=True)
+            rows.append(measure(path, size, "old"))
+        if args.marisa:
+            trie_file, rows_file = marisa_files(path)
+            disk = (
+                trie_file.stat().st_size
+                + rows_file.stat().st_size
+                + (path / "words.txt").stat().st_size
+            )
+            rows.append({**measure(path, size, "marisa"), "on disk MiB": disk / 2**20})
     print()
     print(table(rows))
 

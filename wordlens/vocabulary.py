@@ -28,7 +28,7 @@ import bisect
 import codecs
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import overload
+from typing import Literal, overload
 
 import numpy as np
 
@@ -123,7 +123,7 @@ def _check(blob: np.ndarray, arrays: Mapping[str, np.ndarray]) -> None:
         # Strictly increasing offsets that each follow a newline, as many as there
         # are newlines: exactly the line starts. Each word has at least one byte.
         if np.any(ends - offsets[part] < 2) or np.any(blob[ends - 1] != _NEWLINE):
-            raise ValueError("word_offsets are not the starts of the file's lines")
+            raise ValueError("word_offsets are not the starts of the lines")
         block = hashes[max(part.start - 1, 0) : part.stop]  # overlapping by one
         if np.any(block[1:] < block[:-1]):
             raise ValueError("word_hashes are not sorted")
@@ -135,6 +135,11 @@ def _check(blob: np.ndarray, arrays: Mapping[str, np.ndarray]) -> None:
     for start in range(0, len(blob), _TEXT_CHUNK):
         decoder.decode(blob[start : start + _TEXT_CHUNK].data, final=False)
     decoder.decode(b"", final=True)
+
+
+def _ints(array: np.ndarray, code: Literal["i", "q", "Q"]) -> memoryview:
+    """A memoryview of ``array`` (native ``code`` items, struct codes) without a copy."""
+    return np.ascontiguousarray(array).data.cast("B").cast(code)
 
 
 class Vocabulary(Sequence[str]):
@@ -159,11 +164,12 @@ class Vocabulary(Sequence[str]):
         self._size = len(self._offsets) - 1
         # Single lookups go through memoryviews: indexing one gives a Python int or a
         # slice of bytes several times faster than a numpy scalar or view.
-        self._blob_bytes = memoryview(blob)
-        self._offset_ints = memoryview(self._offsets).cast("B").cast("q")
-        self._hash_ints = memoryview(self._hashes).cast("B").cast("Q")
-        self._hash_row_ints = memoryview(self._hash_rows).cast("B").cast("i")
-        self._order_ints = memoryview(self._order).cast("B").cast("i")
+        # (_check made sure of native dtypes; .npy arrays are C-contiguous.)
+        self._blob_bytes = np.ascontiguousarray(blob).data
+        self._offset_ints = _ints(self._offsets, "q")
+        self._hash_ints = _ints(self._hashes, "Q")
+        self._hash_row_ints = _ints(self._hash_rows, "i")
+        self._order_ints = _ints(self._order, "i")
         self.rows = WordRows(self)
 
     @classmethod
