@@ -21,8 +21,11 @@ the alternative considered, a MARISA trie (``pip install marisa-trie``; not a
 dependency of wordlens) memory-mapped with an array of trie id → row, completion
 listing the prefix's keys and keeping the 10 most frequent (in one process).
 
+``--legacy`` adds a row for the same model as written before the index (words.txt only,
+the index built in memory by each of the two processes).
+
     .venv/bin/python bench/bench_vocabulary.py [--sizes 1M,3M] [--data DIR] [--old]
-        [--marisa]
+        [--marisa] [--legacy]
 """
 
 from __future__ import annotations
@@ -74,6 +77,23 @@ def model_path(data: Path, size: int) -> Path:
         )
         print(f"{size:,} words written in {time.perf_counter() - started:.1f} s", flush=True)
     return path
+
+
+def legacy_copy(path: Path) -> Path:
+    """A copy of the model at ``path`` as written before the word index, made once."""
+    from wordlens import vocabulary
+
+    legacy = path.parent / f"{path.name}-legacy"
+    if not (legacy / "manifest.json").is_file():
+        legacy.mkdir(exist_ok=True)
+        manifest = json.loads((path / "manifest.json").read_text())
+        for name in vocabulary.ARRAYS:
+            del manifest["arrays"][name], manifest["files"][f"{name}.npy"]
+        del manifest["word_index"]
+        for name in manifest["files"]:
+            (legacy / name).write_bytes((path / name).read_bytes())
+        (legacy / "manifest.json").write_text(json.dumps(manifest))
+    return legacy
 
 
 def memory_kib(pid: int | str = "self") -> dict[str, int]:
@@ -238,13 +258,16 @@ LABELS = {
     "shared": "shared (mmap)",
     "old": "list + dict (before)",
     "marisa": "MARISA trie (mmap)",
+    "legacy": "built in memory (old model)",
 }
 
 
 def measure(path: Path, size: int, mode: str) -> dict:
     """The row of ``mode`` (``shared``, ``old``, ``marisa``): two processes for the
     shared index, one for the others."""
-    processes = 2 if mode == "shared" else 1
+    processes = 1 if mode in ("old", "marisa") else 2
+    if mode == "legacy":
+        path = legacy_copy(path)
     command = [sys.executable, __file__, "--child", str(path), "--mode", mode]
     children = [
         subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -272,6 +295,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     parser.add_argument("--old", action="store_true", help="also measure the list + dict")
     parser.add_argument("--marisa", action="store_true", help="also measure a MARISA trie")
+    parser.add_argument("--legacy", action="store_true", help="also measure an old model")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="shared", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -293,6 +317,8 @@ def main() -> None:
         rows.append({**measure(path, size, "shared"), "on disk MiB": disk / 2**20})
         if args.old:
             rows.append(measure(path, size, "old"))
+        if args.legacy:
+            rows.append(measure(path, size, "legacy"))
         if args.marisa:
             trie_file, rows_file = marisa_files(path)
             disk = (

@@ -10,6 +10,7 @@ import pytest
 from wordlens import vocabulary
 from wordlens.app.engine import WordModel
 from wordlens.artifacts import ModelFormatError, load_model, write_model
+from wordlens.cli import main
 
 # ASCII, Latin-1, CJK, an emoji (4 UTF-8 bytes), a long word, words that prefix
 # one another, and a word whose bytes sort after every other (U+10FFFF).
@@ -172,6 +173,28 @@ def test_models_written_before_the_index_still_load(tmp_path, caplog):
     check_lookups(WORDS, model.words)
     check_unknown(model.words)
     assert WordModel(model).complete("ca") == (["cat", "cats", "ca"], 3)
+
+
+def test_upgrade_stores_the_index_and_keeps_the_rest(tmp_path, capsys):
+    path = write_model(
+        tmp_path / "m",
+        kind="pmi",
+        words=WORDS,
+        vectors=np.arange(len(WORDS) * 3, dtype=np.float32).reshape(-1, 3),
+        counts=np.arange(len(WORDS), 0, -1),
+        arrays={"syn1": np.ones((len(WORDS), 3), dtype=np.float32)},
+        manifest={"tokenizer": {"name": "whitespace"}, "params": {"dim": 3}},
+    )
+    before = json.loads((path / "manifest.json").read_text())
+    strip_word_index(path)
+    assert main(["-q", "upgrade", str(path)]) == 0
+    assert "upgraded" in capsys.readouterr().out
+    after = json.loads((path / "manifest.json").read_text())
+    assert after == before  # the same files, checksums and fields, created included
+    model = load_model(path)
+    check_lookups(WORDS, model.words)
+    assert main(["-q", "upgrade", str(path)]) == 0
+    assert "already current" in capsys.readouterr().out
 
 
 def resave(path, name, edit):

@@ -74,6 +74,7 @@ __all__ = [
     "publish_directory",
     "scratch_directory",
     "update_manifest",
+    "upgrade_model",
     "write_model",
 ]
 
@@ -600,11 +601,40 @@ def _open_vocabulary(
         raise ModelFormatError(f"{shown}: {error}, or its index does not match it") from None
     log.info(
         "model %s has no stored word index (written before wordlens stored one): "
-        "built in memory in %.1f s, 24 bytes a word in each process",
+        "built in memory in %.1f s, 24 bytes a word in each process; "
+        "`wordlens upgrade %s` stores it",
         path.name,
         time.perf_counter() - started,
+        path.name,
     )
     return words
+
+
+# Manifest fields write_model computes from the data (the others are descriptive).
+_COMPUTED_FIELDS = ("format_version", "kind", "dim", "vocab_size", "arrays", "files", "word_index")
+
+
+def upgrade_model(path: str | os.PathLike) -> bool:
+    """Write the model at ``path`` again, atomically, so that it has what
+    :func:`write_model` writes today (the shared word index); its vectors, counts,
+    other arrays and descriptive manifest fields (``created`` included) stay as they
+    are. The model is verified first. Returns False, changing nothing, if it is
+    already current."""
+    model = load_model(path)
+    stored = model.manifest.get("word_index")
+    if isinstance(stored, dict) and stored.get("hash") == vocabulary.HASH:
+        return False
+    derived = ("vectors", "vectors_norm", "norms")  # written from the vectors
+    write_model(
+        path,
+        kind=model.kind,
+        words=list(model.words),
+        vectors=model.vectors,
+        counts=model.counts,
+        arrays={name: array for name, array in model.arrays.items() if name not in derived},
+        manifest={k: v for k, v in model.manifest.items() if k not in _COMPUTED_FIELDS},
+    )
+    return True
 
 
 def update_manifest(path: str | os.PathLike, **fields: Any) -> dict[str, Any]:
