@@ -263,3 +263,20 @@ def test_a_words_file_changed_while_served_is_noticed(tmp_path):
 def test_an_empty_vocabulary_is_refused(tmp_path):
     with pytest.raises(ValueError, match="the vocabulary is empty"):
         make_model(tmp_path / "m", words=[])
+
+
+def test_checks_and_iteration_in_small_chunks(tmp_path, monkeypatch):
+    """The bounded chunks of the load-time checks and of iteration join up: with
+    chunks of 2 rows and 7 bytes, everything reads as in one piece, and two hashes out
+    of order across a chunk boundary are still caught."""
+    monkeypatch.setattr(vocabulary, "_CHUNK", 2)
+    monkeypatch.setattr(vocabulary, "_TEXT_CHUNK", 7)
+    path = make_model(tmp_path / "m")
+    check_lookups(WORDS, load_model(path).words)
+
+    def swap_across_a_boundary(hashes):
+        hashes[1], hashes[2] = hashes[2], hashes[1]
+
+    resave(path, "word_hashes", swap_across_a_boundary)
+    with pytest.raises(ModelFormatError, match="word_hashes are not sorted"):
+        load_model(path, verify=False)
