@@ -280,3 +280,9 @@ def test_checks_and_iteration_in_small_chunks(tmp_path, monkeypatch):
     resave(path, "word_hashes", swap_across_a_boundary)
     with pytest.raises(ModelFormatError, match="word_hashes are not sorted"):
         load_model(path, verify=False)
+
+    # Offsets that rise past the end of the file within a chunk (and fall in the next)
+    path = make_model(tmp_path / "n")
+    resave(path, "word_offsets", lambda offsets: offsets.__setitem__(2, 10**9))
+    with pytest.raises(ModelFormatError, match="word_offsets are not the starts"):
+        load_model(path, verify=False)

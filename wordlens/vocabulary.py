@@ -120,9 +120,14 @@ def _check(blob: np.ndarray, arrays: Mapping[str, np.ndarray]) -> None:
     hashes = arrays["word_hashes"]
     for part in _chunks(size):
         ends = offsets[part.start + 1 : part.stop + 1]
-        # Strictly increasing offsets that each follow a newline, as many as there
-        # are newlines: exactly the line starts. Each word has at least one byte.
-        if np.any(ends - offsets[part] < 2) or np.any(blob[ends - 1] != _NEWLINE):
+        # Strictly increasing offsets within the file that each follow a newline, as
+        # many as there are newlines: exactly the line starts. Each word has at least
+        # one byte. (In that order: the blob is indexed only with valid offsets.)
+        if (
+            np.any(ends - offsets[part] < 2)
+            or np.any(ends > len(blob))
+            or np.any(blob[ends - 1] != _NEWLINE)
+        ):
             raise ValueError("word_offsets are not the starts of the lines")
         block = hashes[max(part.start - 1, 0) : part.stop]  # overlapping by one
         if np.any(block[1:] < block[:-1]):
