@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from wordlens.app import blocks
+from wordlens.app import schemas as s
 from wordlens.app.engine import Engine, Limits, SimilarQuery
 from wordlens.app.errors import (
     InvalidQueryError,
@@ -251,6 +252,7 @@ def test_most_similar_batch_over_http(client, engine):
     )
     assert response.status_code == 200
     body = response.json()
+    s.MostSimilarBatchResponse.model_validate(body)  # the documented shape, sent as built
     assert body["model"] == "pmi" and body["method"] == "cosine"
     results = body["results"]
     assert [r["id"] for r in results] == [0, "a", None, 3.5, True]
@@ -282,6 +284,7 @@ def test_related_batch_over_http(client, engine):
         response = client.post("/related/batch", json=body)
         assert response.status_code == 200
         answer = response.json()
+        s.RelatedBatchResponse.model_validate(answer)
         assert answer["model"] == name and answer["method"] == method
         assert [r["word"] for r in answer["results"]] == words
         for word, result in zip(words[:-1], answer["results"][:-1], strict=True):
