@@ -470,7 +470,7 @@ class WordModel:
         self, queries: Sequence[SimilarQuery], topn: int, restrict_vocab: int | None
     ) -> list[Answer]:
         limit = self._restricted(restrict_vocab)
-        basis = UnitRows(self.vectors_norm)
+        basis = self._similarity_basis("cosine", 0)
         built = self.query_vectors(queries, basis)
         answers: list[Answer] = [[] for _ in queries]
         for position, error in built.errors.items():

@@ -147,7 +147,7 @@ def test_ties_go_to_the_lower_row_and_scores_are_exact(engine):
     """100 words share each score: an answer of 150 words cuts through a tie group,
     and it takes that group's lowest rows, in a batch as alone."""
     model = engine.get("tied")
-    unit = model.vectors_norm.astype(np.float64)
+    unit = np.stack([model.vector(w, norm=True) for w in TIED]).astype(np.float64)
     answers = model.most_similar_batch([SimilarQuery([w]) for w in TIED[:8]], topn=150)
     related, _ = model.related_batch(TIED[:8], topn=150)
     for row, answer, context in zip(range(8), answers, related, strict=True):
