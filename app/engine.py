@@ -22,9 +22,10 @@ vector is zero have cosine 0 with everything and never appear in neighbour lists
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -32,11 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from wordlens.app.blocks import row_blocks
+from wordlens.app.blocks import query_chunks, row_blocks
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
     ModelUnavailableError,
+    QueryError,
     UnknownModelError,
     UnknownWordError,
 )
@@ -51,7 +53,7 @@ from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResul
 from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 
-__all__ = ["Engine", "Limits", "WordModel"]
+__all__ = ["Answer", "Engine", "Limits", "QueryVectors", "SimilarQuery", "WordModel"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,11 @@ class Limits:
     tokenising; ``max_keyword_products`` the work of one text's keyword scores, in
     products of two vectors (hierarchical softmax: candidate words × tree nodes on
     the text's paths; the other families one per token and candidate).
+
+    A batch of queries (``most_similar_batch``, ``related_batch``) holds at most
+    ``max_batch_queries`` queries, ``max_batch_words`` query words in all (and
+    ``max_text_chars`` characters), and asks for at most ``max_batch_neighbours``
+    neighbours (queries × topn); each query also keeps the limits of one.
     """
 
     max_topn: int = 1000
@@ -76,18 +83,113 @@ class Limits:
     max_text_chars: int = 1_000_000
     max_correlation_n: int = 50_000
     max_keyword_products: int = 50_000_000
+    max_batch_queries: int = 1000
+    max_batch_words: int = 10_000
+    max_batch_neighbours: int = 100_000
 
 
-def _top(scores: np.ndarray, topn: int, excluded: np.ndarray) -> np.ndarray:
-    """Indices of the ``topn`` largest scores, best first (ties: lower index), leaving
-    out the rows ``excluded``. ``scores`` is a fresh array: it is modified in place."""
-    scores[excluded] = -np.inf
-    size = len(scores)
-    count = min(topn + len(excluded), size)
-    candidates = np.argpartition(scores, size - count)[size - count :]
-    candidates = candidates[np.isfinite(scores[candidates])]
-    order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order][:topn]
+@dataclass(frozen=True)
+class SimilarQuery:
+    """One ``most_similar`` query of a batch: words to add and to subtract."""
+
+    positive: Sequence[str] = ()
+    negative: Sequence[str] = ()
+
+
+#: A batch's answer to one query: its neighbours (word, score), best first, or the
+#: error that query alone ran into.
+Answer = list[tuple[str, float]] | QueryError
+
+#: Pairs of scores that the fast and exact paths compute with float64 arithmetic
+#: in different orders differ by this much, relative, at most (far above 1e-16 × a
+#: path's 40 terms).
+_ROUNDING = 1e-9
+
+#: Columns per block whose maximum :func:`_best` takes to find a row's candidates.
+_SCAN_BLOCK = 64
+
+#: Bytes per (query, word) cell that ranking adds to the scores (the block maxima
+#: and the gathered candidate blocks are a small fraction of a cell each).
+_RANKING_BYTES = 1
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """The query vectors of a batch, built by :meth:`WordModel.query_vectors`.
+
+    ``vectors`` (k, d) float64, unit length, one per query that could be built, whose
+    position in the batch is ``positions[i]`` and whose words' rows (left out of its
+    answer) are ``excluded[i]``; ``errors`` maps the others' positions to their error.
+    """
+
+    vectors: np.ndarray
+    positions: list[int]
+    excluded: list[list[int]]
+    errors: dict[int, QueryError]
+
+
+Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _best(
+    scores: np.ndarray, topn: int, margin: np.ndarray | float = 0.0, exact: Exact | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``topn`` best columns of each row of ``scores`` (q, L), best first, ties
+    by lower column, leaving out columns whose score is not finite: (columns, scores)
+    per row.
+
+    With ``exact``, the scores are fast estimates, each within ``margin`` (a number,
+    or one per row) of the exact score that ``exact(rows, columns)`` computes for
+    given cells, and the answer is the best by exact score: only the cells within
+    twice the margin of the row's ``topn``-th best estimate can be among them (a
+    cell whose exact score is, has an estimate at least that minus 2·margin), and
+    only those are rescored.
+
+    Vectorised over all rows, without sorting or partitioning whole rows: the maxima
+    of blocks of _SCAN_BLOCK columns give a lower bound of each row's ``topn``-th best
+    score (``topn`` blocks reach it), so only the blocks whose maximum reaches that
+    bound (less the slack) are gathered, about ``topn`` per row, and their few cells
+    ranked.
+    """
+    count, size = scores.shape
+    full = size - size % _SCAN_BLOCK
+    maxima = scores[:, :full].reshape(count, -1, _SCAN_BLOCK).max(axis=2)
+    if full < size:
+        maxima = np.concatenate([maxima, scores[:, full:].max(axis=1, keepdims=True)], axis=1)
+    blocks = maxima.shape[1]
+    bound = (
+        np.partition(maxima, blocks - topn, axis=1)[:, blocks - topn].astype(np.float64)
+        if topn <= blocks
+        else np.full(count, -np.inf)
+    )
+    # The topn-th best score lies between bound and the row's maximum.
+    largest = np.maximum(np.abs(bound), np.abs(maxima.max(axis=1).astype(np.float64)))
+    slack = 2 * np.asarray(margin, dtype=np.float64) + _ROUNDING * (1 + largest)
+    floor = bound - slack
+    which, block = np.nonzero(maxima >= floor[:, None])
+    columns = block[:, None] * _SCAN_BLOCK + np.arange(_SCAN_BLOCK)
+    inside = columns < size
+    values = scores[which[:, None], np.where(inside, columns, 0)]
+    chosen = inside & (values >= floor[which, None]) & np.isfinite(values)
+    which = np.broadcast_to(which[:, None], chosen.shape)[chosen]
+    columns, values = columns[chosen], values[chosen].astype(np.float64)
+    # the topn-th best estimate of each row, from its candidates
+    order = np.lexsort((-values, which))
+    starts = np.searchsorted(which[order], np.arange(count + 1))
+    enough = np.diff(starts) >= topn
+    kth = np.full(count, -np.inf)
+    kth[enough] = values[order[starts[:-1][enough] + topn - 1]]
+    near = values >= (kth - slack)[which]
+    which, columns, values = which[near], columns[near], values[near]
+    if exact is not None:
+        values = exact(which, columns)
+    order = np.lexsort((columns, -values, which))
+    which, columns, values = which[order], columns[order], values[order]
+    starts = np.searchsorted(which, np.arange(count + 1))
+    return [
+        (columns[start : min(stop, start + topn)], values[start : min(stop, start + topn)])
+        for start, stop in itertools.pairwise(starts)
+    ]
 
 
 class WordModel:
@@ -209,16 +311,42 @@ class WordModel:
             raise InvalidQueryError(f"restrict_vocab must be positive, got {restrict_vocab}")
         return min(restrict_vocab, len(self.words))
 
-    def _neighbours(
-        self, scores: np.ndarray, topn: int, exclude: Iterable[int] = ()
-    ) -> list[tuple[str, float]]:
-        """The best ``topn`` of freshly computed ``scores`` (changed in place), query
-        words and zero vectors left out."""
-        limit = len(scores)
-        excluded = np.concatenate(
-            [self._zero_rows[self._zero_rows < limit], [i for i in exclude if i < limit]]
-        ).astype(np.int64)
-        return [(self.words[i], float(scores[i])) for i in _top(scores, topn, excluded)]
+    def _ranked(
+        self,
+        scores: np.ndarray,
+        topn: int,
+        excluded: Sequence[Sequence[int]],
+        margin: np.ndarray | float = 0.0,
+        exact: Exact | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """The best ``topn`` words of each row of freshly computed ``scores`` (q, L)
+        (changed in place), leaving out the rows ``excluded[i]`` of query i and the
+        zero vectors; ``margin`` and ``exact`` as for :func:`_best`."""
+        limit = scores.shape[1]
+        scores[:, self._zero_rows[self._zero_rows < limit]] = -np.inf
+        which = np.repeat(np.arange(len(excluded)), [len(rows) for rows in excluded])
+        rows = np.fromiter(itertools.chain.from_iterable(excluded), np.int64, len(which))
+        inside = rows < limit
+        scores[which[inside], rows[inside]] = -np.inf
+        return [
+            [(self.words[row], float(value)) for row, value in zip(rows, values, strict=True)]
+            for rows, values in _best(scores, topn, margin, exact)
+        ]
+
+    def _check_batch(self, queries: int, words: Sequence[str], topn: int) -> None:
+        """LimitExceededError unless a batch of ``queries`` queries made of ``words``,
+        each asking for ``topn`` words, is within the batch limits."""
+        limits = self.limits
+        for amount, most, what in (
+            (queries, limits.max_batch_queries, "queries"),
+            (len(words), limits.max_batch_words, "query words"),
+            (queries * topn, limits.max_batch_neighbours, "neighbours (queries × topn)"),
+            (sum(map(len, words)), limits.max_text_chars, "characters of query words"),
+        ):
+            if amount > most:
+                raise LimitExceededError(
+                    f"{amount:,} {what} in one batch; the limit is {most:,}", limit=most
+                )
 
     def word_info(self, word: str) -> dict:
         """Count, frequency rank (1 = most frequent), relative frequency and norm."""
@@ -297,23 +425,109 @@ class WordModel:
         words are excluded. ``restrict_vocab`` searches only the most frequent words.
         ``method="correlation"`` (PMI models) ranks by Su's correlation similarity
         over the ``correlation_n`` most frequent words instead of plain cosine.
+        Cosine answers are those of :meth:`most_similar_batch` for this one query.
         """
         self.check_topn(topn)
-        if not positive and not negative:
-            raise InvalidQueryError("give at least one positive or negative word")
-        rows_pos, rows_neg = self.ids(positive), self.ids(negative)
         basis = self._similarity_basis(method, correlation_n)
-        unit = basis.rows(rows_pos + rows_neg).astype(np.float64)
-        query = unit[: len(rows_pos)].sum(axis=0) - unit[len(rows_pos) :].sum(axis=0)
-        query /= len(rows_pos) + len(rows_neg)
-        length = np.linalg.norm(query)
-        if length == 0:
-            raise InvalidQueryError(
+        query = SimilarQuery(positive, negative)
+        if method == "cosine":
+            (answer,) = self._most_similar_many([query], topn, restrict_vocab)
+            if isinstance(answer, QueryError):
+                raise answer
+            return answer
+        built = self.query_vectors([query], basis)
+        if built.errors:
+            raise built.errors[0]
+        limit = self._restricted(restrict_vocab)
+        scores = basis.scores(built.vectors[0].astype(np.float32), limit)
+        return self._ranked(scores[None], topn, built.excluded)[0]
+
+    def most_similar_batch(
+        self, queries: Sequence[SimilarQuery], topn: int = 10, restrict_vocab: int | None = None
+    ) -> list[Answer]:
+        """Cosine neighbours of many queries at once, each exactly what
+        :meth:`most_similar` answers for it alone (ties included), or its own error
+        (an unknown word, a zero query vector, too many words in that query).
+
+        A batch beyond the batch limits (:class:`Limits`), or a bad ``topn`` or
+        ``restrict_vocab``, fails as a whole. The queries are scored chunk by chunk,
+        one (chunk, d)·(d, V) product each, chunks sized so that the score block and
+        the ranking's temporaries stay within ``blocks.BATCH_BYTES``; each chunk's
+        candidates are then rescored one (query, word) pair at a time, so that no
+        answer depends on the other queries of the batch or on how BLAS splits the
+        product.
+        """
+        self.check_topn(topn)
+        self._restricted(restrict_vocab)
+        words = [word for query in queries for word in (*query.positive, *query.negative)]
+        self._check_batch(len(queries), words, topn)
+        return self._most_similar_many(queries, topn, restrict_vocab)
+
+    def _most_similar_many(
+        self, queries: Sequence[SimilarQuery], topn: int, restrict_vocab: int | None
+    ) -> list[Answer]:
+        limit = self._restricted(restrict_vocab)
+        basis = self._similarity_basis("cosine", 0)
+        built = self.query_vectors(queries, basis)
+        answers: list[Answer] = [[] for _ in queries]
+        for position, error in built.errors.items():
+            answers[position] = error
+        cell_bytes = basis.unit.dtype.itemsize + _RANKING_BYTES
+        for chunk in query_chunks(len(built.positions), limit, cell_bytes):
+            vectors = built.vectors[chunk]
+
+            def exact(which: np.ndarray, rows: np.ndarray, vectors=vectors) -> np.ndarray:
+                return basis.exact(vectors[which], rows)
+
+            scores = basis.batch_scores(vectors.astype(np.float32), limit)
+            ranked = self._ranked(scores, topn, built.excluded[chunk], basis.margin, exact)
+            for position, answer in zip(built.positions[chunk], ranked, strict=True):
+                answers[position] = answer
+        return answers
+
+    def query_vectors(self, queries: Sequence[SimilarQuery], basis: UnitRows) -> QueryVectors:
+        """The unit query vector of each query, Σ unit positive − Σ unit negative
+        scaled to unit length (the means' direction), from ``basis``'s rows; the one
+        place query vectors are built, for the exact scan and an index alike. A
+        query's vector depends on its own words only (summed in order), never on the
+        rest of the batch."""
+        rows: list[int] = []
+        signs: list[float] = []
+        starts: list[int] = []
+        positions: list[int] = []
+        excluded: list[list[int]] = []
+        errors: dict[int, QueryError] = {}
+        for position, query in enumerate(queries):
+            try:
+                if not query.positive and not query.negative:
+                    raise InvalidQueryError("give at least one positive or negative word")
+                positive, negative = self.ids(query.positive), self.ids(query.negative)
+            except QueryError as error:
+                errors[position] = error
+                continue
+            starts.append(len(rows))
+            rows += positive + negative
+            signs += [1.0] * len(positive) + [-1.0] * len(negative)
+            positions.append(position)
+            excluded.append(positive + negative)
+        dim = self.vectors.shape[1]
+        if not positions:
+            return QueryVectors(np.empty((0, dim)), [], [], errors)
+        unit = basis.rows(rows).astype(np.float64)
+        unit *= np.asarray(signs)[:, None]
+        sums = np.add.reduceat(unit, starts, axis=0)
+        lengths = np.linalg.norm(sums, axis=1)
+        for i in np.flatnonzero(lengths == 0):
+            errors[positions[i]] = InvalidQueryError(
                 "the query vector is zero (the words cancel out or have zero vectors)"
             )
-        limit = self._restricted(restrict_vocab)
-        scores = basis.scores((query / length).astype(np.float32), limit)
-        return self._neighbours(scores, topn, rows_pos + rows_neg)
+        kept = np.flatnonzero(lengths > 0)
+        return QueryVectors(
+            sums[kept] / lengths[kept, None],
+            [positions[i] for i in kept],
+            [excluded[i] for i in kept],
+            errors,
+        )
 
     def most_similar_cosmul(
         self,
@@ -335,7 +549,7 @@ class WordModel:
             shifted = (1.0 + cosines.astype(np.float64)) / 2
             scores[block] = shifted[:, : len(rows_pos)].prod(axis=1)
             scores[block] /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
-        return self._neighbours(scores, topn, rows_pos + rows_neg)
+        return self._ranked(scores[None], topn, [rows_pos + rows_neg])[0]
 
     def similar_by_vector(
         self, vector: Sequence[float], topn: int = 10, restrict_vocab: int | None = None
@@ -356,7 +570,7 @@ class WordModel:
             raise InvalidQueryError("the vector must be finite and non-zero")
         limit = self._restricted(restrict_vocab)
         scores = self.vectors_norm[:limit] @ (query / length).astype(np.float32)
-        return self._neighbours(scores, topn)
+        return self._ranked(scores[None], topn, [[]])[0]
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest from the mean of the others' unit vectors (gensim's rule)."""
@@ -400,7 +614,7 @@ class WordModel:
         """Context score of ``word`` → every vocabulary word, float64 (V,), by the
         family's formula (``family.name`` names it; see :mod:`wordlens.app.families`)."""
         self.family.require("context_similarity")
-        return self.family.context_scores(self.id(word), prior_weight)
+        return self.family.context_scores(np.array([self.id(word)]), prior_weight)[0]
 
     def context_similarity(
         self, w1: str, w2: str, prior_weight: float = DEFAULT_PRIOR_WEIGHT
@@ -414,12 +628,59 @@ class WordModel:
     def related(
         self, word: str, topn: int = 10, prior_weight: float = DEFAULT_PRIOR_WEIGHT
     ) -> tuple[list[tuple[str, float]], str]:
-        """The ``topn`` words most related to ``word`` by context score, and the method."""
+        """The ``topn`` words most related to ``word`` by context score, and the method;
+        the answer of :meth:`related_batch` for this one word."""
+        (answer,), method = self._related_many([word], topn, prior_weight)
+        if isinstance(answer, QueryError):
+            raise answer
+        return answer, method
+
+    def related_batch(
+        self, words: Sequence[str], topn: int = 10, prior_weight: float = DEFAULT_PRIOR_WEIGHT
+    ) -> tuple[list[Answer], str]:
+        """Related words of many words at once, each exactly what :meth:`related`
+        answers for it alone, or its own error (an unknown word); and the method.
+
+        A batch beyond the batch limits, a bad ``topn``, or a model whose family does
+        not answer context similarity fails as a whole. Scored chunk by chunk, as in
+        :meth:`most_similar_batch`, by the family's fast scores; the candidates within
+        the family's error margin are rescored by its exact pair scores (those of
+        :meth:`context_similarity`).
+        """
         self.check_topn(topn)
         self.family.require("context_similarity")
-        row = self.id(word)
-        scores = self.family.context_scores(row, prior_weight)
-        return self._neighbours(scores, topn, [row]), self.family.name
+        self._check_batch(len(words), words, topn)
+        return self._related_many(words, topn, prior_weight)
+
+    def _related_many(
+        self, words: Sequence[str], topn: int, prior_weight: float
+    ) -> tuple[list[Answer], str]:
+        self.check_topn(topn)
+        family = self.family
+        family.require("context_similarity")
+        answers: list[Answer] = [[] for _ in words]
+        found: list[int] = []
+        positions: list[int] = []
+        for position, word in enumerate(words):
+            try:
+                found.append(self.id(word))
+                positions.append(position)
+            except QueryError as error:
+                answers[position] = error
+        rows = np.asarray(found, dtype=np.int64)
+        cell_bytes = family.context_bytes + _RANKING_BYTES
+        for chunk in query_chunks(len(rows), len(self.words), cell_bytes):
+            some = rows[chunk]
+
+            def exact(which: np.ndarray, targets: np.ndarray, some=some) -> np.ndarray:
+                return family.pair_scores(some[which], targets, prior_weight)
+
+            scores = family.context_scores(some, prior_weight)
+            margin = family.context_margin(some)
+            ranked = self._ranked(scores, topn, some[:, None].tolist(), margin, exact)
+            for position, answer in zip(positions[chunk], ranked, strict=True):
+                answers[position] = answer
+        return answers, family.name
 
     # ---------------------------------------------------------------- keywords
 

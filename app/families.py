@@ -38,7 +38,7 @@ from typing import ClassVar
 import numpy as np
 
 from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
-from wordlens.app.output_layer import HuffmanTree
+from wordlens.app.output_layer import LOG_PROB_ALL_BYTES, HuffmanTree
 from wordlens.artifacts import Model
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "PMIInnerProduct",
     "UnitRows",
     "VectorsOnly",
+    "dot_error",
     "family_of",
 ]
 
@@ -72,9 +73,20 @@ QUERIES = {
 }
 
 
+def dot_error(dim: int) -> float:
+    """How far two float32 computations of an inner product of length ``dim`` (a BLAS
+    product, and a pairwise sum) may differ, relative to the product of the two
+    lengths: twice the worst-case rounding error dim·u/(1 − dim·u), u = 2⁻²⁴
+    (Higham's γ_dim), plus u for each operand rounded to float32."""
+    unit = 2.0**-24
+    return 2 * dim * unit / (1 - dim * unit) + 2 * unit
+
+
 class UnitRows:
     """Unit-length rows to rank words by inner product (cosine similarity): ``rows``
-    gives some of them, ``scores`` all their inner products with a query."""
+    gives some of them, ``scores`` all their inner products with a query, fast, and
+    ``exact`` the same for chosen (query, row) pairs, each computed on its own (so
+    that an answer never depends on the other queries of a batch)."""
 
     def __init__(self, unit: np.ndarray):
         self.unit = unit
@@ -86,6 +98,20 @@ class UnitRows:
     def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
         """Inner products of the first ``limit`` rows with ``query`` (d,), (limit,)."""
         return self.unit[:limit] @ query
+
+    def batch_scores(self, queries: np.ndarray, limit: int) -> np.ndarray:
+        """Inner products of unit ``queries`` (q, d) float32 with the first ``limit``
+        rows, (q, limit) float32: one matrix product, each within ``margin`` of
+        ``exact``."""
+        return queries @ self.unit[:limit].T
+
+    @property
+    def margin(self) -> float:
+        return dot_error(self.unit.shape[1])
+
+    def exact(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """⟨queries[i], unit row rows[i]⟩ for float64 queries (n, d), float64 (n,)."""
+        return np.einsum("nd,nd->n", self.unit[rows].astype(np.float64), queries)
 
 
 class CorrelationBasis(UnitRows):
@@ -137,6 +163,8 @@ class Family:
     """
 
     name: ClassVar[str] = "vectors"
+    #: Peak bytes of ``context_scores`` per (query, vocabulary word) cell.
+    context_bytes: ClassVar[int] = 12
     description: ClassVar[str] = "vectors only: no output layer and no word counts"
     queries: ClassVar[tuple[str, ...]] = ()
     #: ``keywords`` variants: "default" first, then others the family offers.
@@ -169,8 +197,15 @@ class Family:
     def warm_up(self) -> None:
         """Do once, at start, what the first query would otherwise pay for."""
 
-    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
-        """Context score of word ``row`` → every word of the vocabulary, (V,)."""
+    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+        """Context scores of each word of ``rows`` (q,) → every word of the
+        vocabulary, (q, V), by fast matrix products: each within ``context_margin`` of
+        the exact ``pair_scores``, which decide the final ranking. At most
+        ``context_bytes`` bytes per (query, word) cell at the peak."""
+        raise self._refusal("context_similarity")
+
+    def context_margin(self, rows: np.ndarray) -> np.ndarray:
+        """A bound (q,) on |context_scores − pair_scores| for each word of ``rows``."""
         raise self._refusal("context_similarity")
 
     def pair_scores(
@@ -231,8 +266,15 @@ class PMIInnerProduct(Family):
     def fits(cls, model: Model) -> bool:
         return model.kind == "pmi" and model.counts is not None
 
-    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
-        return (self.vectors @ self.vectors[row]).astype(np.float64)
+    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+        return (self.vectors[rows] @ self.vectors.T).astype(np.float64)
+
+    def context_margin(self, rows: np.ndarray) -> np.ndarray:
+        return dot_error(self.vectors.shape[1]) * self.norms[rows] * self._largest_norm
+
+    @cached_property
+    def _largest_norm(self) -> float:
+        return float(self.norms.max(initial=0.0))
 
     def pair_scores(
         self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
@@ -300,8 +342,16 @@ class HierarchicalSoftmax(_Word2Vec):
         # Loads the compiled path kernel (about half a second per process).
         self.tree.log_prob_sum(self.vectors[:1], np.arange(1), np.ones(1))
 
-    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
-        return self.tree.log_prob_all(self.vectors[row]) - prior_weight * self.log_prior
+    context_bytes = LOG_PROB_ALL_BYTES  # the prior is taken off once its temporaries are gone
+
+    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+        log_prob = self.tree.log_prob_all(self.vectors[rows])  # (q, V), a transposed view
+        return np.subtract(log_prob, prior_weight * self.log_prior, order="C")
+
+    def context_margin(self, rows: np.ndarray) -> np.ndarray:
+        # log σ is 1-Lipschitz: a path of L nodes adds up L products' errors
+        error = dot_error(self.vectors.shape[1]) * self.tree.depth * self.tree.largest_node
+        return error * np.linalg.norm(self.vectors[rows], axis=1)
 
     def pair_scores(
         self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
@@ -331,9 +381,18 @@ class NegativeSampling(_Word2Vec):
         self.contexts = np.asarray(model.arrays["syn1neg"])
         self.noise_exponent = float(model.manifest.get("params", {}).get("ns_exponent", 0.75))
 
-    def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
-        scores = (self.contexts @ self.vectors[row]).astype(np.float64)
-        return scores + (self.noise_exponent - prior_weight) * self.log_counts
+    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+        scores = (self.vectors[rows] @ self.contexts.T).astype(np.float64)
+        scores += (self.noise_exponent - prior_weight) * self.log_counts
+        return scores
+
+    def context_margin(self, rows: np.ndarray) -> np.ndarray:
+        error = dot_error(self.vectors.shape[1]) * self._largest_context
+        return error * np.linalg.norm(self.vectors[rows], axis=1)
+
+    @cached_property
+    def _largest_context(self) -> float:
+        return float(np.linalg.norm(self.contexts, axis=1).max(initial=0.0))
 
     def pair_scores(
         self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float

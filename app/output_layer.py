@@ -30,7 +30,12 @@ from numba import njit
 
 from wordlens.app.blocks import row_blocks
 
-__all__ = ["HuffmanTree"]
+__all__ = ["LOG_PROB_ALL_BYTES", "HuffmanTree"]
+
+#: Peak bytes that :meth:`HuffmanTree.log_prob_all` holds per query and vocabulary
+#: word, as measured with tracemalloc (float64: the two turns and the reach of each
+#: node, then the (V, q) answer and a gathered term; about as many nodes as words).
+LOG_PROB_ALL_BYTES = 40
 
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -119,32 +124,47 @@ class HuffmanTree:
             (children[depths == d], parents[depths == d], turns[depths == d])
             for d in range(1, int(depths.max(initial=0)) + 1)
         ]
+        self.depth = int(lengths.max(initial=0))  # the longest path, in nodes
+        self.largest_node = float(np.linalg.norm(self.syn1, axis=1).max(initial=0.0))
         last = np.arange(len(lengths)), lengths - 1
         self.last_nodes = points[last]
         self.last_steps = self.steps[last]
 
-    def log_prob_all(self, vector: np.ndarray) -> np.ndarray:
-        """log p(u | w) for every word u of the vocabulary; ``vector`` is v_w (d,).
+    def log_prob_all(self, vectors: np.ndarray) -> np.ndarray:
+        """log p(u | w) for every word u of the vocabulary, for one input vector v_w
+        (d,) or several (q, d): float64 (V,) or (q, V).
 
-        Returns float64 (V,): one (n, d)·(d,) product, then a gather along the paths.
+        One (n, d)·(d, q) product, then a gather along the paths, all queries at once:
+        the walk runs on (nodes, q) arrays, so each level gathers whole rows. Holds
+        five float64 values per query and word at its peak (:data:`LOG_PROB_ALL_BYTES`).
         """
-        dots = (self.syn1 @ np.asarray(vector, dtype=np.float32)).astype(np.float64)
+        matrix = np.asarray(vectors, dtype=np.float32)
+        dots = (self.syn1 @ np.atleast_2d(matrix).T).astype(np.float64)  # (n, q)
         positive = _log_sigmoid(dots)
         turn = np.concatenate([positive, positive - dots])  # log σ(−x) = log σ(x) − x
-        reach = np.zeros(self.nodes)  # log-probability of reaching each inner node
+        del dots, positive
+        reach = np.zeros((self.nodes, turn.shape[1]))  # log-probability of each node
         for children, parents, steps in self.levels:
             reach[children] = reach[parents] + turn[steps]
-        return reach[self.last_nodes] + turn[self.last_steps]
+        scores = (reach[self.last_nodes] + turn[self.last_steps]).T
+        return scores[0] if matrix.ndim == 1 else scores
 
     def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """log p(targets[i] | w_i) for input vectors (n, d) and target rows (n,), pair by
-        pair: float64 (n,). Gathers the inner nodes of each target's path, (n, L, d)."""
-        points = self.points[np.asarray(targets)]
-        inside = points < self.nodes
-        nodes = self.syn1[np.where(inside, points, 0)]
-        dots = np.einsum("nd,nld->nl", np.asarray(vectors, dtype=np.float32), nodes)
-        turns = 1 - 2 * self.codes[np.asarray(targets)].astype(np.float64)
-        return np.where(inside, _log_sigmoid(turns * dots), 0.0).sum(axis=1)
+        pair: float64 (n,). Gathers the inner nodes of each target's path, (block, L, d)
+        for a block of pairs at a time; each pair's value is computed on its own (the
+        same whatever the other pairs)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        targets = np.asarray(targets)
+        result = np.empty(len(targets))
+        for block in row_blocks(len(targets), self.points.shape[1] * self.syn1.shape[1]):
+            points = self.points[targets[block]]
+            inside = points < self.nodes
+            nodes = self.syn1[np.where(inside, points, 0)]
+            dots = np.einsum("nd,nld->nl", vectors[block], nodes)
+            turns = 1 - 2 * self.codes[targets[block]].astype(np.float64)
+            result[block] = np.where(inside, _log_sigmoid(turns * dots), 0.0).sum(axis=1)
+        return result
 
     def log_prob_sum(
         self, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray

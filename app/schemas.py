@@ -294,6 +294,77 @@ class KeywordsBatchRequest(KeywordOptionsBody):
     documents: list[BatchDocument]
 
 
+class BatchQuery(BaseModel):
+    """A query of a ``/most_similar/batch``: one without words, with an unknown word,
+    whose words cancel out, or beyond a limit of one query, gets its own error."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: BatchId = Field(default=None, description="a JSON scalar, carried over to the result")
+    positive: list[Word] = []
+    negative: list[Word] = []
+
+
+BATCH_LIMITS = (
+    "A batch holds at most WORDLENS_MAX_BATCH_QUERIES queries and "
+    "WORDLENS_MAX_BATCH_WORDS query words in all, and asks for at most "
+    "WORDLENS_MAX_BATCH_NEIGHBOURS neighbours (queries × topn); beyond them, or with "
+    "a topn beyond its limit, the whole batch fails with 413 too_large."
+)
+
+
+class MostSimilarBatchRequest(Request):
+    """Many ``most_similar`` queries (cosine) with the same ``topn`` and
+    ``restrict_vocab``."""
+
+    queries: list[BatchQuery] = Field(description=BATCH_LIMITS)
+    topn: Integer = TopN
+    restrict_vocab: PositiveInteger | None = None
+
+
+class RelatedBatchRequest(Request):
+    """The related words of many words, with the same ``topn`` and ``prior_weight``."""
+
+    words: list[Word] = Field(description=BATCH_LIMITS)
+    topn: Integer = TopN
+    prior_weight: float = Field(
+        default=0.9,
+        ge=0.0,
+        le=2.0,
+        description="Word2Vec: the weight λ of the prior log p(b) subtracted from "
+        "log p(b|a) (PMI models ignore it)",
+    )
+
+
+QueryErrorField = Field(
+    default=None, description="this query's own error (then no neighbours), else null"
+)
+
+
+class MostSimilarBatchResult(BaseModel):
+    id: BatchId = None
+    neighbours: list[Neighbour] = []
+    error: ErrorBody | None = QueryErrorField
+
+
+class RelatedBatchResult(BaseModel):
+    word: str = Field(description="the word as given")
+    neighbours: list[Neighbour] = []
+    error: ErrorBody | None = QueryErrorField
+
+
+class MostSimilarBatchResponse(BaseModel):
+    model: str
+    method: Literal["cosine"]
+    results: list[MostSimilarBatchResult] = Field(description="one per query, in input order")
+
+
+class RelatedBatchResponse(BaseModel):
+    model: str
+    method: str = Field(description="pmi, hs or ns, as for /related")
+    results: list[RelatedBatchResult] = Field(description="one per word, in input order")
+
+
 class Keyword(BaseModel):
     word: str
     score: float

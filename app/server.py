@@ -32,7 +32,7 @@ from starlette.routing import Match, Route
 
 from wordlens import __version__
 from wordlens.app import schemas as s
-from wordlens.app.engine import Engine, WordModel
+from wordlens.app.engine import Answer, Engine, SimilarQuery, WordModel
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
@@ -120,6 +120,21 @@ def _limit_bounds(settings: Settings) -> dict[str, dict[str, int]]:
         **dict.fromkeys(("tokens", "tokens1", "tokens2"), tokens),
         **dict.fromkeys(("text", "text1", "text2"), text),
         "documents": {"maxItems": settings.max_batch_documents},
+        "queries": {"maxItems": limits.max_batch_queries},
+    }
+
+
+#: Components whose fields get their own bounds (or none: a batch's query or document
+#: beyond a limit of one gets its own error in the results).
+def _component_bounds(settings: Settings) -> dict[str, dict[str, dict[str, int]]]:
+    limits = settings.limits
+    return {
+        "BatchDocument": {},
+        "BatchQuery": {},
+        "RelatedBatchRequest": {
+            "words": {"maxItems": limits.max_batch_queries},
+            "topn": {"maximum": limits.max_topn},
+        },
     }
 
 
@@ -127,15 +142,21 @@ def _document_limits(document: dict[str, Any], settings: Settings) -> dict[str, 
     """Write the configured limits into the OpenAPI document (the engine enforces
     them: 413 too_large, or 422 for correlation_n). A batch's documents are left
     out: one beyond a limit gets its own error in the results."""
-    bounds = _limit_bounds(settings)
+    bounds, special = _limit_bounds(settings), _component_bounds(settings)
     for operations in document["paths"].values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 parameter["schema"].update(bounds.get(parameter["name"], {}))
+    limits = settings.limits
+    batch_limits = (
+        f"{s.BATCH_LIMITS} Here: {limits.max_batch_queries:,} queries, "
+        f"{limits.max_batch_words:,} words, {limits.max_batch_neighbours:,} neighbours."
+    )
     for name, component in document["components"]["schemas"].items():
-        if name != "BatchDocument":
-            for field, schema in component.get("properties", {}).items():
-                schema.update(bounds.get(field, {}))
+        for field, schema in component.get("properties", {}).items():
+            schema.update(special.get(name, bounds).get(field, {}))
+            if schema.get("description") == s.BATCH_LIMITS:
+                schema["description"] = batch_limits
     return document
 
 
@@ -156,6 +177,22 @@ def _neighbours(model: WordModel, method: str, pairs) -> s.Neighbours:
     return s.Neighbours(
         model=model.name, method=method, neighbours=[s.Neighbour(word=w, score=x) for w, x in pairs]
     )
+
+
+def _batch_answer(answer: Answer) -> dict[str, Any]:
+    """The fields of one batch result, as plain JSON values: its neighbours, or its
+    error (as ``ErrorBody``)."""
+    if isinstance(answer, QueryError):
+        error = {"code": answer.code, "message": answer.message, **answer.details}
+        return {"neighbours": [], "error": error}
+    return {"neighbours": [{"word": w, "score": x} for w, x in answer], "error": None}
+
+
+def _batch_response(body: dict[str, Any]) -> JSONResponse:
+    """A batch's answer, sent as built: its shape is the response model's by
+    construction, and validating 10⁴ neighbours against it again would cost more
+    than finding them (the model still documents it)."""
+    return JSONResponse(content=body)
 
 
 def _model_info(model: WordModel) -> s.ModelInfo:
@@ -367,6 +404,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return _most_similar(request)
 
     @app.post(
+        "/most_similar/batch",
+        response_model=s.MostSimilarBatchResponse,
+        tags=["similar words"],
+        responses=ERROR_RESPONSES,
+    )
+    def most_similar_batch(request: s.MostSimilarBatchRequest):
+        """Cosine neighbours of many queries at once; each result is what
+        ``/most_similar`` gives for that query, or its own error (an unknown word, no
+        words, words that cancel out, too many words): one bad query never fails the
+        batch. The batch limits cover its total work (413 beyond them)."""
+        m = model_for(request.model)
+        queries = [SimilarQuery(query.positive, query.negative) for query in request.queries]
+        answers = m.most_similar_batch(queries, request.topn, request.restrict_vocab)
+        results = [
+            {"id": query.id, **_batch_answer(answer)}
+            for query, answer in zip(request.queries, answers, strict=True)
+        ]
+        return _batch_response({"model": m.name, "method": "cosine", "results": results})
+
+    @app.post(
         "/similar_by_vector",
         response_model=s.Neighbours,
         tags=["similar words"],
@@ -448,6 +505,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         m = model_for(model)
         pairs, method = m.related(word, topn, prior_weight)
         return _neighbours(m, method, pairs)
+
+    @app.post(
+        "/related/batch",
+        response_model=s.RelatedBatchResponse,
+        tags=["related words"],
+        responses=ERROR_RESPONSES,
+    )
+    def related_batch(request: s.RelatedBatchRequest):
+        """The related words of many words; each result is what ``/related`` gives for
+        that word, or its own error (an unknown word): one bad word never fails the
+        batch. The batch limits cover its total work (413 beyond them)."""
+        m = model_for(request.model)
+        answers, method = m.related_batch(request.words, request.topn, request.prior_weight)
+        results = [
+            {"word": word, **_batch_answer(answer)}
+            for word, answer in zip(request.words, answers, strict=True)
+        ]
+        return _batch_response({"model": m.name, "method": method, "results": results})
 
     # ---------------------------------------------------------------- words
 

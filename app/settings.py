@@ -62,6 +62,11 @@ class Settings:
             max_keyword_products=integer(
                 "WORDLENS_MAX_KEYWORD_PRODUCTS", Limits.max_keyword_products
             ),
+            max_batch_queries=integer("WORDLENS_MAX_BATCH_QUERIES", Limits.max_batch_queries),
+            max_batch_words=integer("WORDLENS_MAX_BATCH_WORDS", Limits.max_batch_words),
+            max_batch_neighbours=integer(
+                "WORDLENS_MAX_BATCH_NEIGHBOURS", Limits.max_batch_neighbours
+            ),
         )
         return cls(
             models_dir=Path(env.get("WORDLENS_MODELS", "models")),

@@ -14,7 +14,6 @@ The supervisor imports neither numpy nor the models: it stays small.
 
 from __future__ import annotations
 
-import contextlib
 import faulthandler
 import logging
 import logging.config
@@ -26,6 +25,8 @@ import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
+from wordlens.processes import exit_with_parent
+
 __all__ = ["logging_config", "serve"]
 
 log = logging.getLogger("wordlens.supervisor")
@@ -34,7 +35,6 @@ _SPAWN = multiprocessing.get_context("spawn")
 _RESTART_PAUSE = 1.0  # seconds before restarting a worker that died young
 _YOUNG = 10.0  # seconds: a worker dying sooner than this is restarted after a pause
 _STOP_GRACE = 15.0  # seconds a worker has to finish its requests when the server stops
-_PR_SET_PDEATHSIG = 1
 
 
 def logging_config(level: str) -> dict:
@@ -75,20 +75,9 @@ def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket
     return sock
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Have the kernel send SIGTERM to this process when ``parent`` exits (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # it died before prctl took effect
-        os._exit(0)
-
-
 def _worker(sock: socket.socket, log_level: str, parent: int) -> None:
     """One worker process: uvicorn on ``sock`` with the bounded HTTP protocol."""
-    _exit_with_parent(parent)
+    exit_with_parent(parent)
     # A fatal signal (SIGBUS: a model file truncated under a query in flight) prints
     # the Python stack of every thread to stderr before the worker dies.
     faulthandler.enable(all_threads=True)

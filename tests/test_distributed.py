@@ -245,3 +245,43 @@ def test_a_file_the_workers_cannot_see_is_named(cluster, tmp_path):
             _count_and_merge(backend, [shard], settings, tmp_path, None, {})
     finally:
         backend.close()
+
+
+def test_counting_processes_die_with_a_killed_count(tmp_path):
+    """A `wordlens count` killed outright (SIGKILL: no clean-up runs) takes its
+    counting processes with it instead of leaving them counting for nobody."""
+    import signal
+    import subprocess
+    import sys
+
+    from procfs import alive, children_of
+
+    corpus = tmp_path / "en.txt"  # plain text: cut into ranges, one task per worker
+    corpus.write_bytes(gzip.decompress(Path(DEFAULT_ENGLISH).read_bytes()))
+    count = subprocess.Popen(
+        [sys.executable, "-m", "wordlens", "-q", "count", "--corpus", str(corpus)]
+        + ["--out", str(tmp_path / "counts"), "--workers", "2", "--shard-mb", "8"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline and count.poll() is None:
+            time.sleep(0.2)
+            # the pool's workers: children running spawn_main (not the resource tracker)
+            workers = {
+                pid
+                for pid in children_of(count.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            }
+        assert len(workers) == 2, "the counting processes never started"
+        count.send_signal(signal.SIGKILL)
+        count.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in workers)
+    finally:
+        count.kill()
+        count.wait()

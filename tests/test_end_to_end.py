@@ -185,3 +185,27 @@ def test_chinese_end_to_end(client, engine):
     }
     missing = client.get("/similarity", params={"w1": word, "w2": "不存在的词语", "model": "zh"})
     assert missing.status_code == 404 and missing.json()["error"]["missing"] == ["不存在的词语"]
+
+
+@pytest.mark.parametrize("name", ["pmi", "word2vec", "ns", "imported", "zh"])
+def test_batches_answer_as_single_requests(client, engine, name):
+    """Over HTTP, on two workers: each result of a batch is the single request's answer."""
+    model = engine.get(name)
+    words = [model.words[i] for i in range(0, 400, 20)] + ["zzunknownzz"]
+    queries = [{"positive": [w]} for w in words] + [{"positive": words[:2], "negative": words[2:3]}]
+    batch = client.post(
+        "/most_similar/batch", json={"queries": queries, "topn": 5, "model": name}
+    ).json()["results"]
+    for query, result in zip(queries, batch, strict=True):
+        alone = client.post("/most_similar", json={**query, "topn": 5, "model": name}).json()
+        assert result.get("neighbours") == alone.get("neighbours", [])
+        assert result["error"] == alone.get("error")
+    assert batch[-2]["error"]["code"] == "unknown_word"
+    related = client.post("/related/batch", json={"words": words, "topn": 5, "model": name})
+    if not model.family.answers("context_similarity"):
+        assert related.status_code == 409
+        return
+    for word, result in zip(words, related.json()["results"], strict=True):
+        alone = client.get("/related", params={"word": word, "topn": 5, "model": name}).json()
+        assert result.get("neighbours") == alone.get("neighbours", [])
+        assert result["error"] == alone.get("error")

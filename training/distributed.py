@@ -45,6 +45,7 @@ from typing import Any, Protocol
 from wordlens.artifacts import scratch_directory
 from wordlens.corpus import CorpusError, Tokenizer, corpus_files, from_spec
 from wordlens.corpus.shards import ByteRange, ShardCorpus, split_corpus
+from wordlens.processes import exit_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,14 @@ class _LocalProcesses:
         self.workers = workers
         # spawn, as elsewhere in wordlens: forking a process that runs threads
         # (numba, tqdm) can copy a held lock into the child.
-        self.pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        # exit_with_parent: a count killed outright must not leave its processes
+        # counting for nobody (they did, for half an hour, before).
+        self.pool = cf.ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        )
         self.pending: set[cf.Future] = set()
 
     def submit(self, function: Callable, *args: Any) -> cf.Future:

@@ -1,0 +1,153 @@
+"""Batch queries against single queries: 1,000 words as one batch, or as 1,000 calls.
+
+In-process (the engine, one BLAS thread as in a server worker): ``most_similar_batch``
+and ``related_batch`` of 1,000 words against 1,000 ``most_similar`` / ``related``
+calls. Over HTTP (``wordlens serve --workers 2`` on 127.0.0.1): one POST to
+``/most_similar/batch`` or ``/related/batch`` against 1,000 GETs to ``/most_similar``
+or ``/related`` on keep-alive connections, one at a time and 16 at once. Prints the
+seconds for the 1,000 words and how many times faster the batch is. The words are
+drawn at random (seeded) from the 20,000 most frequent.
+
+    .venv/bin/python bench/bench_batch.py [--models models] [--words 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx2
+import numpy as np
+from bench_server import _get, free_port, start_server
+from common import table
+
+
+async def singles(port: int, paths: list[str], concurrency: int) -> float:
+    """Seconds to send ``paths`` as GETs over ``concurrency`` keep-alive connections."""
+    queue = list(reversed(paths))
+
+    async def user() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while queue:
+            status = await _get(reader, writer, queue.pop())
+            if status != 200:
+                raise SystemExit(f"status {status}")
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def median_seconds(call, repeat: int) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--words", type=int, default=1000)
+    parser.add_argument("--topn", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    from threadpoolctl import threadpool_limits
+
+    from wordlens.app.engine import Engine, SimilarQuery
+
+    threadpool_limits(1)  # as a server worker
+    args.models = str(Path(args.models).resolve())
+    engine = Engine(args.models, verify=False)
+    rng = np.random.default_rng(0)
+    samples = {}
+    rows = []
+    for name, model in engine.models.items():
+        words = [model.words[i] for i in rng.integers(0, min(20_000, len(model)), args.words)]
+        samples[name] = words
+        queries = [SimilarQuery([w]) for w in words]
+        kinds = {
+            "most_similar": (
+                lambda m=model, q=queries: m.most_similar_batch(q, args.topn),
+                lambda m=model, w=words: [m.most_similar([x], topn=args.topn) for x in w],
+            )
+        }
+        if model.family.answers("context_similarity"):
+            kinds["related"] = (
+                lambda m=model, w=words: m.related_batch(w, args.topn),
+                lambda m=model, w=words: [m.related(x, args.topn) for x in w],
+            )
+        for kind, (batch, single) in kinds.items():
+            batch_seconds = median_seconds(batch, args.repeat)
+            single_seconds = median_seconds(single, args.repeat)
+            rows.append(
+                {
+                    "model": name,
+                    "query": kind,
+                    "where": "in-process",
+                    "singles s": single_seconds,
+                    "batch s": batch_seconds,
+                    "batch / singles throughput": single_seconds / batch_seconds,
+                }
+            )
+
+    port = free_port()
+    server, _ = start_server(args.models, args.workers, port)
+    try:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            for name, words in samples.items():
+                model = engine.models[name]
+                kinds = {"most_similar": ("/most_similar", "positive", "/most_similar/batch")}
+                if model.family.answers("context_similarity"):
+                    kinds["related"] = ("/related", "word", "/related/batch")
+                for kind, (path, field, batch_path) in kinds.items():
+                    paths = [
+                        f"{path}?model={name}&{field}={quote(w)}&topn={args.topn}" for w in words
+                    ]
+                    body = (
+                        {"queries": [{"positive": [w]} for w in words]}
+                        if kind == "most_similar"
+                        else {"words": words}
+                    )
+                    body.update(model=name, topn=args.topn)
+
+                    def batch(body=body, batch_path=batch_path) -> None:
+                        response = client.post(batch_path, json=body)
+                        if response.status_code != 200:
+                            raise SystemExit(response.text)
+
+                    batch_seconds = median_seconds(batch, args.repeat)
+                    for concurrency in (1, 16):
+                        single_seconds = statistics.median(
+                            asyncio.run(singles(port, paths, concurrency))
+                            for _ in range(args.repeat)
+                        )
+                        rows.append(
+                            {
+                                "model": name,
+                                "query": kind,
+                                "where": f"HTTP, singles c={concurrency}",
+                                "singles s": single_seconds,
+                                "batch s": batch_seconds,
+                                "batch / singles throughput": single_seconds / batch_seconds,
+                            }
+                        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print(table(rows))
+    print(f"\n{args.words:,} words per batch, topn {args.topn}, median of {args.repeat}")
+
+
+if __name__ == "__main__":
+    main()
