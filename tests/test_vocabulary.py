@@ -47,6 +47,7 @@ def check_lookups(words, model_words):
     index = {word: row for row, word in enumerate(words)}
     assert len(model_words) == len(words) and list(model_words) == words
     assert model_words[3:0:-1] == words[3:0:-1] and model_words[-1] == words[-1]
+    assert model_words[np.int64(1)] == words[1] and model_words[np.int32(-2)] == words[-2]
     for word, row in index.items():
         assert model_words[row] == word
         assert word in model_words and model_words.rows[word] == row

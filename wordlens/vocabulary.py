@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import hashlib
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal, overload
 
@@ -200,15 +201,15 @@ class Vocabulary(Sequence[str]):
     def __getitem__(self, key: slice) -> list[str]: ...
 
     def __getitem__(self, key: int | slice) -> str | list[str]:
-        if type(key) is int and 0 <= key < self._size:  # the usual case, first
-            offsets = self._offset_ints
-            return str(self._blob_bytes[offsets[key] : offsets[key + 1] - 1], "utf-8")
         if isinstance(key, slice):
             return [self[row] for row in range(*key.indices(self._size))]
-        row = int(key)
-        if not -self._size <= row < self._size:
-            raise IndexError(f"row {row} of a vocabulary of {self._size:,} words")
-        return str(self._bytes(row % self._size), "utf-8")
+        row = operator.index(key)  # a Python or numpy integer, as a list takes
+        if not 0 <= row < self._size:
+            if not -self._size <= row < 0:
+                raise IndexError(f"row {row} of a vocabulary of {self._size:,} words")
+            row += self._size
+        offsets = self._offset_ints
+        return str(self._blob_bytes[offsets[row] : offsets[row + 1] - 1], "utf-8")
 
     def __iter__(self) -> Iterator[str]:
         """Every word in row order, decoding words.txt a few MiB at a time."""
