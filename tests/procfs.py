@@ -31,8 +31,12 @@ def listening_pids(port: int) -> set[int]:
     return {pid for pid in pids if _sockets_of(pid) & inodes}
 
 
-def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+def parent_of(pid: int) -> int | None:
+    """The parent's pid, None once the process has ended."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:  # the process ended meanwhile
+        return None
 
 
 def server_workers(port: int) -> set[int]:
@@ -59,15 +63,8 @@ def rss_mib(pid: int) -> float:
 
 def children_of(pid: int) -> set[int]:
     """Processes whose parent is ``pid``."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if parent_of(int(entry.name)) == pid:
-                    found.add(int(entry.name))
-            except OSError:  # the process ended meanwhile
-                pass
-    return found
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return {child for child in pids if parent_of(child) == pid}
 
 
 def alive(pid: int) -> bool:
