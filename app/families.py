@@ -37,6 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from wordlens.app.blocks import products
 from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
 from wordlens.app.output_layer import HuffmanTree
 from wordlens.artifacts import Model
@@ -73,19 +74,30 @@ QUERIES = {
 
 
 class UnitRows:
-    """Unit-length rows to rank words by inner product (cosine similarity): ``rows``
-    gives some of them, ``scores`` all their inner products with a query."""
+    """The rows of ``vectors`` (V, d) scaled to unit length, to rank words by cosine
+    similarity: ``rows`` gives some of them, ``scores`` and ``block_scores`` the
+    inner products of many with unit queries. The unit rows are never stored: a score
+    is v_i·q / ‖v_i‖ with ``norms`` (V,) the stored lengths, and 0 for a zero row
+    (one division per row, next to d multiplications).
+    """
 
-    def __init__(self, unit: np.ndarray):
-        self.unit = unit
+    def __init__(self, vectors: np.ndarray, norms: np.ndarray):
+        self.vectors = vectors
+        self.norms = norms
 
     def rows(self, rows: list[int]) -> np.ndarray:
         """The unit rows ``rows``, (k, d) float32."""
-        return self.unit[rows]
+        return _unit(np.asarray(self.vectors[rows], dtype=np.float32), self.norms[rows])
 
     def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
-        """Inner products of the first ``limit`` rows with ``query`` (d,), (limit,)."""
-        return self.unit[:limit] @ query
+        """Inner products of the first ``limit`` unit rows with ``query`` (d,), (limit,)
+        float32."""
+        return _unit(products(self.vectors, query, limit), self.norms[:limit])
+
+    def block_scores(self, queries: np.ndarray, block: slice) -> np.ndarray:
+        """Inner products of the unit rows ``block`` with ``queries`` (d, k): (rows, k)
+        float32."""
+        return _unit(products(self.vectors[block], queries), self.norms[block])
 
 
 class CorrelationBasis(UnitRows):
@@ -110,7 +122,7 @@ class CorrelationBasis(UnitRows):
     @cached_property
     def lengths(self) -> np.ndarray:
         """‖v_i L‖ of every word, (V,) float32: one (V, d)·(d, d) product."""
-        return np.linalg.norm(self.vectors @ self.factor, axis=1)
+        return np.linalg.norm(products(self.vectors, self.factor), axis=1)
 
     def rows(self, rows: list[int]) -> np.ndarray:
         projected = self.vectors[rows] @ self.factor
@@ -118,8 +130,12 @@ class CorrelationBasis(UnitRows):
 
     def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
         # ⟨v_i L / ‖v_i L‖, q⟩ = v_i · (L q) / ‖v_i L‖
-        products = self.vectors[:limit] @ (self.factor @ query.astype(np.float32))
-        return _unit(products, self.lengths[:limit])
+        projected = products(self.vectors, self.factor @ query.astype(np.float32), limit)
+        return _unit(projected, self.lengths[:limit])
+
+    def block_scores(self, queries: np.ndarray, block: slice) -> np.ndarray:
+        projected = products(self.vectors[block], self.factor @ queries.astype(np.float32))
+        return _unit(projected, self.lengths[block])
 
 
 def _unit(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -232,7 +248,7 @@ class PMIInnerProduct(Family):
         return model.kind == "pmi" and model.counts is not None
 
     def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
-        return (self.vectors @ self.vectors[row]).astype(np.float64)
+        return products(self.vectors, self.vectors[row]).astype(np.float64)
 
     def pair_scores(
         self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
@@ -295,10 +311,6 @@ class HierarchicalSoftmax(_Word2Vec):
     def __init__(self, model: Model):
         super().__init__(model)
         self.tree = HuffmanTree(model.arrays)
-
-    def warm_up(self) -> None:
-        # Loads the compiled path kernel (about half a second per process).
-        self.tree.log_prob_sum(self.vectors[:1], np.arange(1), np.ones(1))
 
     def context_scores(self, row: int, prior_weight: float) -> np.ndarray:
         return self.tree.log_prob_all(self.vectors[row]) - prior_weight * self.log_prior
