@@ -17,12 +17,15 @@ __all__ = ["BLOCK_VALUES", "products", "row_blocks"]
 
 #: Values in one block: 2 MiB as float32, 4 MiB as float64, per temporary.
 BLOCK_VALUES = 1 << 19
+#: float16 values converted to float32 at a time: 512 KiB, which stays in the cache
+#: between the conversion and the product (fastest of 64 to 4,096 rows of 128 here).
+_CONVERTED = 1 << 17
 
 
-def row_blocks(rows: int, width: int) -> Iterator[slice]:
-    """Consecutive slices of ``range(rows)`` of at most BLOCK_VALUES // ``width`` rows
+def row_blocks(rows: int, width: int, values: int = BLOCK_VALUES) -> Iterator[slice]:
+    """Consecutive slices of ``range(rows)`` of at most ``values`` // ``width`` rows
     (at least one)."""
-    step = max(1, BLOCK_VALUES // max(width, 1))
+    step = max(1, values // max(width, 1))
     for start in range(0, rows, step):
         yield slice(start, min(start + step, rows))
 
@@ -36,6 +39,9 @@ def products(matrix: np.ndarray, right: np.ndarray, stop: int | None = None) -> 
     if rows.dtype == np.float32:
         return rows @ right
     out = np.empty((len(rows), *right.shape[1:]), dtype=np.float32)
-    for block in row_blocks(len(rows), rows.shape[1]):
-        out[block] = rows[block].astype(np.float32) @ right
+    converted = np.empty((max(1, _CONVERTED // rows.shape[1]), rows.shape[1]), np.float32)
+    for block in row_blocks(len(rows), rows.shape[1], _CONVERTED):
+        part = converted[: block.stop - block.start]
+        np.copyto(part, rows[block])
+        out[block] = part @ right
     return out

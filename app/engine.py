@@ -49,7 +49,7 @@ from wordlens.app.families import (
     family_of,
 )
 from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
-from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
+from wordlens.artifacts import Model, ModelFormatError, Verify, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 
 __all__ = ["Engine", "Limits", "WordModel"]
@@ -486,7 +486,9 @@ class Engine:
         ``manifest.json``; other entries are skipped with a log line).
     default : the model used when a query names none (default: ``pmi`` if there is
         a ``pmi`` folder, else the first model that loaded).
-    verify : check the files' SHA-256 when loading.
+    verify : check the files' SHA-256 when loading: True (once; then a model's
+        stamp vouches for files that did not change), ``"full"`` (always) or False
+        (see :func:`wordlens.artifacts.load_model`).
     limits : query bounds shared by all models.
 
     A model that fails to load is left out and its reason kept in ``errors`` (files
@@ -501,7 +503,7 @@ class Engine:
         self,
         models_dir: str | Path,
         default: str | None = None,
-        verify: bool = True,
+        verify: Verify = True,
         limits: Limits = Limits(),
     ):
         self.models_dir = Path(models_dir)

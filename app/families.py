@@ -87,7 +87,7 @@ class UnitRows:
 
     def rows(self, rows: list[int]) -> np.ndarray:
         """The unit rows ``rows``, (k, d) float32."""
-        return _unit(np.asarray(self.vectors[rows], dtype=np.float32), self.norms[rows])
+        return _unit(np.array(self.vectors[rows], dtype=np.float32), self.norms[rows])
 
     def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
         """Inner products of the first ``limit`` unit rows with ``query`` (d,), (limit,)
@@ -139,9 +139,11 @@ class CorrelationBasis(UnitRows):
 
 
 def _unit(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """``values`` (k, ...) divided by ``lengths`` (k,), 0 where a length is 0."""
+    """``values`` (k, ...), a fresh array computed from k rows of lengths ``lengths``
+    (k,), divided by them in place; where a length is 0 the row is zero, and so are
+    its values, which stay (no temporary: this runs on every query)."""
     lengths = lengths.reshape(len(lengths), *([1] * (values.ndim - 1)))
-    return np.divide(values, lengths, out=np.zeros_like(values), where=lengths > 0)
+    return np.divide(values, lengths, out=values, where=lengths > 0)
 
 
 class Family:

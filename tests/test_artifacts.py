@@ -427,3 +427,26 @@ def test_float16_vectors(tmp_path):
         make_model(tmp_path / "big", vectors=too_large, dtype="float16")
     with pytest.raises(ValueError, match="dtype must be one of"):
         make_model(tmp_path / "other", dtype="float64")
+
+
+def test_the_verify_command_reads_every_file_whatever_the_stamp(tmp_path, monkeypatch, capsys):
+    from wordlens.app.settings import Settings
+    from wordlens.cli import main
+
+    words = [f"w{i}" for i in range(1000)]
+    vectors = np.ones((1000, 300), dtype=np.float32)
+    make_model(tmp_path / "models" / "good")
+    path, _ = make_model(tmp_path / "models" / "rotten", words=words, vectors=vectors, counts=None)
+    data = bytearray((path / "vectors.npy").read_bytes())
+    data[len(data) // 2 + 1000] ^= 0xFF  # between the sampled blocks
+    (path / "vectors.npy").write_bytes(bytes(data))
+    _forge_stamp(path)
+    monkeypatch.setenv("WORDLENS_MODELS", str(tmp_path / "models"))
+    assert main(["verify"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("good: ok, 5 files")
+    assert out[1] == "rotten: FAILED: rotten/vectors.npy: checksum mismatch (corrupted or modified)"
+    assert main(["verify", "good"]) == 0
+    assert Settings.from_env({"WORDLENS_VERIFY": "full"}).verify_checksums == "full"
+    assert Settings.from_env({"WORDLENS_VERIFY": "0"}).verify_checksums is False
+    assert Settings.from_env({}).verify_checksums is True

@@ -181,6 +181,7 @@ def test_library_call_writes_the_model(tiny_corpus, tmp_path):
         ({"min_learning_rate": 0.1}, "min_learning_rate <= learning_rate"),
         ({"window": 0}, "window must be at least 1"),
         ({"sample": -1}, "sample must be 0 or more"),
+        ({"dtype": "float64"}, "dtype must be one of float32, float16"),
     ],
 )
 def test_params_are_checked_on_construction(settings, message):
@@ -205,8 +206,11 @@ def test_negative_sampling_only(tiny_corpus, tmp_path):
         "--negative",
         "3",
         "--no-evaluate",
+        "--dtype",
+        "float16",
     )
     model = WordModel(load_model(path))
+    assert model.vectors.dtype == np.float16 and model.arrays["syn1neg"].dtype == np.float32
     assert model.output_layers == ["ns"] and "syn1neg" in model.arrays
     assert model.related("the", topn=3)[1] == "ns"
     assert model.keywords("the senate passed the law").method == "ns"

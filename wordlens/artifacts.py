@@ -70,6 +70,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Model",
     "ModelFormatError",
+    "Verify",
     "find_models",
     "json_default",
     "load_model",
