@@ -68,10 +68,11 @@ def measure(path: Path, queries: int) -> dict:
         "vectors": str(model.vectors.dtype),
         "vectors.npy MiB": files["vectors.npy"]["bytes"] / 2**20,
         "model MiB": sum(entry["bytes"] for entry in files.values()) / 2**20,
-        "WS353 cosine": figures["wordsim353"]["spearman_cosine"],
-        "SimLex cosine": figures["simlex999"]["spearman_cosine"],
-        "WS353 context": figures["wordsim353"].get("spearman_context"),
-        "SimLex context": figures["simlex999"].get("spearman_context"),
+        # four decimals, as evaluate rounds them: the table would show three
+        "WS353 cosine": f"{figures['wordsim353']['spearman_cosine']:.4f}",
+        "SimLex cosine": f"{figures['simlex999']['spearman_cosine']:.4f}",
+        "WS353 context": f"{figures['wordsim353'].get('spearman_context'):.4f}",
+        "SimLex context": f"{figures['simlex999'].get('spearman_context'):.4f}",
         "most_similar ms": best_of(similar, 3) / queries * 1e3,
     }
     if model.family.answers("context_similarity"):
