@@ -1,7 +1,9 @@
 """Peak memory and time of ``wordlens import`` against gensim's loader.
 
 Writes seeded random vectors (``--words`` × ``--dim``, default 1 M × 100) once per
-format in a temporary folder, then, each in its own process, runs ``wordlens import``
+format in a temporary folder (in a child process, so that this one stays small: the
+peak RSS of a child counts its parent's pages), then, each in its own process, runs
+``wordlens import``
 on it and gensim's ``KeyedVectors.load_word2vec_format`` (``binary=True`` for
 word2vec-bin, ``no_header=True`` for glove). Peak RSS is the child's own maximum
 resident set (``wait4``'s ru_maxrss), compared with the float32 matrix written.
@@ -15,13 +17,20 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 from common import run_measured, table
 
+# Run in a child process: the peak RSS of a child started from a large process would
+# count the parent's pages (Linux keeps the maximum across fork and exec).
+WRITE = """
+import sys
+import numpy as np
 from wordlens.training.vector_formats import write_vectors
+words, dim = int(sys.argv[2]), int(sys.argv[3])
+vectors = np.random.default_rng(0).normal(size=(words, dim)).astype(np.float32)
+write_vectors(sys.argv[1], [f"w{i}" for i in range(words)], vectors, sys.argv[4])
+"""
 
 GENSIM = """
 import sys
@@ -42,19 +51,16 @@ def main() -> None:
     parser.add_argument("--no-gensim", action="store_true", help="time wordlens only")
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(args.words, args.dim)).astype(np.float32)
-    words = [f"w{i}" for i in range(args.words)]
-    matrix_mib = vectors.nbytes / 2**20
+    matrix_mib = args.words * args.dim * 4 / 2**20
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-import-") as scratch:
         for fmt in args.formats:
             source = Path(scratch) / f"vectors.{fmt}"
-            started = time.perf_counter()
-            write_vectors(source, words, vectors, fmt)
+            seconds, _, _ = run_measured(
+                [sys.executable, "-c", WRITE, str(source), str(args.words), str(args.dim), fmt]
+            )
             print(
-                f"{fmt}: {source.stat().st_size / 2**20:.0f} MiB written in "
-                f"{time.perf_counter() - started:.1f} s",
+                f"{fmt}: {source.stat().st_size / 2**20:.0f} MiB written in {seconds:.1f} s",
                 flush=True,
             )
             out = Path(scratch) / "model"
