@@ -233,11 +233,14 @@ def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
-@pytest.mark.parametrize("inner_nodes", [2, 1000])
-def test_path_weights_gather_each_inner_node_once(inner_nodes):
-    """Both ways of gathering the nodes of a text's paths (a sort for a short text,
-    one count per inner node when the paths are long next to the tree) give each
-    node once, with the weight through it and the weight turning there with code 1."""
+@pytest.mark.parametrize(("inner_nodes", "steps_kept"), [(2, 0), (1000, 0), (1000, 1024)])
+def test_path_weights_add_up_per_inner_node(monkeypatch, inner_nodes, steps_kept):
+    """Every way of gathering the nodes of a text's paths (each step kept, a sort, one
+    count per inner node) gives, node by node, the weight through it and the weight
+    turning there with code 1."""
+    from wordlens.app import output_layer
+
+    monkeypatch.setattr(output_layer, "_STEPS_KEPT", steps_kept)
     syn1 = np.arange(2 * (inner_nodes + 1), dtype=np.float32).reshape(-1, 2)
     points = np.full((3, 2), inner_nodes + 1, dtype=np.int64)  # padding: syn1's rows
     points[:2] = [[0, 1], [0, 2 % inner_nodes]]
@@ -252,10 +255,12 @@ def test_path_weights_gather_each_inner_node_once(inner_nodes):
     rows, half, linear = tree.path_weights(np.array([0, 1]), np.array([1.0, 2.0]))
     # node 0 carries both paths (3.0, turned by the second: 2.0); node 1 the first
     # (1.0, turned there); with 2 inner nodes the second path also ends at node 0.
-    expected = {0: (3.0, 2.0), 1: (1.0, 1.0), 2: (2.0, 0.0)}
+    expected = {0: [3.0, 2.0], 1: [1.0, 1.0], 2: [2.0, 0.0]}
     if inner_nodes == 2:
-        expected = {0: (5.0, 2.0), 1: (1.0, 1.0)}
-    found = {
-        int(row[0]) // 2: (2 * h, h - rest) for row, h, rest in zip(rows, half, linear, strict=True)
-    }
+        expected = {0: [5.0, 2.0], 1: [1.0, 1.0]}
+    found: dict[int, list[float]] = {}
+    for row, h, rest in zip(rows, half, linear, strict=True):
+        through, turned = found.setdefault(int(row[0]) // 2, [0.0, 0.0])
+        found[int(row[0]) // 2] = [through + 2 * h, turned + h - rest]
     assert found == expected
+    assert len(rows) == (4 if steps_kept else len(expected))
