@@ -50,7 +50,7 @@ from wordlens.app.families import (
     family_of,
 )
 from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
-from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
+from wordlens.artifacts import Model, ModelFormatError, Verify, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 
 __all__ = ["Answer", "Engine", "Limits", "QueryVectors", "SimilarQuery", "WordModel"]
@@ -206,8 +206,8 @@ class WordModel:
         # on every slice.
         self.arrays = {name: np.asarray(array) for name, array in model.arrays.items()}
         self.vectors = self.arrays["vectors"]
-        self.vectors_norm = self.arrays["vectors_norm"]
         self.norms = self.arrays["norms"]
+        self.unit = UnitRows(self.vectors, self.norms)  # cosine similarity
         self.counts = None if model.counts is None else np.asarray(model.counts)
         self.tokenizer: Tokenizer = from_spec(
             model.manifest.get("tokenizer") or {"name": "whitespace"}
@@ -386,23 +386,29 @@ class WordModel:
 
     # -------------------------------------------------------- cosine family
 
+    def vectors_of(self, rows: list[int], norm: bool = False) -> np.ndarray:
+        """The vectors of ``rows`` (k, d), float32 (as stored, or a float16 model's
+        values converted); unit length with ``norm=True``."""
+        if norm:
+            return self.unit.rows(rows)
+        return np.asarray(self.vectors[rows], dtype=np.float32)
+
     def vector(self, word: str, norm: bool = False) -> np.ndarray:
         """The word's vector (d,), float32; unit length with ``norm=True``."""
-        row = self.id(word)
-        return np.array((self.vectors_norm if norm else self.vectors)[row])
+        return self.vectors_of([self.id(word)], norm)[0]
 
     def similarity(self, w1: str, w2: str) -> float:
         """Cosine similarity of two words (0 when either vector is zero)."""
-        a, b = self.ids([w1, w2])
-        return float(np.dot(self.vectors_norm[a], self.vectors_norm[b]))
+        a, b = self.unit.rows(self.ids([w1, w2]))
+        return float(np.dot(a, b))
 
     def n_similarity(self, ws1: Sequence[str], ws2: Sequence[str]) -> float:
         """Cosine between the means of two word sets' vectors (gensim's definition)."""
         if not ws1 or not ws2:
             raise InvalidQueryError("both word lists must be non-empty")
         rows1, rows2 = self.ids(ws1), self.ids(ws2)
-        mean1 = self.vectors[rows1].mean(axis=0)
-        mean2 = self.vectors[rows2].mean(axis=0)
+        mean1 = self.vectors[rows1].mean(axis=0, dtype=np.float64)
+        mean2 = self.vectors[rows2].mean(axis=0, dtype=np.float64)
         return self._cosine(mean1, mean2)
 
     @staticmethod
@@ -472,7 +478,7 @@ class WordModel:
         answers: list[Answer] = [[] for _ in queries]
         for position, error in built.errors.items():
             answers[position] = error
-        cell_bytes = basis.unit.dtype.itemsize + _RANKING_BYTES
+        cell_bytes = 4 + _RANKING_BYTES  # float32 scores, and what ranking them holds
         for chunk in query_chunks(len(built.positions), limit, cell_bytes):
             vectors = built.vectors[chunk]
 
@@ -542,10 +548,10 @@ class WordModel:
             raise InvalidQueryError("most_similar_cosmul needs at least one positive word")
         rows_pos, rows_neg = self.ids(positive), self.ids(negative)
         limit = self._restricted(restrict_vocab)
-        queries = self.vectors_norm[rows_pos + rows_neg].T  # (d, k)
+        queries = self.unit.rows(rows_pos + rows_neg).T  # (d, k)
         scores = np.empty(limit)
         for block in row_blocks(limit, queries.shape[1]):
-            cosines = self.vectors_norm[block] @ queries  # (block, k)
+            cosines = self.unit.block_scores(queries, block)  # (block, k)
             shifted = (1.0 + cosines.astype(np.float64)) / 2
             scores[block] = shifted[:, : len(rows_pos)].prod(axis=1)
             scores[block] /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
@@ -569,7 +575,7 @@ class WordModel:
         if not np.isfinite(length) or length == 0:
             raise InvalidQueryError("the vector must be finite and non-zero")
         limit = self._restricted(restrict_vocab)
-        scores = self.vectors_norm[:limit] @ (query / length).astype(np.float32)
+        scores = self.unit.scores((query / length).astype(np.float32), limit)
         return self._ranked(scores[None], topn, [[]])[0]
 
     def doesnt_match(self, words: Sequence[str]) -> str:
@@ -577,7 +583,7 @@ class WordModel:
         if len(words) < 2:
             raise InvalidQueryError("doesnt_match needs at least two words")
         rows = self.ids(words)
-        unit = self.vectors_norm[rows].astype(np.float64)
+        unit = self.unit.rows(rows).astype(np.float64)
         mean = unit.mean(axis=0)
         length = np.linalg.norm(mean)
         scores = unit @ (mean / length if length > 0 else mean)
@@ -587,7 +593,7 @@ class WordModel:
 
     def _similarity_basis(self, method: str, correlation_n: int) -> UnitRows:
         if method == "cosine":
-            return UnitRows(self.vectors_norm)
+            return self.unit
         if method == "correlation":
             return self.correlation_basis(correlation_n)
         raise InvalidQueryError(f"unknown method {method!r}; use 'cosine' or 'correlation'")
@@ -738,7 +744,9 @@ class Engine:
         ``manifest.json``; other entries are skipped with a log line).
     default : the model used when a query names none (default: ``pmi`` if there is
         a ``pmi`` folder, else the first model that loaded).
-    verify : check the files' SHA-256 when loading.
+    verify : check the files' SHA-256 when loading: True (once; then a model's
+        stamp vouches for files that did not change), ``"full"`` (always) or False
+        (see :func:`wordlens.artifacts.load_model`).
     limits : query bounds shared by all models.
 
     A model that fails to load is left out and its reason kept in ``errors`` (files
@@ -753,7 +761,7 @@ class Engine:
         self,
         models_dir: str | Path,
         default: str | None = None,
-        verify: bool = True,
+        verify: Verify = True,
         limits: Limits = Limits(),
     ):
         self.models_dir = Path(models_dir)

@@ -37,6 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from wordlens.app.blocks import products
 from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
 from wordlens.app.output_layer import LOG_PROB_ALL_BYTES, HuffmanTree
 from wordlens.artifacts import Model
@@ -83,35 +84,54 @@ def dot_error(dim: int) -> float:
 
 
 class UnitRows:
-    """Unit-length rows to rank words by inner product (cosine similarity): ``rows``
-    gives some of them, ``scores`` all their inner products with a query, fast, and
-    ``exact`` the same for chosen (query, row) pairs, each computed on its own (so
-    that an answer never depends on the other queries of a batch)."""
+    """The rows of ``vectors`` (V, d) scaled to unit length, to rank words by cosine
+    similarity: ``rows`` gives some of them, ``scores``, ``block_scores`` and
+    ``batch_scores`` the inner products of many with unit queries, fast, and ``exact``
+    the same for chosen (query, row) pairs, each computed on its own (so that an answer
+    never depends on the other queries of a batch). The unit rows are never stored: a
+    score is v_i·q / ‖v_i‖ with ``norms`` (V,) the stored lengths, and 0 for a zero row
+    (one division per row, next to d multiplications).
+    """
 
-    def __init__(self, unit: np.ndarray):
-        self.unit = unit
+    def __init__(self, vectors: np.ndarray, norms: np.ndarray):
+        self.vectors = vectors
+        self.norms = norms
 
     def rows(self, rows: list[int]) -> np.ndarray:
         """The unit rows ``rows``, (k, d) float32."""
-        return self.unit[rows]
+        return _unit(np.array(self.vectors[rows], dtype=np.float32), self.norms[rows])
 
     def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
-        """Inner products of the first ``limit`` rows with ``query`` (d,), (limit,)."""
-        return self.unit[:limit] @ query
+        """Inner products of the first ``limit`` unit rows with ``query`` (d,), (limit,)
+        float32."""
+        return _unit(products(self.vectors, query, limit), self.norms[:limit])
+
+    def block_scores(self, queries: np.ndarray, block: slice) -> np.ndarray:
+        """Inner products of the unit rows ``block`` with ``queries`` (d, k): (rows, k)
+        float32."""
+        return _unit(products(self.vectors[block], queries), self.norms[block])
 
     def batch_scores(self, queries: np.ndarray, limit: int) -> np.ndarray:
         """Inner products of unit ``queries`` (q, d) float32 with the first ``limit``
-        rows, (q, limit) float32: one matrix product, each within ``margin`` of
+        unit rows, (q, limit) float32: one matrix product, each within ``margin`` of
         ``exact``."""
-        return queries @ self.unit[:limit].T
+        if self.vectors.dtype == np.float32:
+            scores = queries @ self.vectors[:limit].T
+        else:
+            scores = np.ascontiguousarray(products(self.vectors, queries.T, limit).T)
+        norms = self.norms[:limit]
+        return np.divide(scores, norms, out=scores, where=norms > 0)
 
     @property
     def margin(self) -> float:
-        return dot_error(self.unit.shape[1])
+        # the product's error, and one rounding more for the division by the norm
+        return dot_error(self.vectors.shape[1]) + 2.0**-24
 
     def exact(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """⟨queries[i], unit row rows[i]⟩ for float64 queries (n, d), float64 (n,)."""
-        return np.einsum("nd,nd->n", self.unit[rows].astype(np.float64), queries)
+        dots = np.einsum("nd,nd->n", self.vectors[rows].astype(np.float64), queries)
+        norms = self.norms[rows].astype(np.float64)
+        return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
 
 
 class CorrelationBasis(UnitRows):
@@ -136,7 +156,7 @@ class CorrelationBasis(UnitRows):
     @cached_property
     def lengths(self) -> np.ndarray:
         """‖v_i L‖ of every word, (V,) float32: one (V, d)·(d, d) product."""
-        return np.linalg.norm(self.vectors @ self.factor, axis=1)
+        return np.linalg.norm(products(self.vectors, self.factor), axis=1)
 
     def rows(self, rows: list[int]) -> np.ndarray:
         projected = self.vectors[rows] @ self.factor
@@ -144,14 +164,20 @@ class CorrelationBasis(UnitRows):
 
     def scores(self, query: np.ndarray, limit: int) -> np.ndarray:
         # ⟨v_i L / ‖v_i L‖, q⟩ = v_i · (L q) / ‖v_i L‖
-        products = self.vectors[:limit] @ (self.factor @ query.astype(np.float32))
-        return _unit(products, self.lengths[:limit])
+        projected = products(self.vectors, self.factor @ query.astype(np.float32), limit)
+        return _unit(projected, self.lengths[:limit])
+
+    def block_scores(self, queries: np.ndarray, block: slice) -> np.ndarray:
+        projected = products(self.vectors[block], self.factor @ queries.astype(np.float32))
+        return _unit(projected, self.lengths[block])
 
 
 def _unit(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """``values`` (k, ...) divided by ``lengths`` (k,), 0 where a length is 0."""
+    """``values`` (k, ...), a fresh array computed from k rows of lengths ``lengths``
+    (k,), divided by them in place; where a length is 0 the row is zero, and so are
+    its values, which stay (no temporary: this runs on every query)."""
     lengths = lengths.reshape(len(lengths), *([1] * (values.ndim - 1)))
-    return np.divide(values, lengths, out=np.zeros_like(values), where=lengths > 0)
+    return np.divide(values, lengths, out=values, where=lengths > 0)
 
 
 class Family:
@@ -267,7 +293,7 @@ class PMIInnerProduct(Family):
         return model.kind == "pmi" and model.counts is not None
 
     def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
-        return (self.vectors[rows] @ self.vectors.T).astype(np.float64)
+        return products(self.vectors, self.vectors[rows].T).T.astype(np.float64, order="C")
 
     def context_margin(self, rows: np.ndarray) -> np.ndarray:
         return dot_error(self.vectors.shape[1]) * self.norms[rows] * self._largest_norm
@@ -338,10 +364,6 @@ class HierarchicalSoftmax(_Word2Vec):
         super().__init__(model)
         self.tree = HuffmanTree(model.arrays)
 
-    def warm_up(self) -> None:
-        # Loads the compiled path kernel (about half a second per process).
-        self.tree.log_prob_sum(self.vectors[:1], np.arange(1), np.ones(1))
-
     context_bytes = LOG_PROB_ALL_BYTES  # the prior is taken off once its temporaries are gone
 
     def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
@@ -351,7 +373,7 @@ class HierarchicalSoftmax(_Word2Vec):
     def context_margin(self, rows: np.ndarray) -> np.ndarray:
         # log σ is 1-Lipschitz: a path of L nodes adds up L products' errors
         error = dot_error(self.vectors.shape[1]) * self.tree.depth * self.tree.largest_node
-        return error * np.linalg.norm(self.vectors[rows], axis=1)
+        return error * np.linalg.norm(self.vectors[rows].astype(np.float32), axis=1)
 
     def pair_scores(
         self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float

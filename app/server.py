@@ -468,7 +468,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Several words' vectors at once (unit length with ``norm=true``)."""
         m = model_for(request.model)
         rows = m.ids(request.words)
-        matrix = (m.vectors_norm if request.norm else m.vectors)[rows]
+        matrix = m.vectors_of(rows, request.norm)
         return s.WordVectors(
             model=m.name, words=[m.words[i] for i in rows], vectors=matrix.tolist()
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wordlens.app.engine import Limits
+from wordlens.artifacts import Verify
 
 __all__ = ["Settings"]
 
@@ -19,11 +20,17 @@ def _flag(value: str) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
+def _verify(value: str) -> Verify:
+    """WORDLENS_VERIFY: ``full`` (read every file whole), or a flag (on: trust the
+    models' verification stamps, see :func:`wordlens.artifacts.load_model`)."""
+    return "full" if value.strip().lower() == "full" else _flag(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     models_dir: Path = Path("models")
     default_model: str | None = None
-    verify_checksums: bool = True
+    verify_checksums: Verify = True
     blas_threads: int = 1
     max_batch_documents: int = 1000
     max_batch_chars: int = 10_000_000
@@ -71,7 +78,7 @@ class Settings:
         return cls(
             models_dir=Path(env.get("WORDLENS_MODELS", "models")),
             default_model=env.get("WORDLENS_DEFAULT_MODEL") or None,
-            verify_checksums=_flag(env.get("WORDLENS_VERIFY", "1")),
+            verify_checksums=_verify(env.get("WORDLENS_VERIFY", "1")),
             blas_threads=integer("WORDLENS_BLAS_THREADS", cls.blas_threads),
             max_batch_documents=integer("WORDLENS_MAX_BATCH_DOCUMENTS", cls.max_batch_documents),
             max_batch_chars=integer("WORDLENS_MAX_BATCH_CHARS", cls.max_batch_chars),

@@ -111,8 +111,10 @@ def worker_pids(parent: int) -> list[int]:
 
 def start_server(models: str, workers: int, port: int) -> tuple[subprocess.Popen, float]:
     """Start ``wordlens serve`` on 127.0.0.1:``port`` and wait until /readyz answers
-    200 and every worker runs; returns the process and the seconds that took."""
+    200 on 8 new connections per worker in a row and every worker runs; returns the
+    process and the seconds that took."""
     started = time.perf_counter()
+    answered = 0  # consecutive 200s, each on a new connection
     server = subprocess.Popen(
         [
             sys.executable, "-m", "wordlens", "serve", "--models", models,
@@ -126,8 +128,15 @@ def start_server(models: str, workers: int, port: int) -> tuple[subprocess.Popen
             ready = httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
         except httpx2.TransportError:
             ready = False
-        if ready and len(worker_pids(server.pid)) == workers:
+        # Each GET opens a new connection, which the kernel hands to one worker's
+        # socket (by a hash of the client port); a worker still loading holds it until
+        # it is ready. 8 answers in a row make it unlikely (< 1 %) that a worker of 2
+        # was never asked.
+        answered = answered + 1 if ready else 0
+        if answered >= 8 * workers and len(worker_pids(server.pid)) == workers:
             return server, time.perf_counter() - started
+        if ready:
+            continue
         if server.poll() is not None:
             raise SystemExit("server exited")
         if time.perf_counter() - started > 120:
@@ -136,13 +145,37 @@ def start_server(models: str, workers: int, port: int) -> tuple[subprocess.Popen
         time.sleep(0.05)
 
 
+def start_only(models: str, workers: int, times: int) -> None:
+    """Start the server ``times`` times; print each start time and the workers' memory
+    once ready (before any query)."""
+    for attempt in range(1, times + 1):
+        server, seconds = start_server(models, workers, free_port())
+        try:
+            memory = [memory_kib(pid) for pid in worker_pids(server.pid)]
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        shown = ", ".join(f"RSS {rss / 1024:.0f} / PSS {pss / 1024:.0f} MiB" for rss, pss in memory)
+        print(f"start {attempt}: {seconds:.2f} s to /readyz with {workers} worker(s); {shown}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default="models")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument(
+        "--start-only",
+        type=int,
+        metavar="N",
+        default=0,
+        help="only start the server N times and print start time and memory per worker",
+    )
     args = parser.parse_args()
+    if args.start_only:
+        start_only(str(Path(args.models).resolve()), args.workers, args.start_only)
+        return
 
     from wordlens.app.engine import Engine
 

@@ -139,11 +139,11 @@ def overlap(reference: np.ndarray, found: np.ndarray) -> float:
 def scores(words: list[str], vectors: np.ndarray) -> dict:
     from wordlens.training.evaluate import cosine_scores, word_pair_correlation
 
-    norms = np.linalg.norm(vectors.astype(np.float64), axis=1, keepdims=True)
-    units = vectors / np.where(norms == 0, 1, norms)
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
     index = {word: i for i, word in enumerate(words)}
+    cosine = cosine_scores(vectors, norms)
     return {
-        label: word_pair_correlation(name, index, cosine_scores(units), str.lower)["spearman"]
+        label: word_pair_correlation(name, index, cosine, str.lower)["spearman"]
         for label, name in (("WS353", "wordsim353.tsv"), ("SimLex", "simlex999.txt"))
     }
 

@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from wordlens import artifacts
 from wordlens.artifacts import (
     ModelFormatError,
     find_models,
@@ -45,9 +46,7 @@ def test_round_trip(tmp_path):
     assert model.counts.tolist() == [10, 5, 3, 2]
     np.testing.assert_array_equal(model.vectors, vectors)
     assert isinstance(model.vectors, np.memmap)
-    norms = np.linalg.norm(model.vectors_norm, axis=1)
-    np.testing.assert_allclose(norms[[0, 1, 3]], 1.0, rtol=1e-6)
-    assert norms[2] == 0.0
+    assert model.norms.dtype == np.float32 and model.norms[2] == 0.0
     np.testing.assert_allclose(model.norms, np.linalg.norm(vectors, axis=1), rtol=1e-6)
     assert model.arrays["extra"].tolist() == [[0, 1, 2], [3, 4, 5]]
     manifest = model.manifest
@@ -55,7 +54,6 @@ def test_round_trip(tmp_path):
     assert set(manifest["files"]) == {
         "words.txt",
         "vectors.npy",
-        "vectors_norm.npy",
         "norms.npy",
         "counts.npy",
         "extra.npy",
@@ -65,6 +63,9 @@ def test_round_trip(tmp_path):
         "word_order.npy",
     }
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
+    assert sorted(p.name for p in path.iterdir()) == sorted(
+        [*manifest["files"], "manifest.json", ".verified.json"]
+    )
 
 
 def test_imported_vectors_have_no_counts(tmp_path):
@@ -82,14 +83,13 @@ def test_rewrite_replaces_the_model_and_leaves_no_debris(tmp_path):
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     calls = []
 
-    def failing_save(file, array, allow_pickle=False):
+    def failing_save(file, array, dtype):
         calls.append(file)
         if len(calls) == 2:
             raise OSError("disk full")
-        with open(file, "wb") as stream:
-            np.lib.format.write_array(stream, array)
+        np.save(file, array.astype(dtype))
 
-    monkeypatch.setattr(np, "save", failing_save)
+    monkeypatch.setattr(artifacts, "_save", failing_save)
     with pytest.raises(OSError, match="disk full"):
         make_model(tmp_path / "m")
     assert list(tmp_path.iterdir()) == []
@@ -115,11 +115,12 @@ def test_killed_writer_leaves_no_model(tmp_path):
     write_in_a_process_killed(
         tmp_path / "m",
         """
-        real_save = np.save
-        def save_then_die(file, array, allow_pickle=False):
-            real_save(file, array, allow_pickle=allow_pickle)
+        from wordlens import artifacts
+        real_save = artifacts._save
+        def save_then_die(file, array, dtype):
+            real_save(file, array, dtype)
             os.kill(os.getpid(), signal.SIGKILL)
-        np.save = save_then_die
+        artifacts._save = save_then_die
         """,
     )
     assert not (tmp_path / "m").exists()
@@ -310,3 +311,146 @@ def test_a_crash_between_the_two_renames_never_loses_the_model(tmp_path):
     make_model(tmp_path / "m", words=["a", "b", "c", "d"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
     assert list(load_model(tmp_path / "m").words) == ["a", "b", "c", "d"]
+
+
+def _counting_hashes(monkeypatch):
+    """The files whose SHA-256 the loader computes from now on."""
+    hashed = []
+    real = artifacts._sha256
+
+    def counting(path):
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(artifacts, "_sha256", counting)
+    return hashed
+
+
+def test_a_published_model_is_verified_once_then_checked_by_its_stamp(tmp_path, monkeypatch):
+    path, _ = make_model(tmp_path / "m")
+    hashed = _counting_hashes(monkeypatch)
+    load_model(path)
+    assert hashed == []  # the writer's stamp holds: nothing read whole
+    load_model(path, verify="full")
+    assert sorted(hashed) == sorted(json.loads((path / "manifest.json").read_text())["files"])
+    hashed.clear()
+    os.utime(path / "norms.npy")  # touched: its stamp no longer holds, so all are read
+    load_model(path)
+    assert "norms.npy" in hashed
+    hashed.clear()
+    load_model(path)  # ... and the load that verified them stamped them again
+    assert hashed == []
+
+
+def test_a_copied_model_is_verified_at_its_first_load(tmp_path, monkeypatch):
+    import shutil
+
+    path, _ = make_model(tmp_path / "m")
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy, copy_function=shutil.copy2)  # times kept, inodes not
+    hashed = _counting_hashes(monkeypatch)
+    load_model(copy)
+    assert "vectors.npy" in hashed
+    hashed.clear()
+    load_model(copy)
+    assert hashed == []
+
+
+def _forge_stamp(path):
+    """Make the stamp describe the files as they are now, as if no write had been
+    seen: what bytes changing under the file system (bit rot) would look like."""
+    stamp_file = path / ".verified.json"
+    stamp = json.loads(stamp_file.read_text())
+    for name, entry in stamp["files"].items():
+        entry["identity"] = artifacts._stamp_entry(path / name)["identity"]
+    stamp_file.write_text(json.dumps(stamp))
+
+
+def test_what_the_stamp_catches_and_what_only_full_verification_does(tmp_path):
+    words = [f"w{i}" for i in range(1000)]
+    vectors = np.ones((1000, 300), dtype=np.float32)  # 1.2 MB: sampled, not read whole
+    path, _ = make_model(tmp_path / "m", words=words, vectors=vectors, counts=None)
+    data = bytearray((path / "vectors.npy").read_bytes())
+    data[len(data) // 2 + 1000] ^= 0xFF  # between two sampled blocks
+    (path / "vectors.npy").write_bytes(bytes(data))
+    _forge_stamp(path)
+    load_model(path)  # unseen: the documented limit of the stamp
+    with pytest.raises(ModelFormatError, match=r"m/vectors\.npy: checksum mismatch"):
+        load_model(path, verify="full")
+    data[-1] ^= 0xFF  # in the last 64 KiB, which the digest reads
+    (path / "vectors.npy").write_bytes(bytes(data))
+    _forge_stamp(path)
+    with pytest.raises(ModelFormatError, match=r"m/vectors\.npy: checksum mismatch"):
+        load_model(path)
+
+
+def test_a_stamp_for_other_checksums_does_not_count(tmp_path, monkeypatch):
+    path, _ = make_model(tmp_path / "m")
+    stamp = json.loads((path / ".verified.json").read_text())
+    stamp["files"]["vectors.npy"]["sha256"] = "0" * 64
+    (path / ".verified.json").write_text(json.dumps(stamp))
+    hashed = _counting_hashes(monkeypatch)
+    load_model(path)
+    assert "vectors.npy" in hashed
+
+
+def test_models_with_a_unit_row_copy_still_load_without_mapping_it(tmp_path):
+    """Models written before kept ``vectors_norm.npy``: it is listed and checked, but
+    never mapped (no second copy of the matrix in memory)."""
+    path, vectors = make_model(tmp_path / "m")
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-30)
+    np.save(path / "vectors_norm.npy", unit.astype(np.float32))
+
+    def add(manifest):
+        manifest["arrays"]["vectors_norm"] = {"shape": [4, 8], "dtype": "float32"}
+        manifest["files"]["vectors_norm.npy"] = _listing(path / "vectors_norm.npy")
+
+    _edit_manifest(path, add)
+    model = load_model(path)
+    assert "vectors_norm" not in model.arrays
+    np.testing.assert_array_equal(model.vectors, vectors)
+    _poison(path / "vectors_norm.npy", 0.5)
+    with pytest.raises(ModelFormatError, match=r"m/vectors_norm\.npy: checksum mismatch"):
+        load_model(path)
+
+
+def test_float16_vectors(tmp_path):
+    path, vectors = make_model(tmp_path / "m", dtype="float16")
+    model = load_model(path)
+    assert (
+        model.vectors.dtype == np.float16
+        and model.manifest["arrays"]["vectors"]["dtype"] == "float16"
+    )
+    np.testing.assert_array_equal(model.vectors, vectors.astype(np.float16))
+    stored = model.vectors.astype(np.float64)
+    np.testing.assert_allclose(model.norms, np.linalg.norm(stored, axis=1), rtol=1e-6)
+    assert (path / "vectors.npy").stat().st_size == 128 + 4 * 8 * 2  # header, 2 bytes a value
+    too_large = np.ones((4, 8))
+    too_large[1, 2] = 7e4
+    with pytest.raises(ValueError, match=r"1 value is not finite \(float16 holds at most"):
+        make_model(tmp_path / "big", vectors=too_large, dtype="float16")
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        make_model(tmp_path / "other", dtype="float64")
+
+
+def test_the_verify_command_reads_every_file_whatever_the_stamp(tmp_path, monkeypatch, capsys):
+    from wordlens.app.settings import Settings
+    from wordlens.cli import main
+
+    words = [f"w{i}" for i in range(1000)]
+    vectors = np.ones((1000, 300), dtype=np.float32)
+    make_model(tmp_path / "models" / "good")
+    path, _ = make_model(tmp_path / "models" / "rotten", words=words, vectors=vectors, counts=None)
+    data = bytearray((path / "vectors.npy").read_bytes())
+    data[len(data) // 2 + 1000] ^= 0xFF  # between the sampled blocks
+    (path / "vectors.npy").write_bytes(bytes(data))
+    _forge_stamp(path)
+    monkeypatch.setenv("WORDLENS_MODELS", str(tmp_path / "models"))
+    assert main(["verify"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("good: ok, 9 files")
+    assert out[1] == "rotten: FAILED: rotten/vectors.npy: checksum mismatch (corrupted or modified)"
+    assert main(["verify", "good"]) == 0
+    assert Settings.from_env({"WORDLENS_VERIFY": "full"}).verify_checksums == "full"
+    assert Settings.from_env({"WORDLENS_VERIFY": "0"}).verify_checksums is False
+    assert Settings.from_env({}).verify_checksums is True

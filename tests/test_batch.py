@@ -148,10 +148,13 @@ def test_ties_go_to_the_lower_row_and_scores_are_exact(engine):
     and it takes that group's lowest rows, in a batch as alone."""
     model = engine.get("tied")
     unit = np.stack([model.vector(w, norm=True) for w in TIED]).astype(np.float64)
+    rows = [model.index[w] for w in TIED]
+    # scores: stored rows over their stored norms, in float64
+    exact_unit = model.vectors[rows].astype(np.float64) / model.norms[rows, None].astype(np.float64)
     answers = model.most_similar_batch([SimilarQuery([w]) for w in TIED[:8]], topn=150)
     related, _ = model.related_batch(TIED[:8], topn=150)
     for row, answer, context in zip(range(8), answers, related, strict=True):
-        cosines = unit @ (unit[row] / np.linalg.norm(unit[row]))  # the query: unit in float64
+        cosines = exact_unit @ (unit[row] / np.linalg.norm(unit[row]))  # the query: unit in float64
         expected = exact_order(cosines, 150, {row})
         assert [model.index[w] for w, _ in answer] == expected
         np.testing.assert_allclose([x for _, x in answer], cosines[expected], rtol=0, atol=1e-12)

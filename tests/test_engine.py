@@ -314,3 +314,35 @@ def test_the_correlation_cache_is_bounded_and_reused(pmi):
         pmi.most_similar(["w1"], method="correlation", correlation_n=n, topn=1)
     assert len(pmi.family._correlation) == CORRELATION_CACHE
     assert pmi.most_similar(["w1"], method="correlation", correlation_n=300, topn=5) == first
+
+
+def test_float16_vectors_answer_as_float32_ones(wide_pmi, tmp_path):
+    """A float16 model is scanned in float32 blocks of rows (20,000 rows of 64: ten
+    blocks): its answers are the float32 model's, up to float16's rounding."""
+    model = wide_pmi.model
+    path = write_model(
+        tmp_path / "half",
+        kind="pmi",
+        words=model.words,
+        vectors=model.vectors,
+        counts=model.counts,
+        manifest={"tokenizer": {"name": "whitespace"}},
+        dtype="float16",
+    )
+    half = WordModel(load_model(path))
+    assert half.vectors.dtype == np.float16
+    for word in ("w0", "w12345", "w19999"):
+        ours, theirs = half.most_similar([word], topn=5), wide_pmi.most_similar([word], topn=5)
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=2e-3)
+        assert half.similarity(word, "w7") == pytest.approx(
+            wide_pmi.similarity(word, "w7"), abs=2e-3
+        )
+    related, _ = half.related("w19999", topn=3)
+    expected, _ = wide_pmi.related("w19999", topn=3)
+    np.testing.assert_allclose([s for _, s in related], [s for _, s in expected], rtol=2e-3)
+    cosmul = half.most_similar_cosmul(["w1", "w2"], ["w3"], topn=3)
+    np.testing.assert_allclose(
+        [s for _, s in cosmul],
+        [s for _, s in wide_pmi.most_similar_cosmul(["w1", "w2"], ["w3"], topn=3)],
+        atol=2e-3,
+    )

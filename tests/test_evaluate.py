@@ -23,8 +23,8 @@ def capital_country_vectors():
 
 def test_planted_analogies_are_all_solved():
     words, vectors = capital_country_vectors()
-    norms = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    figures = evaluate_vectors(words, norms, context_scores=lambda a, b: np.zeros(len(a)))
+    norms = np.linalg.norm(vectors, axis=1)
+    figures = evaluate_vectors(words, vectors, norms, context_scores=lambda a, b: np.zeros(len(a)))
     analogy = figures["analogy"]
     assert analogy["questions"] > 20
     assert analogy["3cosadd"] == 1.0
@@ -44,8 +44,7 @@ def test_word_pairs_correlate_with_planted_similarities():
     index = {w: i for i, w in enumerate(words)}
     rng = np.random.default_rng(2)
     vectors = rng.normal(size=(len(words), 4)).astype(np.float32)
-    norms = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    figures = evaluate_vectors(words, norms)
+    figures = evaluate_vectors(words, vectors, np.linalg.norm(vectors, axis=1))
     random_rho = figures["wordsim353"]["spearman_cosine"]
     assert figures["wordsim353"]["oov_ratio"] == 0.0
     assert abs(random_rho) < 0.2
@@ -54,6 +53,6 @@ def test_word_pairs_correlate_with_planted_similarities():
     # score: the correlation must rise well above chance.
     for a, b, score in pairs:
         if a.lower() != b.lower():
-            norms[index[b.lower()]] += score / 10 * norms[index[a.lower()]]
-    norms /= np.linalg.norm(norms, axis=1, keepdims=True)
-    assert evaluate_vectors(words, norms)["wordsim353"]["spearman_cosine"] > 0.3
+            vectors[index[b.lower()]] += score / 10 * vectors[index[a.lower()]]
+    figures = evaluate_vectors(words, vectors, np.linalg.norm(vectors, axis=1))
+    assert figures["wordsim353"]["spearman_cosine"] > 0.3

@@ -145,7 +145,7 @@ def test_a_file_replaced_by_rename_is_harmless(tmp_path):
     engine = Engine(models)
     before = engine.get("m").similarity("w1", "w2")
     other = make_model(tmp_path / "other", seed=1)
-    os.replace(other / "vectors_norm.npy", path / "vectors_norm.npy")
+    os.replace(other / "vectors.npy", path / "vectors.npy")
     assert engine.get("m").similarity("w1", "w2") == before and engine.ready
 
 
@@ -156,7 +156,7 @@ from wordlens.app.errors import QueryError
 engine = Engine(sys.argv[1])
 model = engine.get("m")
 model.most_similar(["w1"])
-vectors = os.path.join(sys.argv[1], "m", "vectors_norm.npy")
+vectors = os.path.join(sys.argv[1], "m", "vectors.npy")
 os.truncate(vectors, os.path.getsize(vectors) // 2)
 try:
     engine.get("m").most_similar(["w1"])
@@ -179,9 +179,7 @@ def test_a_file_truncated_while_served_is_reported_not_a_crash(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, f"exit status {result.returncode}: {result.stderr[-2000:]}"
-    assert (
-        "model_unavailable model 'm' is unavailable: m/vectors_norm.npy: changed" in result.stdout
-    )
+    assert "model_unavailable model 'm' is unavailable: m/vectors.npy: changed" in result.stdout
 
 
 def test_the_server_survives_a_model_file_truncated_under_it(tmp_path):
@@ -191,12 +189,12 @@ def test_the_server_survives_a_model_file_truncated_under_it(tmp_path):
     with running_server(models) as url:
         query = {"positive": ["w1"], "model": "m"}
         assert httpx2.post(f"{url}/most_similar", json=query).status_code == 200
-        vectors = path / "vectors_norm.npy"
+        vectors = path / "vectors.npy"
         os.truncate(vectors, vectors.stat().st_size // 2)
         error = httpx2.post(f"{url}/most_similar", json=query).json()["error"]
         assert error["code"] == "model_unavailable"
-        assert "m/vectors_norm.npy: changed on disk while served" in error["message"]
+        assert "m/vectors.npy: changed on disk while served" in error["message"]
         assert httpx2.get(f"{url}/healthz").status_code == 200
         ready = httpx2.get(f"{url}/readyz")
-        assert ready.status_code == 503 and "m/vectors_norm.npy" in ready.json()["errors"]["m"]
+        assert ready.status_code == 503 and "m/vectors.npy" in ready.json()["errors"]["m"]
         assert httpx2.post(f"{url}/most_similar", json={**query, "model": "n"}).status_code == 200

@@ -56,6 +56,7 @@ def test_solver_defaults_are_resolved_in_the_settings():
         ({"eta": -1}, "eta must be positive, got -1"),
         ({"x_max": 0}, "x_max must be positive"),
         ({"weight_exponent": -0.5}, "weight_exponent must be 0 or more"),
+        ({"dtype": "float64"}, "dtype must be one of float32, float16"),
     ],
 )
 def test_settings_are_checked_on_construction(settings, message):
@@ -252,7 +253,10 @@ def test_adagrad_command_with_eig_start(tiny_corpus, tmp_path):
         "--weight-exponent",
         "0.5",
         "--untruncated",
+        "--dtype",
+        "float16",
     )
+    assert load_model(path).vectors.dtype == np.float16
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["params"] == (
         PMIParams(

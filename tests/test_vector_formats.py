@@ -7,6 +7,7 @@ from gensim.models import KeyedVectors
 from wordlens.app.engine import Engine
 from wordlens.artifacts import load_model, write_model
 from wordlens.cli import main
+from wordlens.training import vector_formats
 from wordlens.training.vector_formats import VectorFormatError, read_vectors, write_vectors
 
 WORDS = ["the", "Über", "猫", "New_York", "café", "x"]
@@ -111,6 +112,7 @@ def test_import_records_the_tokenizer_its_options_describe(tmp_path, vectors, op
         (b"a 1 2\nb 1\n", "glove", r"v.bin:2: 'b' has 1 values, expected 2"),
         (b"three two\na 1 2\n", "word2vec", r"v.bin:1: bad header"),
         (b"2 2\na 1 2\n", "word2vec", "header announces 2 words, the file has 1"),
+        (b"1 2\na 1 2\nb 3 4\n", "word2vec", "header announces 1 words, the file has 2"),
         (b"a 1 x\n", "glove", r"v.bin:1: values of 'a' are not numbers"),
         (b"2 2\na 1 2\n\xff\xfe 1 2\n", "word2vec", r"v.bin:3: not valid UTF-8"),
         (
@@ -145,3 +147,58 @@ def test_repeated_words_keep_the_first(tmp_path):
     source.write_text("a 1 2\nb 3 4\na 5 6\n")
     words, matrix = read_vectors(source, "glove")
     assert words == ["a", "b"] and matrix[0].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("fmt", list(GENSIM_OPTIONS))
+def test_reading_holds_the_matrix_once(tmp_path, fmt):
+    """The matrix is allocated once at its final size and filled in place: the peak
+    of what reading allocates stays within 1.5 × the matrix, words included (a list
+    of per-row arrays stacked at the end needed over 2 ×)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(10_000, 300)).astype(np.float32)
+    words = [f"w{i}" for i in range(len(matrix))]
+    source = tmp_path / "vectors"
+    write_vectors(source, words, matrix, fmt)
+    del words
+    tracemalloc.start()
+    try:
+        read_words, read_back = read_vectors(source, fmt)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read_words[-1] == "w9999"
+    np.testing.assert_array_equal(read_back, matrix)
+    assert peak < 1.5 * matrix.nbytes, f"{peak / matrix.nbytes:.2f} x the matrix"
+
+
+def test_text_is_parsed_in_blocks_and_errors_name_their_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(vector_formats, "_ROWS_PER_BLOCK", 3)
+    lines = [f"w{i} {i} {-i}" for i in range(10)]
+    lines[4:4] = ["", "  "]  # blank lines, inside the second block
+    source = tmp_path / "v.txt"
+    source.write_text("\n".join(lines) + "\n")
+    words, matrix = read_vectors(source, "glove")
+    assert words == [f"w{i}" for i in range(10)]
+    assert matrix[:, 0].tolist() == list(range(10)) and matrix.shape == (10, 2)
+    assert read_vectors(source, "glove", limit=7)[1].shape == (7, 2)
+    lines[8] = "w6 6 six"
+    source.write_text("\n".join(lines) + "\n")
+    with pytest.raises(VectorFormatError, match=r"v.txt:9: values of 'w6' are not numbers"):
+        read_vectors(source, "glove")
+
+
+def test_import_as_float16(tmp_path, vectors):
+    source = tmp_path / "v.txt"
+    write_vectors(source, WORDS, vectors[:, :], "word2vec")
+    small = np.clip(vectors, -1e4, 1e4)  # float16 holds at most ±65504
+    write_vectors(source, WORDS, small, "word2vec")
+    out = tmp_path / "m"
+    command = ["-q", "import", str(source), "--format", "word2vec", "--out", str(out)]
+    assert main([*command, "--dtype", "float16"]) == 0
+    model = load_model(out)
+    assert model.vectors.dtype == np.float16
+    np.testing.assert_array_equal(model.vectors, small.astype(np.float16))
+    pmi = Engine(tmp_path).get("m")
+    assert pmi.similarity("the", "the") == pytest.approx(1.0, abs=1e-6)

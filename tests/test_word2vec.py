@@ -87,7 +87,7 @@ def test_stored_layout_reproduces_gensim_probabilities(gensim_model):
 
 
 def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
-    """The kernel's scratch space is reset after each text and kept per thread."""
+    """Texts scored from several threads at once get the answers they get alone."""
     from concurrent.futures import ThreadPoolExecutor
 
     paths = HuffmanTree(output_layer_arrays(gensim_model)[1])
@@ -108,7 +108,6 @@ def test_log_prob_sum_over_many_texts_and_threads(gensim_model):
             np.testing.assert_allclose(ours, reference, rtol=1e-5)
     for text, reference in zip(texts, expected, strict=True):  # in this thread, one by one
         np.testing.assert_allclose(score(text), reference, rtol=1e-5)
-    assert (paths._scratch.slot == -1).all()
 
 
 def test_probabilities_sum_to_one(gensim_model):
@@ -182,6 +181,7 @@ def test_library_call_writes_the_model(tiny_corpus, tmp_path):
         ({"min_learning_rate": 0.1}, "min_learning_rate <= learning_rate"),
         ({"window": 0}, "window must be at least 1"),
         ({"sample": -1}, "sample must be 0 or more"),
+        ({"dtype": "float64"}, "dtype must be one of float32, float16"),
     ],
 )
 def test_params_are_checked_on_construction(settings, message):
@@ -206,8 +206,11 @@ def test_negative_sampling_only(tiny_corpus, tmp_path):
         "--negative",
         "3",
         "--no-evaluate",
+        "--dtype",
+        "float16",
     )
     model = WordModel(load_model(path))
+    assert model.vectors.dtype == np.float16 and model.arrays["syn1neg"].dtype == np.float32
     assert model.output_layers == ["ns"] and "syn1neg" in model.arrays
     assert model.related("the", topn=3)[1] == "ns"
     assert model.keywords("the senate passed the law").method == "ns"
@@ -230,26 +233,34 @@ def test_bad_options_are_rejected(tiny_corpus, tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
-def test_kernel_compiles_without_a_writable_cache(monkeypatch):
-    """No place to cache compiled code (read-only install, no home): the module still
-    imports and scores, compiling in the process."""
-    from numba.core import caching
-
+@pytest.mark.parametrize(("inner_nodes", "steps_kept"), [(2, 0), (1000, 0), (1000, 1024)])
+def test_path_weights_add_up_per_inner_node(monkeypatch, inner_nodes, steps_kept):
+    """Every way of gathering the nodes of a text's paths (each step kept, a sort, one
+    count per inner node) gives, node by node, the weight through it and the weight
+    turning there with code 1."""
     from wordlens.app import output_layer
 
-    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
-    with pytest.raises(RuntimeError, match="no locator"):
-        caching.FunctionCache(output_layer._path_weights.py_func)
-    uncached = output_layer._compiled(output_layer._path_weights.py_func)
-    points = np.array([[0, 1], [0, 2]], dtype=np.int32)  # 2 inner nodes; 2 is padding
-    rows, half, linear = uncached(
-        np.array([0, 1]),
-        np.array([1.0, 2.0]),
-        points,
-        np.array([[0, 1], [1, 0]], dtype=np.int8),
-        np.eye(2, dtype=np.float32),
-        np.full(3, -1, np.int32),
+    monkeypatch.setattr(output_layer, "_STEPS_KEPT", steps_kept)
+    syn1 = np.arange(2 * (inner_nodes + 1), dtype=np.float32).reshape(-1, 2)
+    points = np.full((3, 2), inner_nodes + 1, dtype=np.int64)  # padding: syn1's rows
+    points[:2] = [[0, 1], [0, 2 % inner_nodes]]
+    tree = HuffmanTree(
+        {
+            "syn1": syn1,
+            "hs_points": points,
+            "hs_codes": np.array([[0, 1], [1, 0], [0, 0]], dtype=np.int8),
+            "hs_lengths": np.array([2, 2, 0], dtype=np.int32),
+        }
     )
-    np.testing.assert_array_equal(rows, np.eye(2, dtype=np.float32))
-    np.testing.assert_allclose(half, [1.5, 0.5])
-    np.testing.assert_allclose(linear, [1.5 - 2.0, 0.5 - 1.0])
+    rows, half, linear = tree.path_weights(np.array([0, 1]), np.array([1.0, 2.0]))
+    # node 0 carries both paths (3.0, turned by the second: 2.0); node 1 the first
+    # (1.0, turned there); with 2 inner nodes the second path also ends at node 0.
+    expected = {0: [3.0, 2.0], 1: [1.0, 1.0], 2: [2.0, 0.0]}
+    if inner_nodes == 2:
+        expected = {0: [5.0, 2.0], 1: [1.0, 1.0]}
+    found: dict[int, list[float]] = {}
+    for row, h, rest in zip(rows, half, linear, strict=True):
+        through, turned = found.setdefault(int(row[0]) // 2, [0.0, 0.0])
+        found[int(row[0]) // 2] = [through + 2 * h, turned + h - rest]
+    assert found == expected
+    assert len(rows) == (4 if steps_kept else len(expected))

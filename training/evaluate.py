@@ -88,11 +88,19 @@ def word_pair_correlation(
     return result
 
 
-def cosine_scores(vectors_norm: np.ndarray) -> PairScores:
-    """Pair scores by cosine, from unit rows (V, d)."""
+def _unit_rows(vectors: np.ndarray, norms: np.ndarray, rows) -> np.ndarray:
+    """The rows ``rows`` of ``vectors`` scaled to unit length by their ``norms``
+    (a zero row stays zero), float64."""
+    picked = np.asarray(vectors[rows], dtype=np.float64)
+    lengths = np.asarray(norms[rows], dtype=np.float64)[:, None]
+    return np.divide(picked, lengths, out=np.zeros_like(picked), where=lengths > 0)
+
+
+def cosine_scores(vectors: np.ndarray, norms: np.ndarray) -> PairScores:
+    """Pair scores by cosine, from the rows (V, d) and their lengths (V,)."""
 
     def scores(rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-        a, b = vectors_norm[rows_a].astype(np.float64), vectors_norm[rows_b].astype(np.float64)
+        a, b = _unit_rows(vectors, norms, rows_a), _unit_rows(vectors, norms, rows_b)
         return np.einsum("ij,ij->i", a, b)
 
     return scores
@@ -100,18 +108,20 @@ def cosine_scores(vectors_norm: np.ndarray) -> PairScores:
 
 def analogy_accuracy(
     index: dict[str, int],
-    vectors_norm: np.ndarray,
+    vectors: np.ndarray,
+    norms: np.ndarray,
     normalize: Callable[[str], str],
     restrict_vocab: int = ANALOGY_RESTRICT,
     chunk: int = 512,
 ) -> dict:
     """3CosAdd and 3CosMul accuracy on the Google analogies.
 
-    ``vectors_norm`` (V, d) are unit rows sorted by frequency; the answer is searched
-    among the first ``restrict_vocab`` rows, the three question words excluded.
+    ``vectors`` (V, d) are rows sorted by frequency, ``norms`` (V,) their lengths; the
+    answer is searched among the first ``restrict_vocab`` rows (made unit length: a
+    (restrict_vocab, d) temporary), the three question words excluded.
     """
     questions = _read_analogies()
-    limit = min(restrict_vocab, vectors_norm.shape[0])
+    limit = min(restrict_vocab, vectors.shape[0])
     known = []
     for words in questions:
         rows = [index.get(normalize(word)) for word in words]
@@ -131,8 +141,8 @@ def analogy_accuracy(
     # searched rows are computed once, then combined per question.
     unique, flat_inverse = np.unique(ids[:, :3], return_inverse=True)
     inverse = flat_inverse.reshape(-1, 3)
-    searched = np.asarray(vectors_norm[:limit], dtype=np.float32)
-    cosines = np.asarray(vectors_norm[unique], dtype=np.float32) @ searched.T
+    searched = _unit_rows(vectors, norms, slice(0, limit)).astype(np.float32)
+    cosines = _unit_rows(vectors, norms, unique).astype(np.float32) @ searched.T
     correct_add = correct_mul = 0
     for start in range(0, len(ids), chunk):
         a, b, c = (cosines[inverse[start : start + chunk, k]] for k in range(3))
@@ -153,17 +163,18 @@ def analogy_accuracy(
 
 def evaluate_vectors(
     words: Sequence[str],
-    vectors_norm: np.ndarray,
+    vectors: np.ndarray,
+    norms: np.ndarray,
     normalize: Callable[[str], str] = str.lower,
     context_scores: PairScores | None = None,
 ) -> dict:
-    """All benchmark figures for one set of unit vectors (V, d), rows sorted by
-    frequency. ``context_scores`` (optional) adds Spearman ρ by the model's context
-    score (``spearman_context``)."""
+    """All benchmark figures for one set of vectors (V, d), rows sorted by frequency,
+    with their lengths ``norms`` (V,) (cosines divide by them). ``context_scores``
+    (optional) adds Spearman ρ by the model's context score (``spearman_context``)."""
     index = {word: i for i, word in enumerate(words)}
     figures: dict = {}
     for key, name in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
-        cosine = word_pair_correlation(name, index, cosine_scores(vectors_norm), normalize)
+        cosine = word_pair_correlation(name, index, cosine_scores(vectors, norms), normalize)
         figures[key] = {
             "spearman_cosine": cosine["spearman"],
             "pairs": cosine["pairs"],
@@ -172,7 +183,7 @@ def evaluate_vectors(
         if context_scores is not None:
             context = word_pair_correlation(name, index, context_scores, normalize)
             figures[key]["spearman_context"] = context["spearman"]
-    figures["analogy"] = analogy_accuracy(index, vectors_norm, normalize)
+    figures["analogy"] = analogy_accuracy(index, vectors, norms, normalize)
     return figures
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from wordlens.artifacts import Model, scratch_directory, write_model
+from wordlens.artifacts import DTYPES, Model, scratch_directory, write_model
 from wordlens.corpus import Corpus
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ class PMIParams:
     threads : AdaGrad's threads.
     seed : seeds the eigensolver's start vector and AdaGrad's shuffle and start.
     memory_mb : memory budget of the co-occurrence counting, MiB.
+    dtype : how the model stores the vectors, ``"float32"`` or ``"float16"``
+        (:data:`wordlens.artifacts.DTYPES`).
     """
 
     solver: str = "eig"
@@ -109,8 +111,11 @@ class PMIParams:
     threads: int = os.cpu_count() or 1
     seed: int = 1
     memory_mb: int = 1024
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be {' or '.join(SOLVERS)}, got {self.solver!r}")
         for name, value in SOLVER_DEFAULTS[self.solver].items():
@@ -269,6 +274,7 @@ def train_pmi_counts(
             "output_layers": [],
             **manifest,
         },
+        dtype=params.dtype,
     )
 
 

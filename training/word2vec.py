@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wordlens.artifacts import scratch_directory, write_model
+from wordlens.artifacts import DTYPES, scratch_directory, write_model
 from wordlens.corpus import Corpus
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,9 @@ __all__ = [
 class Word2VecParams:
     """Hyper-parameters, named as gensim names them (``vector_size`` = dimensions),
     except the learning rate: ``learning_rate`` falls linearly to ``min_learning_rate``
-    over the run (gensim's ``alpha`` and ``min_alpha``). Checked on construction."""
+    over the run (gensim's ``alpha`` and ``min_alpha``). ``dtype`` is how the model
+    stores the word vectors (:data:`wordlens.artifacts.DTYPES`; the output layer stays
+    float32). Checked on construction."""
 
     vector_size: int = 128
     window: int = 5
@@ -59,8 +61,11 @@ class Word2VecParams:
     min_learning_rate: float = 0.0001
     workers: int = os.cpu_count() or 1
     seed: int = 1
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         for name in ("vector_size", "window", "min_count", "epochs", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -226,6 +231,7 @@ def train_word2vec(corpus: Corpus, params: Word2VecParams, out: str | os.PathLik
             },
             "output_layers": layers,
         },
+        dtype=params.dtype,
     )
 
 

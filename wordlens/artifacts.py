@@ -12,11 +12,14 @@ A model is a directory::
                          hashes and their rows, rows in byte order (see
                          :mod:`wordlens.vocabulary`); written here, never by callers
       counts.npy         int64 (V,) corpus counts (absent for imported vectors)
-      vectors.npy        float32 (V, d) word vectors
-      vectors_norm.npy   float32 (V, d) the same rows scaled to unit length
-                         (an all-zero row stays zero); written here, never by callers
-      norms.npy          float32 (V,) the Euclidean length of each row of vectors;
-                         written here too
+      vectors.npy        float32 (V, d) word vectors, or float16 (``dtype``)
+      norms.npy          float32 (V,) the Euclidean length of each stored row of
+                         vectors, written here: cosine similarity divides by it, so
+                         no unit-length copy of the matrix is kept (models written
+                         before kept one, ``vectors_norm.npy``: still checked, never
+                         mapped)
+      .verified.json     not listed in the manifest: when each file was last found
+                         to match its checksum (see below)
       <extra>.npy        model-specific arrays, e.g. for Word2Vec:
                          syn1 float32 (V, d) (the V − 1 inner nodes of the Huffman
                          tree, and gensim's unused last row), hs_points int32 (V, L),
@@ -32,8 +35,16 @@ these is dealt with by the next writer of NAME: removed, except a previous model
 replacement never arrived, which is put back (:func:`find_models` puts it back too).
 
 Loading checks the format version, that the manifest names only plain files of the
-model folder, the files' sizes, (unless ``verify=False``) their checksums, and that
-every floating-point array is finite; it refuses a broken or partial model with
+model folder and the files' sizes. The SHA-256 of every file, and that every
+floating-point array is finite, are checked once and remembered in ``.verified.json``
+(written when the model is published, and by the first load that verifies a copy):
+per file its device, inode, size, mtime and ctime (which no program can set back)
+and a digest of 20 sampled blocks. A later load whose files still match the stamp
+skips reading them whole (``verify=True``, the default); ``verify="full"`` always
+reads them; ``verify=False`` checks sizes and finite values only. What the stamp
+cannot see: bytes that change on disk without any write through the file system
+(bit rot, a raw device write) outside the sampled blocks; ``verify="full"`` (``wordlens
+verify``) finds those. A broken or partial model is refused with
 :class:`ModelFormatError`. Messages name files relative to the models folder
 (``pmi/vectors.npy``), never by absolute path.
 """
@@ -54,7 +65,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -62,9 +73,11 @@ from wordlens import vocabulary
 from wordlens.vocabulary import Vocabulary
 
 __all__ = [
+    "DTYPES",
     "FORMAT_VERSION",
     "Model",
     "ModelFormatError",
+    "Verify",
     "find_models",
     "json_default",
     "load_model",
@@ -75,6 +88,7 @@ __all__ = [
     "scratch_directory",
     "update_manifest",
     "upgrade_model",
+    "verify_model",
     "write_model",
 ]
 
@@ -83,6 +97,14 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WORDS = "words.txt"
+STAMP = ".verified.json"
+#: How ``vectors`` may be stored: float16 halves the matrix (see the README's figures).
+DTYPES = ("float32", "float16")
+#: A unit-row copy of ``vectors`` that models written before kept: checked, not mapped.
+_LEGACY_ARRAYS = ("vectors_norm",)
+_SAMPLES = 16  # evenly spaced blocks of a file in its stamp's digest, besides its ends
+_SAMPLE_BYTES = 1 << 12
+_END_BYTES = 1 << 16
 _CHUNK = 1 << 22
 _FINITE_CHUNK = 1 << 20  # values checked at a time: a bounded temporary whatever the size
 # What the manifest may list: a plain file name of the model folder (no folder part,
@@ -102,6 +124,78 @@ def _sha256(path: Path) -> str:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _identity(status: os.stat_result) -> list[int]:
+    """What changes whenever a file is written, replaced, copied or touched: device,
+    inode, size, mtime and ctime (ns); ctime cannot be set back by any program."""
+    return [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+
+
+def _sample_digest(descriptor: int, size: int) -> str:
+    """SHA-256 of a file's first and last 64 KiB and of _SAMPLES evenly spaced 4 KiB
+    blocks between (the whole file if it is small): about 150 KiB read per file."""
+    digest = hashlib.sha256()
+    if size <= 2 * _END_BYTES + _SAMPLES * _SAMPLE_BYTES:
+        spans = [(0, size)]
+    else:
+        step = (size - 2 * _END_BYTES) // (_SAMPLES + 1)
+        spans = [
+            (0, _END_BYTES),
+            *((_END_BYTES + k * step, _SAMPLE_BYTES) for k in range(1, _SAMPLES + 1)),
+            (size - _END_BYTES, _END_BYTES),
+        ]
+    for offset, length in spans:
+        digest.update(os.pread(descriptor, length, offset))
+    return digest.hexdigest()
+
+
+def _stamp_entry(file: Path) -> dict[str, Any]:
+    """A file's identity and sampled digest, as the stamp records them."""
+    descriptor = os.open(file, os.O_RDONLY)
+    try:
+        status = os.fstat(descriptor)
+        return {"identity": _identity(status), "sample": _sample_digest(descriptor, status.st_size)}
+    finally:
+        os.close(descriptor)
+
+
+def _write_stamp(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    """Record that the files of ``entries`` (name → checksum, identity and sampled
+    digest, as :func:`_stamp_holds` compares them) match their checksums and hold
+    finite values; atomic, best effort."""
+    stamp = {
+        "verified": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "files": dict(entries),
+    }
+    temporary = path / f"{STAMP}.{uuid.uuid4().hex[:8]}"
+    try:
+        temporary.write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
+        os.replace(temporary, path / STAMP)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        log.info(
+            "model %s: cannot record its verification (%s); its files will be read "
+            "whole at every load",
+            path.name,
+            _reason(error),
+        )
+
+
+def _stamp_holds(path: Path, files: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether the stamp says every file of ``files`` was verified against these very
+    checksums and none changed since (identity and sampled digest)."""
+    try:
+        stamped = json.loads((path / STAMP).read_text(encoding="utf-8"))["files"]
+        if not isinstance(stamped, dict) or stamped.keys() != files.keys():
+            return False
+        return all(
+            stamped[name].get("sha256") == entry.get("sha256")
+            and {"sha256": entry.get("sha256"), **_stamp_entry(path / name)} == stamped[name]
+            for name, entry in files.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _fsync(path: Path) -> None:
@@ -138,16 +232,55 @@ def _values(count: int) -> str:
     return "1 value is" if count == 1 else f"{count:,} values are"
 
 
-def _unit_rows(vectors: np.ndarray, norms: np.ndarray) -> np.ndarray:
-    norms = norms[:, None]
-    return np.divide(vectors, norms, out=np.zeros(vectors.shape), where=norms > 0)
+def _row_chunks(rows: int, width: int) -> Iterator[slice]:
+    """Slices of ``range(rows)`` of about _FINITE_CHUNK values each: how whole
+    matrices are converted, measured and written with a bounded temporary."""
+    step = max(1, _FINITE_CHUNK // max(width, 1))
+    for start in range(0, rows, step):
+        yield slice(start, min(start + step, rows))
+
+
+def _save(file: Path, array: np.ndarray, dtype: np.dtype) -> None:
+    """``array`` written to the .npy ``file`` as ``dtype``, converted a chunk of rows at
+    a time (no whole copy, whatever the input's dtype or layout)."""
+    header = {
+        "descr": np.lib.format.dtype_to_descr(dtype),
+        "fortran_order": False,
+        "shape": array.shape,
+    }
+    width = int(np.prod(array.shape[1:], dtype=np.int64))
+    with open(file, "wb") as stream:
+        np.lib.format.write_array_header_1_0(stream, header)
+        for chunk in _row_chunks(len(array), width):
+            stream.write(np.ascontiguousarray(array[chunk], dtype=dtype).tobytes())
+
+
+def _row_norms(vectors: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float32 (V,) Euclidean lengths of the rows of ``vectors`` as stored in ``dtype``,
+    summed in float64 (float32 squares overflow) a chunk at a time."""
+    norms = np.empty(len(vectors), dtype=np.float32)
+    for chunk in _row_chunks(*vectors.shape):
+        stored = np.asarray(vectors[chunk], dtype=dtype).astype(np.float64)
+        norms[chunk] = np.sqrt(np.einsum("ij,ij->i", stored, stored))
+    return norms
+
+
+def _non_finite_as(array: np.ndarray, dtype: np.dtype) -> int:
+    """How many values of ``array`` are not finite once stored as ``dtype`` (a
+    chunk at a time)."""
+    width = int(np.prod(array.shape[1:], dtype=np.int64))
+    with np.errstate(over="ignore"):  # what overflows is counted, not warned about
+        return sum(
+            _non_finite(np.asarray(array[chunk], dtype=dtype))
+            for chunk in _row_chunks(len(array), width)
+        )
 
 
 @dataclass
 class Model:
     """A loaded model: manifest, vocabulary and memory-mapped arrays.
 
-    ``arrays`` maps names (``vectors``, ``vectors_norm``, ``syn1``, …) to
+    ``arrays`` maps names (``vectors``, ``norms``, ``syn1``, …) to
     read-only ``np.memmap`` views. ``counts`` is ``None`` for imported vectors.
     ``mapped`` lists the mapped files as they were when opened, for
     :meth:`check_unchanged`. ``words`` is the vocabulary (row → word, as a list;
@@ -176,10 +309,6 @@ class Model:
     @property
     def vectors(self) -> np.ndarray:
         return self.arrays["vectors"]
-
-    @property
-    def vectors_norm(self) -> np.ndarray:
-        return self.arrays["vectors_norm"]
 
     @property
     def norms(self) -> np.ndarray:
@@ -369,6 +498,7 @@ def write_model(
     counts: np.ndarray | None = None,
     arrays: Mapping[str, np.ndarray] | None = None,
     manifest: Mapping[str, Any] | None = None,
+    dtype: str = "float32",
 ) -> Path:
     """Write a model directory atomically, replacing any model already at ``path``.
 
@@ -378,45 +508,60 @@ def write_model(
         ``"imported"``, … (the server chooses the model's family from the kind and
         the ``output_layers`` manifest field; an unknown kind serves as plain vectors).
     words : list of V distinct words, row order of every matrix.
-    vectors : array (V, d), stored as float32.
+    vectors : array (V, d) of any float dtype (a memory map is fine: it is read a
+        chunk of rows at a time, never copied whole), stored as ``dtype``.
     counts : int array (V,) of corpus counts, or None when unknown.
     arrays : further named arrays stored as given (names must be identifiers).
     manifest : further manifest fields (``tokenizer``, ``corpus``, ``params``,
         ``training``, ``evaluation``, ``output_layers``, …).
+    dtype : how ``vectors`` are stored, one of :data:`DTYPES`; ``norms`` are those of
+        the stored rows, float32.
 
-    Returns the final path.
+    Returns the final path. The model is published already verified (its stamp
+    written): its checksums are computed from the files as written.
     """
     if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
         raise ValueError(f"invalid model kind {kind!r}: a lower-case name such as 'pmi'")
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if dtype not in DTYPES:
+        raise ValueError(f"vectors dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    stored = np.dtype(dtype)
+    vectors = np.asarray(vectors)
     if vectors.ndim != 2:
         raise ValueError(f"vectors must be 2-D (V, d), got shape {vectors.shape}")
     if counts is not None:
         counts = np.ascontiguousarray(counts, dtype=np.int64)
     words = list(words)
     _check_vocabulary(words, counts, vectors.shape[0])
-    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)  # float32 squares overflow
-    data = {
-        "vectors": vectors,
-        "vectors_norm": _unit_rows(vectors, norms).astype(np.float32),
-        "norms": norms.astype(np.float32),
+    if count := _non_finite_as(vectors, stored):  # what loading would refuse is not written
+        beyond = (
+            f" (float16 holds at most ±{np.finfo(np.float16).max:g})" if dtype == "float16" else ""
+        )
+        raise ValueError(f"vectors: {_values(count)} not finite{beyond} (NaN or infinite)")
+    data: dict[str, tuple[np.ndarray, np.dtype]] = {
+        "vectors": (vectors, stored),
+        "norms": (_row_norms(vectors, stored), np.dtype(np.float32)),
     }
     if counts is not None:
-        data["counts"] = counts
+        data["counts"] = (counts, counts.dtype)
     words_text = ("\n".join(words) + "\n").encode("utf-8")
-    data.update(vocabulary.index_arrays(np.frombuffer(words_text, dtype=np.uint8)))
+    for name, array in vocabulary.index_arrays(np.frombuffer(words_text, dtype=np.uint8)).items():
+        data[name] = (array, array.dtype)
     for name, array in (arrays or {}).items():
-        if not name.isidentifier() or name in data or name in ("words", "manifest", "counts"):
+        if (
+            not name.isidentifier()
+            or name in data
+            or name in ("words", "manifest", "counts", *_LEGACY_ARRAYS)
+        ):
             raise ValueError(f"invalid or reserved array name {name!r}")
-        data[name] = np.ascontiguousarray(array)
-    for name, array in data.items():  # what loading would refuse is not written
+        array = np.ascontiguousarray(array)
         if count := _non_finite(array):
             raise ValueError(f"{name}: {_values(count)} not finite (NaN or infinite)")
+        data[name] = (array, array.dtype)
 
     with publish_directory(path) as partial:
         (partial / WORDS).write_bytes(words_text)
-        for name, array in data.items():
-            np.save(partial / f"{name}.npy", array, allow_pickle=False)
+        for name, (array, as_dtype) in data.items():
+            _save(partial / f"{name}.npy", array, as_dtype)
         document = {
             "format_version": FORMAT_VERSION,
             "kind": kind,
@@ -427,14 +572,22 @@ def write_model(
             **dict(manifest or {}),
             "word_index": {"hash": vocabulary.HASH},
             "arrays": {
-                name: {"shape": list(array.shape), "dtype": str(array.dtype)}
-                for name, array in data.items()
+                name: {"shape": list(array.shape), "dtype": str(as_dtype)}
+                for name, (array, as_dtype) in data.items()
             },
             "files": file_checksums(partial),
         }
         (partial / MANIFEST).write_text(
             json.dumps(document, indent=2, ensure_ascii=False, default=json_default) + "\n",
             encoding="utf-8",
+        )
+        # Renaming the folder keeps the files' inodes and times: the stamp holds.
+        _write_stamp(
+            partial,
+            {
+                name: {"sha256": entry["sha256"], **_stamp_entry(partial / name)}
+                for name, entry in document["files"].items()
+            },
         )
     return Path(path).absolute()
 
@@ -479,9 +632,12 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_file(path: Path, name: str, expected: dict[str, Any], verify: bool) -> None:
+def _check_file(
+    path: Path, name: str, expected: dict[str, Any], verify: bool
+) -> dict[str, Any] | None:
     """Refuse the file ``name`` the manifest lists unless it is a plain file of the model
-    folder ``path`` of the listed size (and checksum, with ``verify``)."""
+    folder ``path`` of the listed size (and checksum, with ``verify``). With ``verify``,
+    returns the file's stamp entry, taken before reading it (and unchanged after)."""
     if not _FILE_NAME.fullmatch(name):
         raise ModelFormatError(
             f"{_shown(path / MANIFEST)}: {name[:200]!r} is not a plain file name "
@@ -498,13 +654,21 @@ def _check_file(path: Path, name: str, expected: dict[str, Any], verify: bool) -
             f"{_shown(file)}: {size} bytes, the manifest says {expected.get('bytes')} "
             "(truncated or replaced)"
         )
-    if verify and _sha256(file) != expected.get("sha256"):
+    if not verify:
+        return None
+    entry = {"sha256": expected.get("sha256"), **_stamp_entry(file)}
+    if _sha256(file) != expected.get("sha256"):
         raise ModelFormatError(f"{_shown(file)}: checksum mismatch (corrupted or modified)")
+    if _stamp_entry(file)["identity"] != entry["identity"]:
+        raise ModelFormatError(f"{_shown(file)}: changed while being verified")
+    return entry
 
 
-def _load_array(path: Path, name: str, spec: dict[str, Any], files: dict[str, Any]) -> np.ndarray:
+def _load_array(
+    path: Path, name: str, spec: dict[str, Any], files: dict[str, Any], finite: bool
+) -> np.ndarray:
     """The array ``name`` memory-mapped, refused unless its file is listed (so checked),
-    its shape and dtype are as ``spec`` says and its values finite."""
+    its shape and dtype are as ``spec`` says and (with ``finite``) its values finite."""
     if not name.isidentifier():
         raise ModelFormatError(
             f"{_shown(path / MANIFEST)}: array name {name[:200]!r} is not an identifier"
@@ -523,29 +687,41 @@ def _load_array(path: Path, name: str, spec: dict[str, Any], files: dict[str, An
             f"{_shown(file)}: shape {array.shape} {array.dtype}, "
             f"the manifest says {spec.get('shape')} {spec.get('dtype')}"
         )
-    if count := _non_finite(array):
+    if finite and (count := _non_finite(array)):
         raise ModelFormatError(f"{_shown(file)}: {_values(count)} not finite (NaN or infinite)")
     return array
 
 
-def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
+Verify = bool | Literal["full"]
+
+
+def load_model(path: str | os.PathLike, verify: Verify = True) -> Model:
     """Open a model directory; arrays are memory-mapped read-only.
 
-    ``verify=False`` skips the SHA-256 checks (file names, sizes, shapes and finite
-    values are still checked). Raises :class:`ModelFormatError` naming the file at
-    fault relative to the models folder (``MODEL/FILE``).
+    File names, sizes and shapes are always checked. ``verify=True`` checks the
+    SHA-256 of every file and that float arrays are finite unless the model's stamp
+    says this was done and no file changed since (then a load reads about 150 KiB
+    per file); a load that verifies records the stamp (if the folder is writable).
+    ``verify="full"`` verifies whatever the stamp says; ``verify=False`` skips the
+    checksums (finite values are still checked). Raises :class:`ModelFormatError`
+    naming the file at fault relative to the models folder (``MODEL/FILE``).
     """
     path = Path(path)
     manifest = _read_manifest(path)
     files = manifest["files"]
-    for name, expected in files.items():
-        _check_file(path, name, expected, verify)
+    stamped = verify is True and _stamp_holds(path, files)
+    hash_files = bool(verify) and not stamped
+    entries = {
+        name: _check_file(path, name, expected, hash_files) for name, expected in files.items()
+    }
     arrays = {
-        name: _load_array(path, name, spec, files) for name, spec in manifest["arrays"].items()
+        name: _load_array(path, name, spec, files, finite=not stamped)
+        for name, spec in manifest["arrays"].items()
+        if name not in _LEGACY_ARRAYS
     }
 
     words = _open_vocabulary(path, manifest, arrays)
-    for required in ("vectors", "vectors_norm", "norms"):
+    for required in ("vectors", "norms"):
         if required not in arrays:
             raise ModelFormatError(
                 f"{_shown(path / (required + '.npy'))}: missing from the manifest"
@@ -556,18 +732,24 @@ def load_model(path: str | os.PathLike, verify: bool = True) -> Model:
             f"{_shown(path / 'vectors.npy')}: shape {vectors.shape}, the manifest says "
             f"({manifest['vocab_size']}, {manifest['dim']})"
         )
+    if vectors.dtype.name not in DTYPES:
+        raise ModelFormatError(
+            f"{_shown(path / 'vectors.npy')}: dtype {vectors.dtype}, not one of {', '.join(DTYPES)}"
+        )
     if len(words) != vectors.shape[0]:
         raise ModelFormatError(
             f"{_shown(path / WORDS)}: {len(words)} words for {vectors.shape[0]} vectors"
         )
+    if hash_files:
+        _write_stamp(path, {name: entry for name, entry in entries.items() if entry})
+    mapped = [_MappedFile(path / f"{name}.npy") for name in arrays]
     return Model(
         path=path,
         manifest=manifest,
         words=words,
         counts=arrays.pop("counts", None),
         arrays=arrays,
-        mapped=[_MappedFile(path / f"{name}.npy") for name in manifest["arrays"]]
-        + [_MappedFile(path / WORDS)],
+        mapped=[*mapped, _MappedFile(path / WORDS)],
     )
 
 
@@ -631,10 +813,17 @@ def upgrade_model(path: str | os.PathLike) -> bool:
         words=list(model.words),
         vectors=model.vectors,
         counts=model.counts,
+        dtype=model.vectors.dtype.name,
         arrays={name: array for name, array in model.arrays.items() if name not in derived},
         manifest={k: v for k, v in model.manifest.items() if k not in _COMPUTED_FIELDS},
     )
     return True
+
+
+def verify_model(path: str | os.PathLike) -> Model:
+    """Load the model at ``path`` reading every file whole (``verify="full"``), and
+    record the result in its stamp; ModelFormatError if anything is wrong."""
+    return load_model(path, verify="full")
 
 
 def update_manifest(path: str | os.PathLike, **fields: Any) -> dict[str, Any]:

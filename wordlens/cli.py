@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "wordlens.commands.train_pmi",
     "wordlens.commands.train_word2vec",
     "wordlens.commands.evaluate",
+    "wordlens.commands.verify",
     "wordlens.commands.convert:Export",
     "wordlens.commands.convert:Import",
     "wordlens.commands.upgrade",

@@ -32,7 +32,8 @@ def evaluate_model(model: WordModel) -> dict:
 
     return evaluate_vectors(
         model.words,
-        model.vectors_norm,
+        model.vectors,
+        model.norms,
         normalize=model.normalize,
         context_scores=context_scores if family.answers("context_similarity") else None,
     )

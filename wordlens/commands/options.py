@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wordlens.artifacts import models_dir
+from wordlens.artifacts import DTYPES, models_dir
 from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
 
 __all__ = [
     "add_corpus_arguments",
+    "add_dtype_argument",
     "add_output_argument",
     "add_training_arguments",
     "add_tokenizer_arguments",
@@ -89,13 +90,25 @@ def add_output_argument(parser: argparse.ArgumentParser, default_name: str) -> N
     )
 
 
+def add_dtype_argument(parser: argparse.ArgumentParser) -> None:
+    """``--dtype float32|float16``: how the model stores its word vectors."""
+    parser.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default=DTYPES[0],
+        help="how the word vectors are stored: float16 halves their memory and disk "
+        "size, for slower exact scans (default: %(default)s)",
+    )
+
+
 def add_training_arguments(
     parser: argparse.ArgumentParser, default_name: str, *, dim: int, min_count: int, seed: int
 ) -> None:
-    """What every trainer takes: ``--out`` (:func:`add_output_argument`), ``--dim``,
-    ``--min-count``, ``--max-vocab``, ``--seed`` and ``--no-evaluate``; the defaults
-    come from the trainer's parameter object."""
+    """What every trainer takes: ``--out`` (:func:`add_output_argument`), ``--dtype``,
+    ``--dim``, ``--min-count``, ``--max-vocab``, ``--seed`` and ``--no-evaluate``; the
+    defaults come from the trainer's parameter object."""
     add_output_argument(parser, default_name)
+    add_dtype_argument(parser)
     parser.add_argument(
         "--dim", type=positive_int, default=dim, help="vector dimensions (%(default)s)"
     )

@@ -47,11 +47,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="model used when a request names none "
         "($WORDLENS_DEFAULT_MODEL, default: pmi, else the first)",
     )
-    parser.add_argument(
+    checks = parser.add_mutually_exclusive_group()
+    checks.add_argument(
         "--no-verify",
         action="store_true",
-        help="skip the SHA-256 check of model files at start-up "
-        "(faster start; sets WORDLENS_VERIFY=0)",
+        help="skip the SHA-256 check of model files at start-up (sets WORDLENS_VERIFY=0); "
+        "by default each file is read whole once, then trusted while its stamp holds",
+    )
+    checks.add_argument(
+        "--verify-full",
+        action="store_true",
+        help="read every model file whole at start-up whatever the stamps say "
+        "(sets WORDLENS_VERIFY=full)",
     )
     parser.add_argument(
         "--log-level",
@@ -68,4 +75,6 @@ def run(args: argparse.Namespace) -> int:
         os.environ["WORDLENS_DEFAULT_MODEL"] = args.default_model
     if args.no_verify:
         os.environ["WORDLENS_VERIFY"] = "0"
+    if args.verify_full:
+        os.environ["WORDLENS_VERIFY"] = "full"
     return serve(args.host, args.port, args.workers, args.log_level)

@@ -169,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         seed=args.seed,
         memory_mb=args.memory_mb,
+        dtype=args.dtype,
     )
     out = output_path(args, "pmi")
     if counts is None:

@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         min_learning_rate=args.min_learning_rate,
         workers=args.workers,
         seed=args.seed,
+        dtype=args.dtype,
     )
     path = train_word2vec(corpus_from_args(args), params, output_path(args, "word2vec"))
     report_model(path, evaluate=not args.no_evaluate)
