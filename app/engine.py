@@ -25,11 +25,11 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -51,12 +51,32 @@ from wordlens.app.families import (
 from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
 from wordlens.artifacts import Model, ModelFormatError, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
+from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
 
-__all__ = ["Engine", "Limits", "WordModel"]
+__all__ = ["EXACT_BELOW", "Engine", "Limits", "Neighbours", "WordModel"]
 
 log = logging.getLogger(__name__)
 
 _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
+
+#: Searches over fewer rows than this (a small ``restrict_vocab``) scan them all even
+#: when the model has an index: such a scan takes about 1 ms on one thread
+#: (bench/bench_ann.py), and a graph walk restricted to few rows finds them badly.
+EXACT_BELOW = 20_000
+
+
+class Neighbours(list[tuple[str, float]]):
+    """(word, score) pairs, best first, that say how they were found: ``search`` is
+    ``"exact"`` (every row scored), ``"index"`` (candidates from the model's
+    neighbour index) or ``"tree"`` (candidates from a pruned walk of a Word2Vec
+    model's Huffman tree), candidates scored exactly as the scan would score them.
+    Equal to a plain list of the same pairs."""
+
+    def __init__(
+        self, pairs: Iterable[tuple[str, float]], search: Literal["exact", "index", "tree"]
+    ):
+        super().__init__(pairs)
+        self.search = search
 
 
 @dataclass(frozen=True)
@@ -68,7 +88,8 @@ class Limits:
     (extra stop-words included); ``max_tokens`` the tokens of a text, counted while
     tokenising; ``max_keyword_products`` the work of one text's keyword scores, in
     products of two vectors (hierarchical softmax: candidate words × tree nodes on
-    the text's paths; the other families one per token and candidate).
+    the text's paths; the other families one per token and candidate);
+    ``max_effort`` the search effort (the index's candidate list) of one query.
     """
 
     max_topn: int = 1000
@@ -77,6 +98,7 @@ class Limits:
     max_text_chars: int = 1_000_000
     max_correlation_n: int = 50_000
     max_keyword_products: int = 50_000_000
+    max_effort: int = 4096
 
 
 def _top(scores: np.ndarray, topn: int, excluded: np.ndarray) -> np.ndarray:
@@ -114,6 +136,8 @@ class WordModel:
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self._zero_rows = np.flatnonzero(self.norms == 0)
         self.index = model.index  # built now rather than on the first query
+        # Approximate neighbour indexes by space ("cosine", "related"), memory-mapped.
+        self.neighbour_indexes: dict[str, NeighbourIndex] = open_indexes(model)
         self.family: Family = family_of(model)
         self._keywords = KeywordExtractor(
             self.words, self.counts, self.index, self.tokenizer, self.family
@@ -293,13 +317,20 @@ class WordModel:
         restrict_vocab: int | None = None,
         method: str = "cosine",
         correlation_n: int = 1000,
-    ) -> list[tuple[str, float]]:
+        exact: bool = False,
+        effort: int | None = None,
+    ) -> Neighbours:
         """Words closest to mean(unit positive) − mean(unit negative) by cosine.
 
         With negatives this is 3CosAdd analogy ("king" − "man" + "woman"). The query
         words are excluded. ``restrict_vocab`` searches only the most frequent words.
         ``method="correlation"`` (PMI models) ranks by Su's correlation similarity
         over the ``correlation_n`` most frequent words instead of plain cosine.
+
+        Cosine queries on a model with a neighbour index take their candidates from
+        it (``search == "index"``; ``effort``, default
+        :data:`~wordlens.neighbours.DEFAULT_EFFORT`, trades speed for recall) unless
+        ``exact`` or fewer than :data:`EXACT_BELOW` rows are searched.
         """
         self.check_topn(topn)
         if not positive and not negative:
@@ -315,8 +346,85 @@ class WordModel:
                 "the query vector is zero (the words cancel out or have zero vectors)"
             )
         limit = self._restricted(restrict_vocab)
-        scores = basis.scores((query / length).astype(np.float32), limit)
-        return self._neighbours(scores, topn, rows_pos + rows_neg)
+        unit_query = (query / length).astype(np.float32)
+        excluded = rows_pos + rows_neg
+        self._check_effort(effort)
+        if method == "cosine" and not exact:
+            found = self._index_neighbours(
+                "cosine",
+                unit_query,
+                topn,
+                limit,
+                excluded,
+                effort,
+                lambda rows: basis.rows(rows) @ unit_query,
+            )
+            if found is not None:
+                return found
+        scores = basis.scores(unit_query, limit)
+        return Neighbours(self._neighbours(scores, topn, excluded), "exact")
+
+    def _check_effort(self, effort: int | None) -> None:
+        if effort is not None and not 1 <= effort <= self.limits.max_effort:
+            raise (LimitExceededError if effort > 0 else InvalidQueryError)(
+                f"effort must be between 1 and {self.limits.max_effort}, got {effort}",
+                limit=self.limits.max_effort,
+            )
+
+    def _index_neighbours(
+        self,
+        space: str,
+        query: np.ndarray,
+        topn: int,
+        limit: int,
+        exclude: list[int],
+        effort: int | None,
+        rescore: Callable[[list[int]], np.ndarray],
+    ) -> Neighbours | None:
+        """The best ``topn`` of the first ``limit`` rows for ``query`` (d,) from the
+        ``space`` index, ``exclude`` and zero rows left out, scored by ``rescore(rows)``
+        (the exact path's scores of those rows); None when the model has no such index,
+        the search covers fewer than EXACT_BELOW rows, or the index finds fewer than
+        ``topn`` rows once filtered: then the caller scans."""
+        index = self.neighbour_indexes.get(space)
+        if index is None:
+            return None
+        return self._candidate_neighbours(
+            "index",
+            lambda count: index.search(query[None, :], count, effort, limit)[0][0],
+            topn,
+            limit,
+            exclude,
+            rescore,
+        )
+
+    def _candidate_neighbours(
+        self,
+        search: Literal["index", "tree"],
+        candidates: Callable[[int], np.ndarray | None],
+        topn: int,
+        limit: int,
+        exclude: list[int],
+        rescore: Callable[[list[int]], np.ndarray],
+    ) -> Neighbours | None:
+        """The best ``topn`` of ``candidates(count)`` (about the ``count`` best rows
+        below ``limit``, −1 for none), once ``exclude`` and zero rows are left out,
+        scored by ``rescore``; None (the caller scans) when fewer than EXACT_BELOW
+        rows are searched, or fewer than ``topn`` candidates remain."""
+        if limit < EXACT_BELOW:
+            return None
+        skipped = np.union1d(np.asarray(exclude, dtype=np.int64), self._zero_rows)
+        skipped = skipped[skipped < limit]
+        # Over-fetch by what the filter may drop, so that topn usually remain.
+        rows = candidates(topn + len(skipped))
+        if rows is None:
+            return None
+        rows = rows[(rows >= 0) & ~np.isin(rows, skipped)]
+        if len(rows) < min(topn, limit - len(skipped)):
+            return None
+        scores = np.asarray(rescore(rows.tolist()))
+        order = np.lexsort((rows, -scores))[:topn]
+        return Neighbours([(self.words[int(rows[i])], float(scores[i])) for i in order], search)
 
     def most_similar_cosmul(
         self,
@@ -324,7 +432,7 @@ class WordModel:
         negative: Sequence[str] = (),
         topn: int = 10,
         restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
+    ) -> Neighbours:
         """3CosMul (Levy & Goldberg): Π (1+cos(x,p))/2 / (Π (1+cos(x,n))/2 + ε)."""
         self.check_topn(topn)
         if not positive:
@@ -338,11 +446,11 @@ class WordModel:
             shifted = (1.0 + cosines.astype(np.float64)) / 2
             scores[block] = shifted[:, : len(rows_pos)].prod(axis=1)
             scores[block] /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
-        return self._neighbours(scores, topn, rows_pos + rows_neg)
+        return Neighbours(self._neighbours(scores, topn, rows_pos + rows_neg), "exact")
 
     def similar_by_vector(
         self, vector: Sequence[float], topn: int = 10, restrict_vocab: int | None = None
-    ) -> list[tuple[str, float]]:
+    ) -> Neighbours:
         """Words closest by cosine to a raw vector of the model's dimension."""
         self.check_topn(topn)
         if len(vector) != self.vectors.shape[1]:  # before converting a list of any length
@@ -359,7 +467,7 @@ class WordModel:
             raise InvalidQueryError("the vector must be finite and non-zero")
         limit = self._restricted(restrict_vocab)
         scores = self.vectors_norm[:limit] @ (query / length).astype(np.float32)
-        return self._neighbours(scores, topn)
+        return Neighbours(self._neighbours(scores, topn), "exact")
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest from the mean of the others' unit vectors (gensim's rule)."""
@@ -415,14 +523,59 @@ class WordModel:
         return float(score), self.family.name
 
     def related(
-        self, word: str, topn: int = 10, prior_weight: float = DEFAULT_PRIOR_WEIGHT
-    ) -> tuple[list[tuple[str, float]], str]:
-        """The ``topn`` words most related to ``word`` by context score, and the method."""
+        self,
+        word: str,
+        topn: int = 10,
+        prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+        exact: bool = False,
+        effort: int | None = None,
+    ) -> tuple[Neighbours, str]:
+        """The ``topn`` words most related to ``word`` by context score, and the method.
+
+        On a model with a ``related`` neighbour index (built from the family's
+        ``related_rows``: PMI), candidates come from it, and from the family's
+        ``related_words`` search where it has one (hierarchical softmax, large
+        vocabularies); they are scored exactly. ``exact`` forces the scan; ``effort``
+        as for :meth:`most_similar`.
+        """
         self.check_topn(topn)
         self.family.require("context_similarity")
+        self._check_effort(effort)
         row = self.id(word)
+        if not exact:
+            rows_a = np.array([row])
+
+            def rescore(rows: list[int]) -> np.ndarray:
+                return self.family.pair_scores(
+                    rows_a.repeat(len(rows)), np.asarray(rows), prior_weight
+                )
+
+            found = (
+                self._index_neighbours(
+                    "related",
+                    self.family.related_query(row, prior_weight),
+                    topn,
+                    len(self.words),
+                    [row],
+                    effort,
+                    rescore,
+                )
+                if "related" in self.neighbour_indexes
+                else self._candidate_neighbours(
+                    "tree",
+                    lambda count: self.family.related_words(
+                        row, prior_weight, count, effort or DEFAULT_EFFORT
+                    ),
+                    topn,
+                    len(self.words),
+                    [row],
+                    rescore,
+                )
+            )
+            if found is not None:
+                return found, self.family.name
         scores = self.family.context_scores(row, prior_weight)
-        return self._neighbours(scores, topn, [row]), self.family.name
+        return Neighbours(self._neighbours(scores, topn, [row]), "exact"), self.family.name
 
     # ---------------------------------------------------------------- keywords
 

@@ -62,6 +62,7 @@ class Settings:
             max_keyword_products=integer(
                 "WORDLENS_MAX_KEYWORD_PRODUCTS", Limits.max_keyword_products
             ),
+            max_effort=integer("WORDLENS_MAX_EFFORT", Limits.max_effort),
         )
         return cls(
             models_dir=Path(env.get("WORDLENS_MODELS", "models")),

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "wordlens.commands.evaluate",
     "wordlens.commands.convert:Export",
     "wordlens.commands.convert:Import",
+    "wordlens.commands.index",
     "wordlens.commands.serve",
     "wordlens.commands.keywords",
 )

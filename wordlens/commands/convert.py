@@ -19,7 +19,13 @@ import argparse
 from pathlib import Path
 
 from wordlens.artifacts import load_model, model_path, write_model
-from wordlens.commands.options import add_tokenizer_arguments, positive_int, tokenizer_from_args
+from wordlens.commands.options import (
+    add_index_argument,
+    add_tokenizer_arguments,
+    build_index,
+    positive_int,
+    tokenizer_from_args,
+)
 from wordlens.training.vector_formats import FORMATS, UNICODE_ERRORS, read_vectors, write_vectors
 
 
@@ -66,6 +72,7 @@ class Import:
             help="what to do with bytes that are not UTF-8",
         )
         add_tokenizer_arguments(parser, default="whitespace")
+        add_index_argument(parser)
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
@@ -84,4 +91,5 @@ class Import:
             },
         )
         print(f"{len(words):,} vectors of {vectors.shape[1]} dimensions imported into {path}")
+        build_index(path, args.index)
         return 0
