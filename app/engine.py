@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -52,12 +52,41 @@ from wordlens.app.families import (
 from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
 from wordlens.artifacts import Model, ModelFormatError, Verify, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
+from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
 
-__all__ = ["Answer", "Engine", "Limits", "QueryVectors", "SimilarQuery", "WordModel"]
+__all__ = [
+    "EXACT_BELOW",
+    "Answer",
+    "Engine",
+    "Limits",
+    "Neighbours",
+    "QueryVectors",
+    "SimilarQuery",
+    "WordModel",
+]
 
 log = logging.getLogger(__name__)
 
 _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
+
+#: Searches over fewer rows than this (a small ``restrict_vocab``) scan them all even
+#: when the model has an index: such a scan takes about 1 ms on one thread
+#: (bench/bench_ann.py), and a graph walk restricted to few rows finds them badly.
+EXACT_BELOW = 20_000
+
+
+class Neighbours(list[tuple[str, float]]):
+    """(word, score) pairs, best first, that say how they were found: ``search`` is
+    ``"exact"`` (every row scored), ``"index"`` (candidates from the model's
+    neighbour index) or ``"tree"`` (candidates from a pruned walk of a Word2Vec
+    model's Huffman tree), candidates scored exactly as the scan would score them.
+    Equal to a plain list of the same pairs."""
+
+    def __init__(
+        self, pairs: Iterable[tuple[str, float]], search: Literal["exact", "index", "tree"]
+    ):
+        super().__init__(pairs)
+        self.search = search
 
 
 @dataclass(frozen=True)
@@ -69,7 +98,8 @@ class Limits:
     (extra stop-words included); ``max_tokens`` the tokens of a text, counted while
     tokenising; ``max_keyword_products`` the work of one text's keyword scores, in
     products of two vectors (hierarchical softmax: candidate words × tree nodes on
-    the text's paths; the other families one per token and candidate).
+    the text's paths; the other families one per token and candidate);
+    ``max_effort`` the search effort (the index's candidate list) of one query.
 
     A batch of queries (``most_similar_batch``, ``related_batch``) holds at most
     ``max_batch_queries`` queries, ``max_batch_words`` query words in all (and
@@ -86,6 +116,7 @@ class Limits:
     max_batch_queries: int = 1000
     max_batch_words: int = 10_000
     max_batch_neighbours: int = 100_000
+    max_effort: int = 4096
 
 
 @dataclass(frozen=True)
@@ -98,7 +129,7 @@ class SimilarQuery:
 
 #: A batch's answer to one query: its neighbours (word, score), best first, or the
 #: error that query alone ran into.
-Answer = list[tuple[str, float]] | QueryError
+Answer = Neighbours | QueryError
 
 #: Pairs of scores that the fast and exact paths compute with float64 arithmetic
 #: in different orders differ by this much, relative, at most (far above 1e-16 × a
@@ -215,6 +246,8 @@ class WordModel:
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self._zero_rows = np.flatnonzero(self.norms == 0)
         self.index = model.index
+        # Approximate neighbour indexes by space ("cosine", "related"), memory-mapped.
+        self.neighbour_indexes: dict[str, NeighbourIndex] = open_indexes(model)
         self.family: Family = family_of(model)
         self._keywords = KeywordExtractor(self.words, self.counts, self.tokenizer, self.family)
 
@@ -424,20 +457,28 @@ class WordModel:
         restrict_vocab: int | None = None,
         method: str = "cosine",
         correlation_n: int = 1000,
-    ) -> list[tuple[str, float]]:
+        exact: bool = False,
+        effort: int | None = None,
+    ) -> Neighbours:
         """Words closest to mean(unit positive) − mean(unit negative) by cosine.
 
         With negatives this is 3CosAdd analogy ("king" − "man" + "woman"). The query
         words are excluded. ``restrict_vocab`` searches only the most frequent words.
         ``method="correlation"`` (PMI models) ranks by Su's correlation similarity
         over the ``correlation_n`` most frequent words instead of plain cosine.
-        Cosine answers are those of :meth:`most_similar_batch` for this one query.
+
+        Cosine queries on a model with a neighbour index take their candidates from
+        it (``search == "index"``; ``effort``, default
+        :data:`~wordlens.neighbours.DEFAULT_EFFORT`, trades speed for recall) unless
+        ``exact`` or fewer than :data:`EXACT_BELOW` rows are searched. Cosine answers
+        are those of :meth:`most_similar_batch` for this one query.
         """
         self.check_topn(topn)
+        self._check_effort(effort)
         basis = self._similarity_basis(method, correlation_n)
         query = SimilarQuery(positive, negative)
         if method == "cosine":
-            (answer,) = self._most_similar_many([query], topn, restrict_vocab)
+            (answer,) = self._most_similar_many([query], topn, restrict_vocab, exact, effort)
             if isinstance(answer, QueryError):
                 raise answer
             return answer
@@ -446,10 +487,15 @@ class WordModel:
             raise built.errors[0]
         limit = self._restricted(restrict_vocab)
         scores = basis.scores(built.vectors[0].astype(np.float32), limit)
-        return self._ranked(scores[None], topn, built.excluded)[0]
+        return Neighbours(self._ranked(scores[None], topn, built.excluded)[0], "exact")
 
     def most_similar_batch(
-        self, queries: Sequence[SimilarQuery], topn: int = 10, restrict_vocab: int | None = None
+        self,
+        queries: Sequence[SimilarQuery],
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+        effort: int | None = None,
     ) -> list[Answer]:
         """Cosine neighbours of many queries at once, each exactly what
         :meth:`most_similar` answers for it alone (ties included), or its own error
@@ -461,34 +507,68 @@ class WordModel:
         the ranking's temporaries stay within ``blocks.BATCH_BYTES``; each chunk's
         candidates are then rescored one (query, word) pair at a time, so that no
         answer depends on the other queries of the batch or on how BLAS splits the
-        product.
+        product. On a model with a neighbour index, queries are answered from it as
+        :meth:`most_similar` answers them (``exact``, ``effort``).
         """
         self.check_topn(topn)
+        self._check_effort(effort)
         self._restricted(restrict_vocab)
         words = [word for query in queries for word in (*query.positive, *query.negative)]
         self._check_batch(len(queries), words, topn)
-        return self._most_similar_many(queries, topn, restrict_vocab)
+        return self._most_similar_many(queries, topn, restrict_vocab, exact, effort)
 
     def _most_similar_many(
-        self, queries: Sequence[SimilarQuery], topn: int, restrict_vocab: int | None
+        self,
+        queries: Sequence[SimilarQuery],
+        topn: int,
+        restrict_vocab: int | None,
+        exact: bool = False,
+        effort: int | None = None,
     ) -> list[Answer]:
         limit = self._restricted(restrict_vocab)
         basis = self._similarity_basis("cosine", 0)
         built = self.query_vectors(queries, basis)
-        answers: list[Answer] = [[] for _ in queries]
+        answers: list[Answer] = [Neighbours([], "exact") for _ in queries]
         for position, error in built.errors.items():
             answers[position] = error
+        scan = list(range(len(built.positions)))
+        if not exact:
+            scan = []
+            for i, (position, vector) in enumerate(
+                zip(built.positions, built.vectors, strict=True)
+            ):
+                repeated = vector[None, :]
+
+                def rescore(rows: list[int], repeated=repeated) -> np.ndarray:
+                    return basis.exact(repeated.repeat(len(rows), axis=0), np.asarray(rows))
+
+                found = self._index_neighbours(
+                    "cosine",
+                    vector.astype(np.float32),
+                    topn,
+                    limit,
+                    built.excluded[i],
+                    effort,
+                    rescore,
+                )
+                if found is None:
+                    scan.append(i)
+                else:
+                    answers[position] = found
+        scanned = np.asarray(scan, dtype=np.int64)
         cell_bytes = 4 + _RANKING_BYTES  # float32 scores, and what ranking them holds
-        for chunk in query_chunks(len(built.positions), limit, cell_bytes):
+        for part in query_chunks(len(scanned), limit, cell_bytes):
+            chunk = scanned[part]
             vectors = built.vectors[chunk]
 
-            def exact(which: np.ndarray, rows: np.ndarray, vectors=vectors) -> np.ndarray:
+            def exact_scores(which: np.ndarray, rows: np.ndarray, vectors=vectors) -> np.ndarray:
                 return basis.exact(vectors[which], rows)
 
             scores = basis.batch_scores(vectors.astype(np.float32), limit)
-            ranked = self._ranked(scores, topn, built.excluded[chunk], basis.margin, exact)
-            for position, answer in zip(built.positions[chunk], ranked, strict=True):
-                answers[position] = answer
+            excluded = [built.excluded[i] for i in chunk]
+            ranked = self._ranked(scores, topn, excluded, basis.margin, exact_scores)
+            for i, answer in zip(chunk, ranked, strict=True):
+                answers[built.positions[i]] = Neighbours(answer, "exact")
         return answers
 
     def query_vectors(self, queries: Sequence[SimilarQuery], basis: UnitRows) -> QueryVectors:
@@ -535,13 +615,75 @@ class WordModel:
             errors,
         )
 
+    def _check_effort(self, effort: int | None) -> None:
+        if effort is not None and not 1 <= effort <= self.limits.max_effort:
+            raise (LimitExceededError if effort > 0 else InvalidQueryError)(
+                f"effort must be between 1 and {self.limits.max_effort}, got {effort}",
+                limit=self.limits.max_effort,
+            )
+
+    def _index_neighbours(
+        self,
+        space: str,
+        query: np.ndarray,
+        topn: int,
+        limit: int,
+        exclude: list[int],
+        effort: int | None,
+        rescore: Callable[[list[int]], np.ndarray],
+    ) -> Neighbours | None:
+        """The best ``topn`` of the first ``limit`` rows for ``query`` (d,) from the
+        ``space`` index, ``exclude`` and zero rows left out, scored by ``rescore(rows)``
+        (the exact path's scores of those rows); None when the model has no such index,
+        the search covers fewer than EXACT_BELOW rows, or the index finds fewer than
+        ``topn`` rows once filtered: then the caller scans."""
+        index = self.neighbour_indexes.get(space)
+        if index is None:
+            return None
+        return self._candidate_neighbours(
+            "index",
+            lambda count: index.search(query[None, :], count, effort, limit)[0][0],
+            topn,
+            limit,
+            exclude,
+            rescore,
+        )
+
+    def _candidate_neighbours(
+        self,
+        search: Literal["index", "tree"],
+        candidates: Callable[[int], np.ndarray | None],
+        topn: int,
+        limit: int,
+        exclude: list[int],
+        rescore: Callable[[list[int]], np.ndarray],
+    ) -> Neighbours | None:
+        """The best ``topn`` of ``candidates(count)`` (about the ``count`` best rows
+        below ``limit``, −1 for none), once ``exclude`` and zero rows are left out,
+        scored by ``rescore``; None (the caller scans) when fewer than EXACT_BELOW
+        rows are searched, or fewer than ``topn`` candidates remain."""
+        if limit < EXACT_BELOW:
+            return None
+        skipped = np.union1d(np.asarray(exclude, dtype=np.int64), self._zero_rows)
+        skipped = skipped[skipped < limit]
+        # Over-fetch by what the filter may drop, so that topn usually remain.
+        rows = candidates(topn + len(skipped))
+        if rows is None:
+            return None
+        rows = rows[(rows >= 0) & ~np.isin(rows, skipped)]
+        if len(rows) < min(topn, limit - len(skipped)):
+            return None
+        scores = np.asarray(rescore(rows.tolist()))
+        order = np.lexsort((rows, -scores))[:topn]
+        return Neighbours([(self.words[int(rows[i])], float(scores[i])) for i in order], search)
+
     def most_similar_cosmul(
         self,
         positive: Sequence[str] = (),
         negative: Sequence[str] = (),
         topn: int = 10,
         restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
+    ) -> Neighbours:
         """3CosMul (Levy & Goldberg): Π (1+cos(x,p))/2 / (Π (1+cos(x,n))/2 + ε)."""
         self.check_topn(topn)
         if not positive:
@@ -555,11 +697,11 @@ class WordModel:
             shifted = (1.0 + cosines.astype(np.float64)) / 2
             scores[block] = shifted[:, : len(rows_pos)].prod(axis=1)
             scores[block] /= shifted[:, len(rows_pos) :].prod(axis=1) + _COSMUL_EPSILON
-        return self._ranked(scores[None], topn, [rows_pos + rows_neg])[0]
+        return Neighbours(self._ranked(scores[None], topn, [rows_pos + rows_neg])[0], "exact")
 
     def similar_by_vector(
         self, vector: Sequence[float], topn: int = 10, restrict_vocab: int | None = None
-    ) -> list[tuple[str, float]]:
+    ) -> Neighbours:
         """Words closest by cosine to a raw vector of the model's dimension."""
         self.check_topn(topn)
         if len(vector) != self.vectors.shape[1]:  # before converting a list of any length
@@ -576,7 +718,7 @@ class WordModel:
             raise InvalidQueryError("the vector must be finite and non-zero")
         limit = self._restricted(restrict_vocab)
         scores = self.unit.scores((query / length).astype(np.float32), limit)
-        return self._ranked(scores[None], topn, [[]])[0]
+        return Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest from the mean of the others' unit vectors (gensim's rule)."""
@@ -632,60 +774,116 @@ class WordModel:
         return float(score), self.family.name
 
     def related(
-        self, word: str, topn: int = 10, prior_weight: float = DEFAULT_PRIOR_WEIGHT
-    ) -> tuple[list[tuple[str, float]], str]:
+        self,
+        word: str,
+        topn: int = 10,
+        prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+        exact: bool = False,
+        effort: int | None = None,
+    ) -> tuple[Neighbours, str]:
         """The ``topn`` words most related to ``word`` by context score, and the method;
-        the answer of :meth:`related_batch` for this one word."""
-        (answer,), method = self._related_many([word], topn, prior_weight)
+        the answer of :meth:`related_batch` for this one word.
+
+        On a model with a ``related`` neighbour index (built from the family's
+        ``related_rows``: PMI), candidates come from it, and from the family's
+        ``related_words`` search where it has one (hierarchical softmax, large
+        vocabularies); they are scored exactly. ``exact`` forces the scan; ``effort``
+        as for :meth:`most_similar`.
+        """
+        (answer,), method = self._related_many([word], topn, prior_weight, exact, effort)
         if isinstance(answer, QueryError):
             raise answer
         return answer, method
 
     def related_batch(
-        self, words: Sequence[str], topn: int = 10, prior_weight: float = DEFAULT_PRIOR_WEIGHT
+        self,
+        words: Sequence[str],
+        topn: int = 10,
+        prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+        exact: bool = False,
+        effort: int | None = None,
     ) -> tuple[list[Answer], str]:
         """Related words of many words at once, each exactly what :meth:`related`
         answers for it alone, or its own error (an unknown word); and the method.
 
-        A batch beyond the batch limits, a bad ``topn``, or a model whose family does
-        not answer context similarity fails as a whole. Scored chunk by chunk, as in
-        :meth:`most_similar_batch`, by the family's fast scores; the candidates within
-        the family's error margin are rescored by its exact pair scores (those of
-        :meth:`context_similarity`).
+        A batch beyond the batch limits, a bad ``topn`` or ``effort``, or a model whose
+        family does not answer context similarity fails as a whole. Words a
+        neighbour index or tree search answers (see :meth:`related`) are answered so;
+        the others are scored chunk by chunk, as in :meth:`most_similar_batch`, by the
+        family's fast scores, and the candidates within the family's error margin are
+        rescored by its exact pair scores (those of :meth:`context_similarity`).
         """
         self.check_topn(topn)
         self.family.require("context_similarity")
         self._check_batch(len(words), words, topn)
-        return self._related_many(words, topn, prior_weight)
+        return self._related_many(words, topn, prior_weight, exact, effort)
+
+    def _related_candidates(
+        self, row: int, topn: int, prior_weight: float, effort: int | None
+    ) -> Neighbours | None:
+        """:meth:`related`'s answer from an index or a tree search, None to scan."""
+        family = self.family
+        rows_a = np.array([row])
+
+        def rescore(rows: list[int]) -> np.ndarray:
+            return family.pair_scores(rows_a.repeat(len(rows)), np.asarray(rows), prior_weight)
+
+        if "related" in self.neighbour_indexes:
+            query = family.related_query(row, prior_weight)
+            return self._index_neighbours(
+                "related", query, topn, len(self.words), [row], effort, rescore
+            )
+        return self._candidate_neighbours(
+            "tree",
+            lambda count: family.related_words(row, prior_weight, count, effort or DEFAULT_EFFORT),
+            topn,
+            len(self.words),
+            [row],
+            rescore,
+        )
 
     def _related_many(
-        self, words: Sequence[str], topn: int, prior_weight: float
+        self,
+        words: Sequence[str],
+        topn: int,
+        prior_weight: float,
+        exact: bool = False,
+        effort: int | None = None,
     ) -> tuple[list[Answer], str]:
         self.check_topn(topn)
         family = self.family
         family.require("context_similarity")
-        answers: list[Answer] = [[] for _ in words]
+        self._check_effort(effort)
+        answers: list[Answer] = [Neighbours([], "exact") for _ in words]
         found: list[int] = []
         positions: list[int] = []
         for position, word in enumerate(words):
             try:
-                found.append(self.id(word))
-                positions.append(position)
+                row = self.id(word)
             except QueryError as error:
                 answers[position] = error
+                continue
+            candidates = (
+                None if exact else self._related_candidates(row, topn, prior_weight, effort)
+            )
+            if candidates is not None:
+                answers[position] = candidates
+            else:
+                found.append(row)
+                positions.append(position)
         rows = np.asarray(found, dtype=np.int64)
         cell_bytes = family.context_bytes + _RANKING_BYTES
         for chunk in query_chunks(len(rows), len(self.words), cell_bytes):
             some = rows[chunk]
 
-            def exact(which: np.ndarray, targets: np.ndarray, some=some) -> np.ndarray:
+            def exact_scores(which: np.ndarray, targets: np.ndarray, some=some) -> np.ndarray:
                 return family.pair_scores(some[which], targets, prior_weight)
 
             scores = family.context_scores(some, prior_weight)
             margin = family.context_margin(some)
-            ranked = self._ranked(scores, topn, some[:, None].tolist(), margin, exact)
+            ranked = self._ranked(scores, topn, some[:, None].tolist(), margin, exact_scores)
             for position, answer in zip(positions[chunk], ranked, strict=True):
-                answers[position] = answer
+                answers[position] = Neighbours(answer, "exact")
         return answers, family.name
 
     # ---------------------------------------------------------------- keywords

@@ -86,6 +86,14 @@ class HuffmanTree:
         last = np.arange(len(lengths)), lengths - 1
         self.last_nodes = points[last]
         self.last_steps = self.steps[last]
+        # children[node, code]: the inner node a turn leads to, or −(word + 1) for a leaf.
+        following = np.concatenate([points[:, 1:], np.zeros_like(points[:, :1])], axis=1)
+        ends = np.arange(points.shape[1]) == (lengths - 1)[:, None]
+        following = np.where(ends, -np.arange(len(lengths))[:, None] - 1, following)
+        self.children = np.full((self.nodes, 2), -len(lengths) - 1, dtype=np.int64)
+        self.children[points[inside], codes[inside]] = following[inside]
+        self.root = int(points[0, 0]) if len(lengths) else 0
+        self.depth_nodes = [np.array([self.root])] + [children for children, _, _ in self.levels]
 
     def log_prob_all(self, vectors: np.ndarray) -> np.ndarray:
         """log p(u | w) for every word u of the vocabulary, for one input vector v_w
@@ -105,6 +113,64 @@ class HuffmanTree:
             reach[children] = reach[parents] + turn[steps]
         scores = (reach[self.last_nodes] + turn[self.last_steps]).T
         return scores[0] if matrix.ndim == 1 else scores
+
+    def subtree_max(self, leaf_values: np.ndarray) -> np.ndarray:
+        """For every inner node, the largest of ``leaf_values`` (V,) over the words
+        below it, float64 (n,) (0 for a row of ``syn1`` on no path): bottom-up, one
+        vectorised step per depth."""
+        best = np.zeros(self.nodes)
+        values = np.asarray(leaf_values, dtype=np.float64)
+        for nodes in reversed(self.depth_nodes):
+            kids = self.children[nodes]
+            below = np.where(kids < 0, values[np.maximum(-kids - 1, 0)], best[np.maximum(kids, 0)])
+            best[nodes] = below.max(axis=1)
+        return best
+
+    def best_words(
+        self,
+        vector: np.ndarray,
+        count: int,
+        bonus: np.ndarray,
+        bound: np.ndarray,
+        beam: int,
+    ) -> np.ndarray:
+        """Rows of (about) the ``count`` words with the largest log p(u | w) + bonus[u]
+        (``vector`` is v_w), by a pruned walk down the tree, one vectorised step per
+        depth: a node is dropped when its reach plus ``bound[node]`` (at least the
+        largest bonus below it) cannot beat the ``count``-th best word found so far,
+        and at most ``beam`` nodes, the most promising by that bound, go on to the next
+        depth. Exact when the beam never overflows; each step costs (beam, d)·(d,).
+        """
+        vector = np.asarray(vector, dtype=np.float32)
+        frontier, reach = np.array([self.root]), np.zeros(1)
+        rows: list[np.ndarray] = []
+        scores: list[np.ndarray] = []
+        threshold = -np.inf
+        while frontier.size:
+            dots = (self.syn1[frontier] @ vector).astype(np.float64)
+            positive = _log_sigmoid(dots)
+            turned = np.concatenate([reach + positive, reach + positive - dots])
+            kids = self.children[frontier].T.reshape(-1)  # code 0 of all, then code 1
+            leaves = kids < 0
+            if leaves.any():
+                words = -kids[leaves] - 1
+                rows.append(words)
+                scores.append(turned[leaves] + bonus[words])
+                found = np.concatenate(scores)
+                if len(found) >= count:
+                    threshold = np.partition(found, len(found) - count)[len(found) - count]
+            nodes, reached = kids[~leaves], turned[~leaves]
+            promise = reached + bound[nodes]
+            keep = promise > threshold
+            nodes, reached, promise = nodes[keep], reached[keep], promise[keep]
+            if len(nodes) > beam:
+                best = np.argpartition(-promise, beam - 1)[:beam]
+                nodes, reached = nodes[best], reached[best]
+            frontier, reach = nodes, reached
+        if not rows:
+            return np.zeros(0, dtype=np.int64)
+        found_rows, found = np.concatenate(rows), np.concatenate(scores)
+        return found_rows[np.argsort(-found, kind="stable")[:count]]
 
     def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """log p(targets[i] | w_i) for input vectors (n, d) and target rows (n,), pair by

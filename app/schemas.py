@@ -38,6 +38,11 @@ Token = Annotated[str, Field(max_length=MAX_WORD_CHARACTERS)]
 Text = Annotated[str | SkipJsonSchema[None], BeforeValidator(_not_null)]
 Tokens = Annotated[list[Token] | SkipJsonSchema[None], BeforeValidator(_not_null)]
 TopN = Field(default=10, ge=1, description="number of words to return")
+EXACT_DESCRIPTION = "score every word instead of using the model's neighbour index"
+EFFORT_DESCRIPTION = (
+    "search effort of the neighbour index (candidates kept while searching): "
+    "more is slower and finds more of the exact answer (default 64)"
+)
 ModelName = Field(
     default=None,
     min_length=1,
@@ -119,6 +124,11 @@ class Neighbours(BaseModel):
     model: str
     method: str = Field(
         description="cosine, cosmul, correlation (similar words); pmi, hs or ns (related words)"
+    )
+    search: Literal["exact", "index", "tree"] = Field(
+        description="exact: every word scored; index: candidates from the model's "
+        "approximate neighbour index, scored exactly; tree: candidates from a pruned "
+        "walk down a Word2Vec model's Huffman tree, scored exactly"
     )
     neighbours: list[Neighbour]
 
@@ -219,6 +229,8 @@ class MostSimilarRequest(Request):
     restrict_vocab: PositiveInteger | None = None
     method: Literal["cosine", "cosmul", "correlation"] = "cosine"
     correlation_n: Integer = Field(default=1000, ge=2)
+    exact: bool = Field(default=False, description=EXACT_DESCRIPTION)
+    effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 
 
 class SimilarByVectorRequest(Request):
@@ -320,6 +332,8 @@ class MostSimilarBatchRequest(Request):
     queries: list[BatchQuery] = Field(description=BATCH_LIMITS)
     topn: Integer = TopN
     restrict_vocab: PositiveInteger | None = None
+    exact: bool = Field(default=False, description=EXACT_DESCRIPTION)
+    effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 
 
 class RelatedBatchRequest(Request):
@@ -334,6 +348,8 @@ class RelatedBatchRequest(Request):
         description="Word2Vec: the weight λ of the prior log p(b) subtracted from "
         "log p(b|a) (PMI models ignore it)",
     )
+    exact: bool = Field(default=False, description=EXACT_DESCRIPTION)
+    effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 
 
 QueryErrorField = Field(
@@ -344,12 +360,18 @@ QueryErrorField = Field(
 class MostSimilarBatchResult(BaseModel):
     id: BatchId = None
     neighbours: list[Neighbour] = []
+    search: Literal["exact", "index", "tree"] | None = Field(
+        default=None, description="as for the single query; null with an error"
+    )
     error: ErrorBody | None = QueryErrorField
 
 
 class RelatedBatchResult(BaseModel):
     word: str = Field(description="the word as given")
     neighbours: list[Neighbour] = []
+    search: Literal["exact", "index", "tree"] | None = Field(
+        default=None, description="as for the single query; null with an error"
+    )
     error: ErrorBody | None = QueryErrorField
 
 

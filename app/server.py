@@ -32,7 +32,7 @@ from starlette.routing import Match, Route
 
 from wordlens import __version__
 from wordlens.app import schemas as s
-from wordlens.app.engine import Answer, Engine, SimilarQuery, WordModel
+from wordlens.app.engine import Answer, Engine, Neighbours, SimilarQuery, WordModel
 from wordlens.app.errors import (
     InvalidQueryError,
     LimitExceededError,
@@ -76,6 +76,8 @@ ModelQuery = Annotated[
 ]
 WordQuery = Annotated[str, Query(min_length=1, max_length=s.MAX_WORD_CHARACTERS)]
 TopNQuery = Annotated[int, Query(ge=1, description="number of words to return")]
+ExactQuery = Annotated[bool, Query(description=s.EXACT_DESCRIPTION)]
+EffortQuery = Annotated[int | None, Query(ge=1, description=s.EFFORT_DESCRIPTION)]
 PriorWeightQuery = Annotated[
     float,
     Query(
@@ -116,6 +118,7 @@ def _limit_bounds(settings: Settings) -> dict[str, dict[str, int]]:
         "topn": {"maximum": limits.max_topn},
         "limit": {"maximum": limits.max_topn},
         "correlation_n": {"maximum": limits.max_correlation_n},
+        "effort": {"maximum": limits.max_effort},
         **dict.fromkeys(("positive", "negative", "words", "ws1", "ws2"), words),
         **dict.fromkeys(("tokens", "tokens1", "tokens2"), tokens),
         **dict.fromkeys(("text", "text1", "text2"), text),
@@ -134,6 +137,7 @@ def _component_bounds(settings: Settings) -> dict[str, dict[str, dict[str, int]]
         "RelatedBatchRequest": {
             "words": {"maxItems": limits.max_batch_queries},
             "topn": {"maximum": limits.max_topn},
+            "effort": {"maximum": limits.max_effort},
         },
     }
 
@@ -173,9 +177,12 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
     return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
 
 
-def _neighbours(model: WordModel, method: str, pairs) -> s.Neighbours:
+def _neighbours(model: WordModel, method: str, pairs: Neighbours) -> s.Neighbours:
     return s.Neighbours(
-        model=model.name, method=method, neighbours=[s.Neighbour(word=w, score=x) for w, x in pairs]
+        model=model.name,
+        method=method,
+        search=pairs.search,
+        neighbours=[s.Neighbour(word=w, score=x) for w, x in pairs],
     )
 
 
@@ -184,8 +191,9 @@ def _batch_answer(answer: Answer) -> dict[str, Any]:
     error (as ``ErrorBody``)."""
     if isinstance(answer, QueryError):
         error = {"code": answer.code, "message": answer.message, **answer.details}
-        return {"neighbours": [], "error": error}
-    return {"neighbours": [{"word": w, "score": x} for w, x in answer], "error": None}
+        return {"neighbours": [], "search": None, "error": error}
+    neighbours = [{"word": w, "score": x} for w, x in answer]
+    return {"neighbours": neighbours, "search": answer.search, "error": None}
 
 
 def _batch_response(body: dict[str, Any]) -> JSONResponse:
@@ -363,6 +371,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 request.restrict_vocab,
                 request.method,
                 request.correlation_n,
+                request.exact,
+                request.effort,
             )
         return _neighbours(m, request.method, pairs)
 
@@ -380,6 +390,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         method: Literal["cosine", "cosmul", "correlation"] = "cosine",
         correlation_n: Annotated[int, Query(ge=2)] = 1000,
         model: ModelQuery = None,
+        exact: ExactQuery = False,
+        effort: EffortQuery = None,
     ):
         """Nearest words by cosine; with negatives, analogies (king − man + woman)."""
         return _most_similar(
@@ -391,6 +403,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 method=method,
                 correlation_n=correlation_n,
                 model=model,
+                exact=exact,
+                effort=effort,
             )
         )
 
@@ -416,7 +430,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         batch. The batch limits cover its total work (413 beyond them)."""
         m = model_for(request.model)
         queries = [SimilarQuery(query.positive, query.negative) for query in request.queries]
-        answers = m.most_similar_batch(queries, request.topn, request.restrict_vocab)
+        answers = m.most_similar_batch(
+            queries, request.topn, request.restrict_vocab, request.exact, request.effort
+        )
         results = [
             {"id": query.id, **_batch_answer(answer)}
             for query, answer in zip(request.queries, answers, strict=True)
@@ -500,10 +516,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         topn: TopNQuery = 10,
         model: ModelQuery = None,
         prior_weight: PriorWeightQuery = DEFAULT_PRIOR_WEIGHT,
+        exact: ExactQuery = False,
+        effort: EffortQuery = None,
     ):
         """The words that most go together with ``word`` (context similarity)."""
         m = model_for(model)
-        pairs, method = m.related(word, topn, prior_weight)
+        pairs, method = m.related(word, topn, prior_weight, exact, effort)
         return _neighbours(m, method, pairs)
 
     @app.post(
@@ -517,7 +535,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         that word, or its own error (an unknown word): one bad word never fails the
         batch. The batch limits cover its total work (413 beyond them)."""
         m = model_for(request.model)
-        answers, method = m.related_batch(request.words, request.topn, request.prior_weight)
+        answers, method = m.related_batch(
+            request.words, request.topn, request.prior_weight, request.exact, request.effort
+        )
         results = [
             {"word": word, **_batch_answer(answer)}
             for word, answer in zip(request.words, answers, strict=True)

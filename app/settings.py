@@ -74,6 +74,7 @@ class Settings:
             max_batch_neighbours=integer(
                 "WORDLENS_MAX_BATCH_NEIGHBOURS", Limits.max_batch_neighbours
             ),
+            max_effort=integer("WORDLENS_MAX_EFFORT", Limits.max_effort),
         )
         return cls(
             models_dir=Path(env.get("WORDLENS_MODELS", "models")),

@@ -24,6 +24,9 @@ A model is a directory::
                          syn1 float32 (V, d) (the V − 1 inner nodes of the Huffman
                          tree, and gensim's unused last row), hs_points int32 (V, L),
                          hs_codes int8 (V, L), hs_lengths int32 (V,), syn1neg float32 (V, d)
+      neighbours_*.faiss approximate neighbour indexes, optional, described under the
+                         manifest's ``neighbours`` field (:mod:`wordlens.neighbours`
+                         writes them through :func:`add_files`)
 
 Matrices are opened with ``mmap_mode="r"``, so several server workers share the page
 cache instead of holding copies. Writing is atomic: everything is built in a hidden
@@ -62,7 +65,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -78,6 +81,7 @@ __all__ = [
     "Model",
     "ModelFormatError",
     "Verify",
+    "add_files",
     "find_models",
     "json_default",
     "load_model",
@@ -321,6 +325,11 @@ class Model:
 
     def __len__(self) -> int:
         return len(self.words)
+
+    def watch(self, name: str) -> None:
+        """Add the model file ``name``, memory-mapped by a caller (an index), to the
+        files :meth:`check_unchanged` checks."""
+        self.mapped.append(_MappedFile(self.path / name))
 
     def check_unchanged(self) -> None:
         """Raise ModelFormatError naming the first mapped file that was changed in place
@@ -590,6 +599,47 @@ def write_model(
             },
         )
     return Path(path).absolute()
+
+
+def add_files(
+    path: str | os.PathLike,
+    write: Callable[[Path], Mapping[str, Any]],
+    remove: Iterable[str] = (),
+) -> Path:
+    """Publish the model at ``path`` again with files added: ``write(folder)`` writes
+    them into the new model folder and returns manifest fields to set (describing
+    them); the files ``remove`` are left out. The other files are carried over (hard
+    links where the file system allows, else copies) after their sizes and checksums
+    are checked, so a corrupted file is never carried into a fresh manifest; the new
+    files are listed and checksummed in ``files``. Atomic as :func:`write_model`.
+    """
+    path = Path(path)
+    manifest = _read_manifest(path)
+    removed = set(remove)
+    kept = {name: entry for name, entry in manifest["files"].items() if name not in removed}
+    for name, expected in kept.items():
+        _check_file(path, name, expected, verify=True)
+    protected = {"format_version", "kind", "dim", "vocab_size", "files", "arrays"}
+    with publish_directory(path) as partial:
+        for name in kept:
+            try:
+                os.link(path / name, partial / name)
+            except OSError:
+                shutil.copy2(path / name, partial / name)
+        fields = dict(write(partial))
+        if protected & fields.keys():
+            raise ValueError(f"cannot change {sorted(protected & fields.keys())}")
+        added = {
+            file.name: {"sha256": _sha256(file), "bytes": file.stat().st_size}
+            for file in sorted(partial.iterdir())
+            if file.name not in kept and file.name != MANIFEST
+        }
+        document = {**manifest, **fields, "files": {**kept, **added}}
+        (partial / MANIFEST).write_text(
+            json.dumps(document, indent=2, ensure_ascii=False, default=json_default) + "\n",
+            encoding="utf-8",
+        )
+    return path.absolute()
 
 
 def json_default(value: Any) -> Any:

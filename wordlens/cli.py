@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "wordlens.commands.verify",
     "wordlens.commands.convert:Export",
     "wordlens.commands.convert:Import",
+    "wordlens.commands.index",
     "wordlens.commands.upgrade",
     "wordlens.commands.serve",
     "wordlens.commands.keywords",

@@ -21,7 +21,9 @@ from pathlib import Path
 from wordlens.artifacts import load_model, model_path, write_model
 from wordlens.commands.options import (
     add_dtype_argument,
+    add_index_argument,
     add_tokenizer_arguments,
+    build_index,
     positive_int,
     tokenizer_from_args,
 )
@@ -72,6 +74,7 @@ class Import:
         )
         add_tokenizer_arguments(parser, default="whitespace")
         add_dtype_argument(parser)
+        add_index_argument(parser)
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
@@ -91,4 +94,5 @@ class Import:
             dtype=args.dtype,
         )
         print(f"{len(words):,} vectors of {vectors.shape[1]} dimensions imported into {path}")
+        build_index(path, args.index)
         return 0

@@ -11,9 +11,11 @@ from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer,
 __all__ = [
     "add_corpus_arguments",
     "add_dtype_argument",
+    "add_index_argument",
     "add_output_argument",
     "add_training_arguments",
     "add_tokenizer_arguments",
+    "build_index",
     "corpus_from_args",
     "output_path",
     "positive_int",
@@ -125,6 +127,32 @@ def add_training_arguments(
     parser.add_argument(
         "--no-evaluate", action="store_true", help="skip the benchmark scores at the end"
     )
+
+
+def add_index_argument(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """``--index auto|hnsw|none``, for :func:`build_index`."""
+    from wordlens.neighbours import INDEX_CHOICES, INDEX_THRESHOLD
+
+    parser.add_argument(
+        "--index",
+        choices=INDEX_CHOICES,
+        default=default,
+        help=f"approximate neighbour index (HNSW) stored with the model: auto builds one "
+        f"from {INDEX_THRESHOLD:,} words, hnsw always, none never (default: %(default)s)",
+    )
+
+
+def build_index(path: Path, choice: str) -> None:
+    """Give the model at ``path`` the index ``--index choice`` asks for, and say so."""
+    from wordlens.app.families import family_of
+    from wordlens.neighbours import add_index
+
+    entries = add_index(path, choice, lambda model: family_of(model).related_rows())
+    for space, entry in entries.items():
+        print(
+            f"{space} index: {entry['rows']:,} rows, HNSW M={entry['m']}, "
+            f"built in {entry['build_seconds']:.1f} s"
+        )
 
 
 def output_path(args: argparse.Namespace, default_name: str) -> Path:

@@ -21,7 +21,9 @@ import argparse
 
 from wordlens.commands.options import (
     add_corpus_arguments,
+    add_index_argument,
     add_training_arguments,
+    build_index,
     corpus_from_args,
     output_path,
     positive_int,
@@ -136,6 +138,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="rotate the new vectors onto this older model's (orthogonal Procrustes over "
         "the shared words) and report how far neighbours moved",
     )
+    add_index_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,5 +179,6 @@ def run(args: argparse.Namespace) -> int:
         path = train_pmi(corpus_from_args(args), params, out, args.align_to)
     else:
         path = train_pmi_counts(counts, params, out, args.align_to)
+    build_index(path, args.index)
     report_model(path, evaluate=not args.no_evaluate)
     return 0

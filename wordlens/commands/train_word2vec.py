@@ -13,7 +13,9 @@ import argparse
 
 from wordlens.commands.options import (
     add_corpus_arguments,
+    add_index_argument,
     add_training_arguments,
+    build_index,
     corpus_from_args,
     output_path,
     positive_int,
@@ -80,6 +82,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.workers,
         help="training threads (default: all cores)",
     )
+    add_index_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,5 +105,6 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
     )
     path = train_word2vec(corpus_from_args(args), params, output_path(args, "word2vec"))
+    build_index(path, args.index)
     report_model(path, evaluate=not args.no_evaluate)
     return 0

@@ -1,0 +1,376 @@
+"""Approximate neighbour indexes: build and store them with a model, open them, and
+answer most_similar and PMI related words from them (recall against the exact scan),
+the exact path unchanged, corrupted index files refused, the HTTP options."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import httpx2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import running_server
+from wordlens.app.engine import EXACT_BELOW, Engine
+from wordlens.app.errors import InvalidQueryError, LimitExceededError
+from wordlens.app.families import family_of
+from wordlens.app.server import create_app
+from wordlens.app.settings import Settings
+from wordlens.artifacts import ModelFormatError, load_model, write_model
+from wordlens.cli import main
+from wordlens.neighbours import INDEX_THRESHOLD, add_index, index_wanted, open_index
+
+SIZE = EXACT_BELOW + 500  # just above the size from which queries use the index
+DIM = 16
+ZERO = 5_000  # a word whose vector is zero
+
+
+def clustered(size: int, dim: int, seed: int) -> np.ndarray:
+    """Rows around 200 random centres, lengths spread like PMI norms (0.2 to 2)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(200, dim))
+    rows = centres[rng.integers(0, 200, size)] + rng.normal(scale=0.6, size=(size, dim))
+    rows *= rng.uniform(0.2, 2.0, size)[:, None] / np.linalg.norm(rows, axis=1, keepdims=True)
+    rows[ZERO % size] = 0.0
+    return rows.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """models/pmi with indexes, models/plain the same model without."""
+    root = tmp_path_factory.mktemp("ann") / "models"
+    words = [f"w{i}" for i in range(SIZE)]
+    for name in ("pmi", "plain"):
+        write_model(
+            root / name,
+            kind="pmi",
+            words=words,
+            vectors=clustered(SIZE, DIM, 15),
+            counts=np.arange(SIZE, 0, -1),
+            manifest={"tokenizer": {"name": "whitespace"}},
+        )
+    add_index(root / "pmi", "hnsw", lambda model: family_of(model).related_rows())
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(models):
+    return Engine(models)
+
+
+def overlap(a, b) -> float:
+    return len({w for w, _ in a} & {w for w, _ in b}) / len(b)
+
+
+QUERY_WORDS = [f"w{i}" for i in range(0, SIZE, SIZE // 200)][:200]
+
+
+def test_the_index_is_listed_checksummed_and_described_in_the_manifest(models):
+    manifest = json.loads((models / "pmi" / "manifest.json").read_text())
+    for space in ("cosine", "related"):
+        entry = manifest["neighbours"][space]
+        assert entry["rows"] == SIZE and entry["dim"] == DIM and entry["type"] == "HNSWFlat"
+        listed = manifest["files"][entry["file"]]
+        assert listed["bytes"] == (models / "pmi" / entry["file"]).stat().st_size
+        assert len(listed["sha256"]) == 64
+    assert "neighbours" not in json.loads((models / "plain" / "manifest.json").read_text())
+
+
+def test_most_similar_from_the_index_finds_the_exact_neighbours(engine):
+    model = engine.get("pmi")
+    recalls = []
+    for word in QUERY_WORDS:
+        found = model.most_similar([word], topn=10)
+        exact = model.most_similar([word], topn=10, exact=True)
+        assert (found.search, exact.search) == ("index", "exact")
+        recalls.append(overlap(found, exact))
+        # scores of the words both found are the exact scores
+        scores = dict(exact)
+        for w, score in found:
+            if w in scores:
+                assert score == pytest.approx(scores[w], rel=1e-5, abs=1e-6)
+    assert np.mean(recalls) >= 0.95
+
+
+def test_pmi_related_words_come_from_the_inner_product_index(engine):
+    model = engine.get("pmi")
+    recalls = []
+    for word in QUERY_WORDS:
+        found, method = model.related(word, topn=10)
+        exact, _ = model.related(word, topn=10, exact=True)
+        assert (found.search, exact.search, method) == ("index", "exact", "pmi")
+        recalls.append(overlap(found, exact))
+    assert np.mean(recalls) >= 0.95
+
+
+def test_effort_trades_speed_for_recall(engine):
+    model = engine.get("pmi")
+
+    def recall(effort: int) -> float:
+        return np.mean(
+            [
+                overlap(
+                    model.most_similar([w], topn=10, effort=effort),
+                    model.most_similar([w], topn=10, exact=True),
+                )
+                for w in QUERY_WORDS
+            ]
+        )
+
+    assert recall(10) < recall(200)
+    assert recall(200) >= 0.99
+
+
+def test_exact_answers_are_the_answers_of_a_model_without_index(engine):
+    indexed, plain = engine.get("pmi"), engine.get("plain")
+    for query in ([["w1"], []], [["w10", "w20"], ["w30"]]):
+        assert indexed.most_similar(*query, topn=20, exact=True) == plain.most_similar(
+            *query, topn=20
+        )
+    assert indexed.related("w3", topn=15, exact=True) == plain.related("w3", topn=15)
+    assert plain.most_similar(["w1"]).search == "exact"
+    assert plain.related("w1")[0].search == "exact"
+
+
+def test_query_words_zero_vectors_and_restrict_vocab_are_respected(engine):
+    model = engine.get("pmi")
+    found = model.most_similar(["w1", "w2"], ["w3"], topn=50, restrict_vocab=SIZE - 100)
+    assert found.search == "index"
+    rows = [int(w[1:]) for w, _ in found]
+    assert len(rows) == 50 and max(rows) < SIZE - 100
+    assert not {1, 2, 3, ZERO} & set(rows)
+    scores = [s for _, s in found]
+    assert scores == sorted(scores, reverse=True)
+    # searching fewer rows than EXACT_BELOW scans them
+    small = model.most_similar(["w1"], topn=5, restrict_vocab=EXACT_BELOW - 1)
+    assert small.search == "exact"
+    assert small == model.most_similar(["w1"], topn=5, restrict_vocab=EXACT_BELOW - 1, exact=True)
+    related, _ = model.related(f"w{ZERO + 1}", topn=100)
+    assert f"w{ZERO}" not in [w for w, _ in related]
+
+
+def test_effort_is_bounded(engine):
+    model = engine.get("pmi")
+    with pytest.raises(InvalidQueryError, match="effort"):
+        model.most_similar(["w1"], effort=0)
+    with pytest.raises(LimitExceededError, match="effort"):
+        model.related("w1", effort=model.limits.max_effort + 1)
+
+
+def test_search_is_batched(models):
+    model = load_model(models / "pmi")
+    index = open_index(model.path, model.manifest)
+    assert index is not None
+    queries = np.asarray(model.vectors[[1, 2, 3]])
+    rows, scores = index.search(queries, 5, effort=100)
+    assert rows.shape == scores.shape == (3, 5) and rows.dtype == np.int64
+    assert list(rows[:, 0]) == [1, 2, 3]  # each row is its own nearest neighbour
+    assert np.all(np.diff(scores, axis=1) <= 1e-6)
+    limited, _ = index.search(queries, 5, limit=1000)
+    assert limited.max() < 1000
+
+
+def test_auto_builds_only_from_the_threshold_and_none_removes(tmp_path):
+    assert not index_wanted("auto", INDEX_THRESHOLD - 1)
+    assert index_wanted("auto", INDEX_THRESHOLD) and index_wanted("hnsw", 10)
+    assert not index_wanted("none", 10**9)
+    path = write_model(tmp_path / "m", kind="imported", words=["a", "b", "c"], vectors=np.eye(3))
+    assert add_index(path, "auto") == {}
+    assert "neighbours" not in load_model(path).manifest
+    add_index(path, "hnsw")
+    assert set(load_model(path).manifest["neighbours"]) == {"cosine"}
+    assert (path / "neighbours_cosine.faiss").is_file()
+    add_index(path, "none")
+    model = load_model(path)
+    assert model.manifest["neighbours"] == {}
+    assert not (path / "neighbours_cosine.faiss").exists()
+    assert "neighbours_cosine.faiss" not in model.manifest["files"]
+
+
+def test_a_corrupted_index_file_is_a_clear_load_error(models, tmp_path):
+    broken = tmp_path / "models"
+    shutil.copytree(models / "pmi", broken / "pmi")
+    index_file = broken / "pmi" / "neighbours_cosine.faiss"
+    data = bytearray(index_file.read_bytes())
+    data[:4] = b"XXXX"  # the index type
+    index_file.write_bytes(bytes(data))
+    engine = Engine(broken)
+    assert (
+        engine.errors["pmi"]
+        == "pmi/neighbours_cosine.faiss: checksum mismatch (corrupted or modified)"
+    )
+    # unverified (the sizes still match), faiss's own reader refuses it
+    engine = Engine(broken, verify=False)
+    assert engine.errors["pmi"].startswith(
+        "pmi/neighbours_cosine.faiss: not a readable faiss index"
+    )
+
+
+def test_an_index_the_manifest_does_not_list_is_refused(models, tmp_path):
+    shutil.copytree(models / "pmi", tmp_path / "pmi")
+    manifest_file = tmp_path / "pmi" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["files"]["neighbours_cosine.faiss"]
+    manifest_file.write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="not one of the model's listed files"):
+        open_index(tmp_path / "pmi", manifest)
+
+
+def test_an_index_file_changed_under_the_server_withdraws_the_model(models, tmp_path):
+    shutil.copytree(models / "plain", tmp_path / "models" / "plain")
+    add_index(tmp_path / "models" / "plain", "hnsw")
+    engine = Engine(tmp_path / "models")
+    assert engine.get("plain").most_similar(["w1"]).search == "index"
+    with open(tmp_path / "models" / "plain" / "neighbours_cosine.faiss", "ab") as stream:
+        stream.write(b"\0")
+    with pytest.raises(Exception, match="neighbours_cosine.faiss: changed on disk"):
+        engine.get("plain")
+
+
+def test_http_options_and_the_search_field(models):
+    with TestClient(create_app(Settings(models_dir=models))) as client:
+        body = client.get("/most_similar", params={"positive": "w1", "model": "pmi"}).json()
+        assert body["search"] == "index" and len(body["neighbours"]) == 10
+        exact = client.get(
+            "/most_similar", params={"positive": "w1", "model": "pmi", "exact": "true"}
+        ).json()
+        assert exact["search"] == "exact"
+        posted = client.post(
+            "/most_similar", json={"positive": ["w1"], "model": "pmi", "effort": 200}
+        ).json()
+        assert posted["search"] == "index" and posted["method"] == "cosine"
+        related = client.get("/related", params={"word": "w1", "model": "pmi"}).json()
+        assert (related["search"], related["method"]) == ("index", "pmi")
+        related = client.get(
+            "/related", params={"word": "w1", "model": "pmi", "exact": "true"}
+        ).json()
+        assert related["search"] == "exact"
+        plain = client.get("/most_similar", params={"positive": "w1", "model": "plain"}).json()
+        assert plain["search"] == "exact"
+        assert (
+            client.get("/most_similar", params={"positive": "w1", "effort": 0}).status_code == 422
+        )
+        too_much = client.post("/most_similar", json={"positive": ["w1"], "effort": 10**6})
+        assert too_much.status_code == 413 and too_much.json()["error"]["limit"] == 4096
+        assert (
+            client.post("/most_similar", json={"positive": ["w1"], "exact": 1}).status_code == 422
+        )
+        schema = client.get("/openapi.json").json()
+        request = schema["components"]["schemas"]["MostSimilarRequest"]["properties"]
+        assert request["effort"]["maximum"] == 4096 and request["exact"]["type"] == "boolean"
+        assert "search" in schema["components"]["schemas"]["Neighbours"]["required"]
+
+
+def test_index_command_and_import_option(tmp_path, capsys):
+    vectors = tmp_path / "vectors.txt"
+    rng = np.random.default_rng(1)
+    vectors.write_text(
+        "".join(
+            f"v{i} " + " ".join(f"{x:.4f}" for x in rng.normal(size=4)) + "\n" for i in range(50)
+        )
+    )
+    out = tmp_path / "models" / "imported"
+    assert (
+        main(["import", str(vectors), "--format", "glove", "--out", str(out), "--index", "hnsw"])
+        == 0
+    )
+    assert "cosine index: 50 rows" in capsys.readouterr().out
+    assert set(load_model(out).manifest["neighbours"]) == {"cosine"}
+    assert main(["import", str(vectors), "--format", "glove", "--out", str(out)]) == 0
+    assert "neighbours" not in load_model(out).manifest  # auto: 50 words is below the threshold
+    assert main(["index", str(out)]) == 0
+    assert "cosine index: 50 rows" in capsys.readouterr().out
+    assert "cosine" in load_model(out).manifest["neighbours"]
+
+
+def test_served_over_http_with_the_index(models):
+    with running_server(models, "--workers", "2") as url:
+        body = httpx2.get(
+            f"{url}/most_similar", params={"positive": "w7", "model": "pmi"}, timeout=10
+        ).json()
+        exact = httpx2.get(
+            f"{url}/most_similar",
+            params={"positive": "w7", "model": "pmi", "exact": "true"},
+            timeout=10,
+        ).json()
+    assert (body["search"], exact["search"]) == ("index", "exact")
+    assert (
+        overlap(
+            [(n["word"], 0) for n in body["neighbours"]],
+            [(n["word"], 0) for n in exact["neighbours"]],
+        )
+        >= 0.8
+    )
+
+
+# ------------------------------------------------------- Word2Vec related words
+
+
+def test_the_tree_walk_finds_the_exact_best_words_when_its_beam_is_wide(
+    trained_models, monkeypatch
+):
+    monkeypatch.setattr("wordlens.app.families.TREE_FROM", 0)
+    model = Engine(trained_models).get("word2vec")
+    family, tree = model.family, model.family.tree
+    for prior_weight in (0.0, 0.9, 2.0):
+        for row in range(0, 600, 30):
+            exact = tree.log_prob_all(model.vectors[row]) - prior_weight * family.log_prior
+            best = np.argsort(-exact, kind="stable")[:10]
+            found = family.related_words(row, prior_weight, 10, effort=10**6)
+            assert set(found) == set(best), (prior_weight, row)
+
+
+def test_hs_related_words_come_from_the_tree_walk(trained_models, monkeypatch):
+    model = Engine(trained_models).get("word2vec")
+    assert model.related(model.words[5])[0].search == "exact"  # below TREE_FROM words
+    monkeypatch.setattr("wordlens.app.engine.EXACT_BELOW", 0)  # the tiny model counts as large
+    monkeypatch.setattr("wordlens.app.families.TREE_FROM", 0)
+    recalls = []
+    for word in model.words[:400:8]:
+        found, method = model.related(word, topn=10)
+        exact, _ = model.related(word, topn=10, exact=True)
+        assert (found.search, exact.search, method) == ("tree", "exact", "hs")
+        recalls.append(overlap(found, exact))
+        scores = dict(exact)
+        for w, score in found:
+            if w in scores:
+                assert score == pytest.approx(scores[w], abs=1e-6)
+    assert np.mean(recalls) >= 0.95
+    assert model.related(model.words[5], topn=10, effort=1)[0].search == "tree"
+
+
+def test_ns_related_words_scan(tmp_path, monkeypatch):
+    """Negative sampling's score v_a·c_b + (β − λ) log n(b) is an inner product, but an
+    inner-product HNSW over [c_b, log n(b)] found about half of the exact top 10 at
+    λ = 0.9 (the best rows are then no extreme points): such models get no related
+    index, and their related words scan."""
+    monkeypatch.setattr("wordlens.app.engine.EXACT_BELOW", 0)
+    size = 3000
+    write_model(
+        tmp_path / "models" / "ns",
+        kind="word2vec",
+        words=[f"n{i}" for i in range(size)],
+        vectors=clustered(size, DIM, 1),
+        counts=(1e6 / np.arange(1, size + 1)).astype(np.int64) + 5,
+        arrays={"syn1neg": clustered(size, DIM, 2)},
+        manifest={"output_layers": ["ns"], "params": {"ns_exponent": 0.75}},
+    )
+    add_index(tmp_path / "models" / "ns", "hnsw", lambda model: family_of(model).related_rows())
+    model = Engine(tmp_path / "models").get("ns")
+    assert set(model.neighbour_indexes) == {"cosine"}
+    found, method = model.related("n5", topn=10)
+    assert (found.search, method) == ("exact", "ns")
+    assert model.most_similar(["n5"]).search == "index"
+
+
+def test_indexing_refuses_to_carry_a_corrupted_file_over(tmp_path):
+    path = write_model(tmp_path / "m", kind="imported", words=["a", "b"], vectors=np.eye(2))
+    vectors = path / "vectors.npy"
+    data = bytearray(vectors.read_bytes())
+    data[-1] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match="m/vectors.npy: checksum mismatch"):
+        add_index(path, "hnsw")
+    assert "neighbours" not in json.loads((path / "manifest.json").read_text())

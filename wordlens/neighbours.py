@@ -1,0 +1,276 @@
+"""Approximate nearest neighbours over a model's rows: build, save, open, search.
+
+The one module that imports the index library (faiss, chosen by
+``bench/bench_ann.py``: see the README). An index is a graph (HNSW, flat float32
+storage) over one *space* of a model's rows, saved as a file of the model folder,
+listed and checksummed in the manifest like every other file, and described under
+the manifest's ``neighbours`` field (library, version, parameters, build seconds):
+
+==========  ==========================================  ===========================
+space       rows indexed (V, d')                        a query q (d',) ranks rows by
+==========  ==========================================  ===========================
+``cosine``  the unit rows of the vectors, x/‖x‖ (zero   cosine: ⟨x/‖x‖, q/‖q‖⟩
+            rows stay zero)
+``related`` rows r_b given by the model's family (its   the inner product ⟨r_b, q⟩
+            ``related_rows``: PMI vectors; Word2Vec
+            output-layer rows and biases)
+==========  ==========================================  ===========================
+
+``related`` (maximum inner-product search) answers related words: for PMI the score
+⟨v_a, v_b⟩ itself, for Word2Vec a linear form of it that the engine rescores. It is
+faiss's HNSW with its inner-product metric on the raw rows: on the default PMI
+model it finds 0.99 of the exact top 10 at effort 64,
+where the known reduction to cosine search (rows [x/M, √(1 − ‖x‖²/M²)], M the
+largest norm, queries [q, 0]) finds 0.65, because it piles the many short rows up
+near one axis (``bench/bench_ann.py --mips-model``; README). Indexes are opened
+memory-mapped (``IO_FLAG_MMAP_IFC``): several server workers share one copy in the
+page cache.
+
+``search`` returns the rows the graph finds and its scores; callers that need
+scores bit-identical to an exact scan rescore the candidates themselves (the engine
+does). ``effort`` is HNSW's ``efSearch``: the candidate list kept while walking the
+graph; more effort, better recall, slower (the README's table).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wordlens.artifacts import Model, ModelFormatError, add_files, load_model
+
+__all__ = [
+    "DEFAULT_EFFORT",
+    "INDEX_CHOICES",
+    "INDEX_THRESHOLD",
+    "SPACES",
+    "IndexParams",
+    "NeighbourIndex",
+    "add_index",
+    "index_wanted",
+    "open_index",
+    "open_indexes",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``--index`` values: ``auto`` builds an index when the vocabulary has at least
+#: INDEX_THRESHOLD words, ``hnsw`` always, ``none`` never.
+INDEX_CHOICES = ("auto", "hnsw", "none")
+
+#: Vocabulary size from which ``auto`` builds an index: below it an exact scan on one
+#: thread takes under about 2.5 ms (bench/bench_ann.py, README), cheaper than the
+#: index's file, build time and approximate answers are worth.
+INDEX_THRESHOLD = 100_000
+
+#: efSearch when a query says nothing: recall@10 about 0.97 on the benchmark.
+DEFAULT_EFFORT = 64
+
+#: The spaces an index can cover (module docstring).
+SPACES = ("cosine", "related")
+
+_BLOCK = 65536  # rows transformed and added at a time: a bounded temporary
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """HNSW's build settings: ``m`` links per node (2·m on the bottom layer) and
+    ``ef_construction``, the candidate list while inserting."""
+
+    m: int = 16
+    ef_construction: int = 100
+
+
+def _faiss():
+    """faiss, imported on first use: models without an index never load it."""
+    # Its loader logs every CPU-specific build it tries at INFO.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    import faiss
+
+    return faiss
+
+
+def _space_rows(vectors: np.ndarray, space: str) -> Iterable[np.ndarray]:
+    """The rows of ``space`` (module docstring), float32, a block at a time."""
+    for start in range(0, len(vectors), _BLOCK):
+        block = np.asarray(vectors[start : start + _BLOCK], dtype=np.float32)
+        if space == "cosine":
+            norms = np.linalg.norm(block.astype(np.float64), axis=1, keepdims=True)
+            block = np.divide(block, norms, out=np.zeros(block.shape), where=norms > 0)
+        yield np.ascontiguousarray(block, dtype=np.float32)
+
+
+def _file_name(space: str) -> str:
+    return f"neighbours_{space}.faiss"
+
+
+def build_index(
+    vectors: np.ndarray, space: str, folder: Path, params: IndexParams = IndexParams()
+) -> dict[str, Any]:
+    """Build the ``space`` index of ``vectors`` (V, d'): the model's vectors for
+    ``cosine``, its family's related rows for ``related``; save it into ``folder`` and
+    return its manifest entry. Uses every core (faiss's OpenMP threads)."""
+    if space not in SPACES:
+        raise ValueError(f"unknown index space {space!r}; choose one of {', '.join(SPACES)}")
+    faiss = _faiss()
+    started = time.perf_counter()
+    dim = vectors.shape[1]
+    index = faiss.IndexHNSWFlat(dim, params.m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = params.ef_construction
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # opening an index set it to 1
+    try:
+        for rows in _space_rows(vectors, space):
+            index.add(rows)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    name = _file_name(space)
+    faiss.write_index(index, str(folder / name))
+    seconds = time.perf_counter() - started
+    log.info("%s index of %s rows built in %.1f s", space, f"{len(vectors):,}", seconds)
+    return {
+        "file": name,
+        "library": "faiss",
+        "library_version": faiss.__version__,
+        "type": "HNSWFlat",
+        "rows": int(len(vectors)),
+        "dim": int(dim),
+        "metric": "inner_product",
+        **asdict(params),
+        "build_seconds": round(seconds, 3),
+    }
+
+
+def index_wanted(choice: str, vocab_size: int) -> bool:
+    """Whether ``--index choice`` builds an index for a vocabulary of ``vocab_size``."""
+    if choice not in INDEX_CHOICES:
+        raise ValueError(f"unknown --index {choice!r}; choose one of {', '.join(INDEX_CHOICES)}")
+    return choice == "hnsw" or (choice == "auto" and vocab_size >= INDEX_THRESHOLD)
+
+
+def add_index(
+    path: str | Path,
+    choice: str = "hnsw",
+    related_rows: Callable[[Model], np.ndarray | None] | None = None,
+    params: IndexParams = IndexParams(),
+) -> dict[str, Any]:
+    """Give the model at ``path`` the indexes ``choice`` calls for (``auto``: only at
+    INDEX_THRESHOLD words or more), replacing any it has (``none`` removes them): a
+    ``cosine`` index, and a ``related`` one over ``related_rows(model)`` unless that
+    is None (the command line passes the model family's rows). The model is
+    published again atomically with the index files listed and checksummed.
+    Returns the manifest's new ``neighbours`` field ({} when no index)."""
+    model = load_model(path)
+    old = [entry["file"] for entry in model.manifest.get("neighbours", {}).values()]
+    if not index_wanted(choice, len(model)) and not old:
+        return {}
+    entries: dict[str, Any] = {}
+
+    def write(folder: Path) -> Mapping[str, Any]:
+        if index_wanted(choice, len(model)):
+            entries["cosine"] = build_index(model.vectors, "cosine", folder, params)
+            rows = None if related_rows is None else related_rows(model)
+            if rows is not None:
+                entries["related"] = build_index(rows, "related", folder, params)
+        return {"neighbours": entries}
+
+    add_files(path, write, remove=old)
+    return entries
+
+
+class NeighbourIndex:
+    """One opened index (module docstring): ``search`` answers batches of queries."""
+
+    def __init__(self, path: Path, space: str, rows: int, dim: int):
+        faiss = _faiss()
+        shown = f"{path.parent.name}/{path.name}"
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+        except RuntimeError as error:
+            reason = str(error).strip().splitlines()[-1][-200:]
+            raise ModelFormatError(f"{shown}: not a readable faiss index ({reason})") from None
+        if not isinstance(index, faiss.IndexHNSWFlat) or (index.ntotal, index.d) != (rows, dim):
+            raise ModelFormatError(
+                f"{shown}: a {type(index).__name__} of {index.ntotal:,} rows × {index.d}, "
+                f"expected an HNSW index of {rows:,} × {dim}"
+            )
+        # Searches on one thread: a server worker answers one query per thread, and an
+        # OpenMP team per search cost more than it saved (0.80 against 0.35 ms a query
+        # on the default PMI model, wall time).
+        faiss.omp_set_num_threads(1)
+        self.index = index
+        self.space = space
+        self.rows = rows
+        self.dim = dim
+        self.file = path.name
+
+    def search(
+        self, queries: np.ndarray, k: int, effort: int | None = None, limit: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best rows for each query (n, d) among the first ``limit`` rows
+        (all by default), best first: rows int64 (n, k), −1 where the graph found
+        fewer, and scores float32 (n, k) (cosine, or the inner product ⟨x, q⟩ for
+        ``inner_product``; −inf where no row). ``effort``: efSearch (DEFAULT_EFFORT),
+        at least ``k``."""
+        faiss = _faiss()
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"queries have {queries.shape[1]} components, the index {self.dim}")
+        if self.space == "cosine":  # the stored rows are unit length; so is the query
+            lengths = np.linalg.norm(queries, axis=1, keepdims=True)
+            queries = np.divide(queries, lengths, out=np.zeros_like(queries), where=lengths > 0)
+        k = min(k, self.rows)
+        options = {"efSearch": max(effort or DEFAULT_EFFORT, k)}
+        if limit is not None and limit < self.rows:
+            options["sel"] = faiss.IDSelectorRange(0, limit)
+            k = min(k, limit)
+        scores, rows = self.index.search(
+            np.ascontiguousarray(queries), k, params=faiss.SearchParametersHNSW(**options)
+        )
+        rows = rows.astype(np.int64)
+        return rows, np.where(rows >= 0, scores, -np.inf).astype(np.float32)
+
+
+def open_index(
+    model_dir: str | Path, manifest: Mapping[str, Any], space: str = "cosine"
+) -> NeighbourIndex | None:
+    """The model's ``space`` index, memory-mapped, or None if it has none. Raises
+    ModelFormatError if the file is not an index of the model's rows."""
+    entries = manifest.get("neighbours", {})
+    entry = entries.get(space) if isinstance(entries, dict) else None
+    if entry is None:
+        return None
+    name = entry.get("file") if isinstance(entry, dict) else None
+    dim = entry.get("dim") if isinstance(entry, dict) else None
+    if not isinstance(name, str) or name not in manifest["files"] or not isinstance(dim, int):
+        # an unlisted file would escape the size and checksum checks
+        raise ModelFormatError(
+            f"{Path(model_dir).name}/manifest.json: the {space} index names "
+            f"{str(name)[:200]!r}, which is not one of the model's listed files, "
+            "or has no dimension"
+        )
+    return NeighbourIndex(
+        Path(model_dir) / name,
+        space,
+        int(manifest["vocab_size"]),
+        dim,
+    )
+
+
+def open_indexes(model: Model) -> dict[str, NeighbourIndex]:
+    """Every index of a loaded model by space, its files added to those the model
+    checks for changes (:meth:`~wordlens.artifacts.Model.check_unchanged`)."""
+    opened = {}
+    for space in model.manifest.get("neighbours", {}):
+        index = open_index(model.path, model.manifest, space)
+        if index is not None:
+            model.watch(index.file)
+            opened[space] = index
+    return opened
