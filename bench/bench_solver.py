@@ -64,19 +64,6 @@ def count_upper(chunks, rows_of_type: np.ndarray, size: int, scratch: str) -> sp
     return count(rows, size, WINDOW, "distance", scratch)
 
 
-def read_chunks(encoded):
-    """(type ids, lengths) of each chunk of an encoded corpus."""
-    with (
-        open(encoded.directory / "ids.bin", "rb") as ids,
-        open(encoded.directory / "lengths.bin", "rb") as lengths,
-    ):
-        for tokens, documents in encoded.chunks:
-            yield (
-                np.fromfile(ids, dtype=np.int32, count=tokens),
-                np.fromfile(lengths, dtype=np.int32, count=documents),
-            )
-
-
 def respelled_chunks(encoded, copies: int):
     """The corpus ``copies`` times; in copy c > 0 each type outside the most frequent
     is, with probability 0.5, the new type ``type + c × types``."""
@@ -89,7 +76,7 @@ def respelled_chunks(encoded, copies: int):
             respelled = rng.random(types) < 0.5
             respelled[frequent] = False
             mapping[respelled] += copy * types
-        for ids, lengths in read_chunks(encoded):
+        for ids, lengths in encoded.iter_id_chunks():
             yield mapping[ids], lengths
 
 
@@ -233,7 +220,7 @@ def main() -> None:
             rows_of_type, counts = rows_by_count(type_counts)
             kept = int((counts >= MIN_COUNT).sum())
             rows_of_type[rows_of_type >= kept] = -1
-            upper = count_upper(read_chunks(encoded), rows_of_type, kept, scratch)
+            upper = count_upper(encoded.iter_id_chunks(), rows_of_type, kept, scratch)
             matrix = positive_pmi(row_blocks(upper, kept), counts, kept, SCALE, SHIFT, 1.0, 2**34)
             words = [encoded.types[t] for t in np.argsort(-type_counts, kind="stable")[:kept]]
             rows += solve_rows("old rule", matrix, words, methods[:1], False)
