@@ -51,49 +51,79 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class HuffmanTree:
-    """The Huffman tree of a vocabulary (its padded paths), ready for vectorised gathers.
+    """The Huffman tree of a vocabulary, ready for vectorised gathers.
 
-    ``steps`` int64 (V, L) encodes each path step as ``node + code·n`` (n = number of
-    ``syn1`` rows) and padding as ``2n``: one index into a table holding log σ(+x)
-    for every node, then log σ(−x), then a 0 for the padding.
+    The padded paths stay in the model's memory-mapped arrays (shared by every
+    process): a query gathers the rows of its words (:meth:`paths`). What is kept
+    besides is O(nodes): the tree top-down by depth, each node's children, and each
+    word's last step. A step is encoded as ``node + code·n`` (n = number of ``syn1``
+    rows): one index into a table holding log σ(+x) for every node, then log σ(−x).
     """
 
     def __init__(self, arrays: dict[str, np.ndarray]):
         self.syn1 = np.ascontiguousarray(arrays["syn1"], dtype=np.float32)
-        points = np.asarray(arrays["hs_points"], dtype=np.int64)
-        codes = np.asarray(arrays["hs_codes"], dtype=np.int64)
-        lengths = np.asarray(arrays["hs_lengths"], dtype=np.int64)
+        self._points, self._codes = arrays["hs_points"], arrays["hs_codes"]
+        self._lengths = np.asarray(arrays["hs_lengths"])
         self.nodes = self.syn1.shape[0]
-        inside = np.arange(points.shape[1]) < lengths[:, None]
-        self.steps = np.where(inside, points + codes * self.nodes, 2 * self.nodes).astype(np.int32)
-        self.points = np.where(inside, points, self.nodes).astype(np.int32)
-        self.codes = np.where(inside, codes, 0).astype(np.int8)
-        # The tree, top-down: for each depth, the inner nodes there, their parents and
-        # the (parent, turn) step leading to them; then each word's last step.
-        below = inside[:, 1:]
-        children = points[:, 1:][below]
-        parents = points[:, :-1][below]
-        turns = self.steps[:, :-1][below]
-        depths = np.broadcast_to(np.arange(1, points.shape[1]), below.shape)[below]
+        words = len(self._lengths)
+        width = self._points.shape[1] if self._points.ndim == 2 else 0
+        # The tree, top-down: for each inner node below the root, its parent, the
+        # (parent, turn) step leading to it and its depth, gathered a block of words
+        # at a time so that no (V, L) array is held; then each word's last step.
+        found: list[tuple[np.ndarray, ...]] = []
+        self.children = np.full((self.nodes, 2), -words - 1, dtype=np.int64)
+        self.last_nodes = np.zeros(words, dtype=np.int64)
+        self.last_steps = np.zeros(words, dtype=np.int64)
+        for block in row_blocks(words, max(width, 1)):
+            rows = np.arange(block.start, block.stop)
+            points, codes = self.paths(rows)
+            inside = points < self.nodes
+            steps = points + codes * self.nodes
+            below = inside[:, 1:]
+            depths = np.broadcast_to(np.arange(1, width), below.shape)[below]
+            kids, first = np.unique(points[:, 1:][below], return_index=True)
+            found.append(
+                (
+                    kids,
+                    points[:, :-1][below][first],
+                    steps[:, :-1][below][first],
+                    depths[first],
+                )
+            )
+            last = np.arange(len(rows)), self._lengths[block] - 1
+            self.last_nodes[block], self.last_steps[block] = points[last], steps[last]
+            # children[node, code]: the inner node a turn leads to, or −(word + 1) for a
+            # leaf.
+            following = np.concatenate([points[:, 1:], np.zeros_like(points[:, :1])], axis=1)
+            ends = np.arange(width) == (self._lengths[block] - 1)[:, None]
+            following = np.where(ends, -rows[:, None] - 1, following)
+            self.children[points[inside], codes[inside]] = following[inside]
+        if found:
+            children, parents, turns, depths = (
+                np.concatenate(parts) for parts in zip(*found, strict=True)
+            )
+        else:
+            children = parents = turns = depths = np.zeros(0, dtype=np.int64)
         children, first = np.unique(children, return_index=True)
         parents, turns, depths = parents[first], turns[first], depths[first]
         self.levels = [
             (children[depths == d], parents[depths == d], turns[depths == d])
             for d in range(1, int(depths.max(initial=0)) + 1)
         ]
-        self.depth = int(lengths.max(initial=0))  # the longest path, in nodes
+        self.depth = int(self._lengths.max(initial=0))  # the longest path, in nodes
         self.largest_node = float(np.linalg.norm(self.syn1, axis=1).max(initial=0.0))
-        last = np.arange(len(lengths)), lengths - 1
-        self.last_nodes = points[last]
-        self.last_steps = self.steps[last]
-        # children[node, code]: the inner node a turn leads to, or −(word + 1) for a leaf.
-        following = np.concatenate([points[:, 1:], np.zeros_like(points[:, :1])], axis=1)
-        ends = np.arange(points.shape[1]) == (lengths - 1)[:, None]
-        following = np.where(ends, -np.arange(len(lengths))[:, None] - 1, following)
-        self.children = np.full((self.nodes, 2), -len(lengths) - 1, dtype=np.int64)
-        self.children[points[inside], codes[inside]] = following[inside]
-        self.root = int(points[0, 0]) if len(lengths) else 0
+        self.root = int(self._points[0, 0]) if words else 0
         self.depth_nodes = [np.array([self.root])] + [children for children, _, _ in self.levels]
+
+    def paths(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The padded paths of the words ``targets`` (n,): inner nodes int64 (n, L),
+        padding as node n (one past the last ``syn1`` row), and turns int64 (n, L),
+        padding 0."""
+        targets = np.asarray(targets)
+        points = np.asarray(self._points[targets], dtype=np.int64)
+        inside = np.arange(points.shape[1]) < self._lengths[targets][:, None]
+        codes = np.where(inside, self._codes[targets], 0).astype(np.int64)
+        return np.where(inside, points, self.nodes), codes
 
     def log_prob_all(self, vectors: np.ndarray) -> np.ndarray:
         """log p(u | w) for every word u of the vocabulary, for one input vector v_w
@@ -180,12 +210,12 @@ class HuffmanTree:
         vectors = np.asarray(vectors, dtype=np.float32)
         targets = np.asarray(targets)
         result = np.empty(len(targets))
-        for block in row_blocks(len(targets), self.points.shape[1] * self.syn1.shape[1]):
-            points = self.points[targets[block]]
+        for block in row_blocks(len(targets), self._points.shape[1] * self.syn1.shape[1]):
+            points, codes = self.paths(targets[block])
             inside = points < self.nodes
             nodes = self.syn1[np.where(inside, points, 0)]
             dots = np.einsum("nd,nld->nl", vectors[block], nodes)
-            turns = 1 - 2 * self.codes[targets[block]].astype(np.float64)
+            turns = 1 - 2 * codes.astype(np.float64)
             result[block] = np.where(inside, _log_sigmoid(turns * dots), 0.0).sum(axis=1)
         return result
 
@@ -233,11 +263,11 @@ class HuffmanTree:
         A short text keeps every step of its paths (up to _STEPS_KEPT): gathering the
         distinct nodes would cost more than the few repeated columns (the top of the
         tree) it saves; longer ones gather each node once."""
-        points = self.points[targets]  # (n, L), padding = self.nodes
+        points, codes = self.paths(targets)  # (n, L), padding = self.nodes
         inside = points < self.nodes
         nodes = points[inside]
         weight = np.broadcast_to(weights[:, None], points.shape)[inside]
-        turned = np.where(self.codes[targets][inside] != 0, weight, 0.0)
+        turned = np.where(codes[inside] != 0, weight, 0.0)
         if len(nodes) <= _STEPS_KEPT:
             half = weight / 2
             return self.syn1[nodes], half, half - turned
@@ -256,5 +286,5 @@ class HuffmanTree:
     def path_nodes(self, targets: np.ndarray) -> int:
         """How many distinct inner nodes the paths of ``targets`` go through."""
         through = np.zeros(self.nodes + 1, dtype=bool)
-        through[self.points[np.asarray(targets)]] = True
+        through[self.paths(targets)[0]] = True
         return int(np.count_nonzero(through[:-1]))
