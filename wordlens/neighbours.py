@@ -82,10 +82,13 @@ _BLOCK = 65536  # rows transformed and added at a time: a bounded temporary
 @dataclass(frozen=True)
 class IndexParams:
     """HNSW's build settings: ``m`` links per node (2·m on the bottom layer) and
-    ``ef_construction``, the candidate list while inserting."""
+    ``ef_construction``, the candidate list while inserting. On 1 M clustered
+    vectors × 128, M 16 / efC 100 capped recall@10 near 0.93 whatever the effort
+    (0.84 at effort 64); M 32 / efC 200 reached 0.98 at effort 64 (0.44 ms p50) for
+    about twice the build time."""
 
-    m: int = 16
-    ef_construction: int = 100
+    m: int = 32
+    ef_construction: int = 200
 
 
 def _faiss():
