@@ -6,7 +6,14 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SECURITY_HEADERS", "BodyLimit", "BodyTooLarge", "HeadAsGet", "SecurityHeaders"]
+__all__ = [
+    "DOCS_ASSETS",
+    "SECURITY_HEADERS",
+    "BodyLimit",
+    "BodyTooLarge",
+    "HeadAsGet",
+    "SecurityHeaders",
+]
 
 
 class BodyTooLarge(HTTPException):
@@ -49,13 +56,16 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
-# The explorer loads only its own /static files, and /docs (Swagger UI) its script and
-# style from the CDN FastAPI names, with one inline script; nothing may frame a page.
+#: Where Swagger UI's and ReDoc's scripts and styles are served from (the server's own).
+DOCS_ASSETS = "/docs-assets"
+
+# Every page loads only the server's own files; /docs and /redoc also run one inline
+# script and inline styles (FastAPI's pages), and ReDoc a worker from a blob: URL.
+# Nothing may frame a page.
 _SELF_ONLY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 _DOCS = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [

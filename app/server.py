@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
@@ -45,7 +46,13 @@ from wordlens.app.errors import (
 from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
 from wordlens.app.json_body import StrictJSONRoute
 from wordlens.app.keywords import KeywordResult, WorkBudget
-from wordlens.app.middleware import BodyLimit, BodyTooLarge, HeadAsGet, SecurityHeaders
+from wordlens.app.middleware import (
+    DOCS_ASSETS,
+    BodyLimit,
+    BodyTooLarge,
+    HeadAsGet,
+    SecurityHeaders,
+)
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
 
@@ -246,7 +253,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for model in engine.models.values():
         model.warm_up()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package's copies, not a CDN:
+    # /docs works without internet.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="wordlens",
         version=__version__,
         description="Similar words (cosine), related words (context similarity) and "

@@ -160,3 +160,48 @@ def test_pair_analogy_and_models_panel(page, url):
     names = page.locator("#models tbody th").all_inner_texts()
     assert {"pmi", "word2vec"} <= set(names)
     shoot(page, "pair-analogy-models")
+
+
+@pytest.fixture
+def offline(browser):
+    """A page that can reach only the server: any other address is refused."""
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    outside = []
+
+    def only_loopback(route):
+        if route.request.url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert outside == [] and errors == [], (outside, errors)
+
+
+def test_api_docs_work_offline(offline, url):
+    offline.goto(url + "/docs")
+    offline.wait_for_selector(".opblock-summary-path")
+    paths = offline.locator(".opblock-summary-path").all_inner_texts()
+    assert "/most_similar" in paths and "/keywords" in paths
+    operation = offline.locator(
+        ".opblock-get", has=offline.locator(".opblock-summary-path[data-path='/similarity']")
+    )
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    operation.locator("input[placeholder='w1']").fill("war")
+    operation.locator("input[placeholder='w2']").fill("peace")
+    operation.locator(".execute").click()
+    answer = operation.locator(".live-responses-table tr.response")
+    answer.wait_for()
+    assert answer.locator(".response-col_status").inner_text().strip() == "200"
+    assert '"similarity"' in answer.locator("pre").first.inner_text()
+    shoot(offline, "api-docs")
+    offline.goto(url + "/redoc")
+    offline.wait_for_selector("text=/most_similar")
+    shoot(offline, "api-redoc")
