@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
@@ -46,6 +46,13 @@ from wordlens.app.errors import (
 from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
 from wordlens.app.json_body import StrictJSONRoute
 from wordlens.app.keywords import KeywordResult, WorkBudget
+from wordlens.app.metrics import (
+    CONTENT_TYPE_LATEST,
+    RequestMetrics,
+    answering_model,
+    publish_models,
+    scrape,
+)
 from wordlens.app.middleware import (
     DOCS_ASSETS,
     BodyLimit,
@@ -274,6 +281,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics)  # outermost: it times and counts every answer
+    publish_models(engine)
     app.state.engine = engine
     app.state.settings = settings
 
@@ -306,7 +315,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return _error(500, "internal_error", f"internal error: {type(error).__name__}")
 
     def model_for(name: str | None) -> WordModel:
-        return engine.get(name)
+        model = engine.get(name)
+        answering_model(model.name)
+        return model
 
     # ------------------------------------------------------------ service
 
@@ -331,6 +342,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             errors=engine.errors,
         )
         return body if engine.ready else JSONResponse(status_code=503, content=body.model_dump())
+
+    @app.get(
+        "/metrics",
+        tags=["service"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "the figures"}},
+    )
+    def metrics():
+        """Requests, errors and latency per route and model, and the models loaded, in
+        Prometheus's text format (every worker's figures, added up)."""
+        return Response(scrape(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/models", response_model=list[s.ModelInfo], tags=["service"])
     def models():

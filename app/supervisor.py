@@ -9,25 +9,34 @@ that dies on the same socket, so the connections the kernel queued there wait fo
 the replacement rather than being refused. Workers exit when the supervisor dies.
 Each worker memory-maps the same model files: one copy in the page cache.
 
-The supervisor imports neither numpy nor the models: it stays small.
+The supervisor imports neither numpy nor the models: it stays small. It also makes
+the folder where the workers keep their metrics (:mod:`wordlens.app.metrics`), and
+removes it when the server stops.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import json
 import logging
 import logging.config
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
+from wordlens.app.metrics import MULTIPROCESS_DIR
 from wordlens.processes import exit_with_parent
 
-__all__ = ["logging_config", "serve"]
+__all__ = ["LOG_FORMATS", "JSONFormatter", "logging_config", "serve"]
 
 log = logging.getLogger("wordlens.supervisor")
 
@@ -37,18 +46,50 @@ _YOUNG = 10.0  # seconds: a worker dying sooner than this is restarted after a p
 _STOP_GRACE = 15.0  # seconds a worker has to finish its requests when the server stops
 
 
-def logging_config(level: str) -> dict:
-    """Log lines with time, level, logger and process id, on standard error."""
+#: ``--log-format`` / WORDLENS_LOG_FORMAT values.
+LOG_FORMATS = ("plain", "json")
+
+# uvicorn's access lines are '%s - "%s %s HTTP/%s" %d' of these arguments.
+_ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (UTC, ISO 8601, milliseconds), ``level``,
+    ``logger``, ``process``, ``message``; an access line also has ``client``,
+    ``method``, ``path``, ``http_version`` and ``status``; an error with a traceback
+    has ``exception``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            line.update(zip(_ACCESS_FIELDS, record.args, strict=False))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def logging_config(level: str, log_format: str = "plain") -> dict:
+    """Log lines on standard error with time, level, logger and process id: as text
+    (``plain``) or one JSON object per line (``json``, :class:`JSONFormatter`)."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+            "json": {"()": JSONFormatter},
         },
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
-                "formatter": "plain",
+                "formatter": log_format,
                 "stream": "ext://sys.stderr",
             }
         },
@@ -75,7 +116,7 @@ def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket
     return sock
 
 
-def _worker(sock: socket.socket, log_level: str, parent: int) -> None:
+def _worker(sock: socket.socket, log_level: str, log_format: str, parent: int) -> None:
     """One worker process: uvicorn on ``sock`` with the bounded HTTP protocol."""
     exit_with_parent(parent)
     # A fatal signal (SIGBUS: a model file truncated under a query in flight) prints
@@ -95,7 +136,7 @@ def _worker(sock: socket.socket, log_level: str, parent: int) -> None:
         server_header=False,
         timeout_keep_alive=settings.keep_alive_timeout,
         timeout_graceful_shutdown=int(_STOP_GRACE) - 1,
-        log_config=logging_config(log_level),
+        log_config=logging_config(log_level, log_format),
         log_level=log_level,
     )
     uvicorn.Server(config).run(sockets=[sock])
@@ -109,9 +150,10 @@ def _exit_reason(process: BaseProcess) -> str:
 
 
 class _Supervisor:
-    def __init__(self, sockets: list[socket.socket], log_level: str):
+    def __init__(self, sockets: list[socket.socket], log_level: str, log_format: str):
         self.sockets = sockets
         self.log_level = log_level
+        self.log_format = log_format
         self.workers: list[BaseProcess | None] = [None] * len(sockets)
         self.started = [0.0] * len(sockets)
         self.stopping = False
@@ -119,7 +161,7 @@ class _Supervisor:
     def start(self, slot: int) -> None:
         process = _SPAWN.Process(
             target=_worker,
-            args=(self.sockets[slot], self.log_level, os.getpid()),
+            args=(self.sockets[slot], self.log_level, self.log_format, os.getpid()),
             name=f"wordlens-worker-{slot + 1}",
         )
         process.start()
@@ -164,13 +206,35 @@ class _Supervisor:
         log.info("stopped")
 
 
-def serve(host: str, port: int, workers: int, log_level: str = "info") -> int:
+@contextmanager
+def _metrics_folder():
+    """The workers' metrics folder: $PROMETHEUS_MULTIPROC_DIR emptied of an earlier
+    run's figures, or a new temporary folder removed at the end."""
+    given = os.environ.get(MULTIPROCESS_DIR)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="wordlens-metrics-")
+    os.environ[MULTIPROCESS_DIR] = folder  # the workers inherit it
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def serve(
+    host: str, port: int, workers: int, log_level: str = "info", log_format: str = "plain"
+) -> int:
     """Serve the API with ``workers`` processes until SIGTERM or SIGINT."""
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
-    logging.config.dictConfig(logging_config(log_level))
+    logging.config.dictConfig(logging_config(log_level, log_format))
     first = listening_socket(host, port)
     port = first.getsockname()[1]  # the port the kernel chose, if port was 0
     sockets = [first, *(listening_socket(host, port) for _ in range(workers - 1))]
     log.info("listening on http://%s:%d with %d worker(s)", host, port, workers)
-    return _Supervisor(sockets, log_level).run()
+    with _metrics_folder():
+        return _Supervisor(sockets, log_level, log_format).run()

@@ -65,6 +65,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=env.get("WORDLENS_LOG_LEVEL", "info"),
         choices=["critical", "error", "warning", "info", "debug"],
     )
+    parser.add_argument(
+        "--log-format",
+        default=env.get("WORDLENS_LOG_FORMAT", "plain"),
+        choices=["plain", "json"],
+        help="log lines as text or one JSON object per line, access lines included "
+        "($WORDLENS_LOG_FORMAT, default plain)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,4 +84,4 @@ def run(args: argparse.Namespace) -> int:
         os.environ["WORDLENS_VERIFY"] = "0"
     if args.verify_full:
         os.environ["WORDLENS_VERIFY"] = "full"
-    return serve(args.host, args.port, args.workers, args.log_level)
+    return serve(args.host, args.port, args.workers, args.log_level, args.log_format)
