@@ -15,10 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 ARG PIP_CERT
 WORKDIR /src
 RUN python3 -m venv /opt/wordlens
-# Dependencies first, from pyproject.toml alone, so that source changes keep this layer.
-COPY pyproject.toml ./
-RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && /opt/wordlens/bin/pip install -r requirements.txt
+# Dependencies first, the exact versions and hashes of requirements.lock alone, so
+# that source changes keep this layer.
+COPY requirements.lock ./
+RUN /opt/wordlens/bin/pip install --require-hashes -r requirements.lock
 COPY README.md LICENSE ./
 COPY wordlens ./wordlens
 COPY app ./app

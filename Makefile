@@ -6,15 +6,27 @@ BIN := $(VENV)/bin
 MODELS ?= models
 export WORDLENS_MODELS := $(MODELS)
 
-.PHONY: install models run test test-slow lint format bench clean
+.PHONY: install models run test test-slow lint format bench lock clean
 
+# The exact versions of requirements-dev.lock (checked against their hashes), then
+# wordlens itself without resolving anything again.
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# Pin the newest versions pyproject.toml allows, with their hashes: the server's
+# (requirements.lock, used by the Dockerfile) and the server's with the dev extra
+# (requirements-dev.lock, used by make install).
+LOCK := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
+lock: install
+	$(BIN)/pip install --quiet "uv>=0.9"
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -o requirements-dev.lock
 
 # Train the default models on the shipped English corpus, unless they exist.
 models: install
