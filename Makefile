@@ -19,14 +19,16 @@ $(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-# Pin the newest versions pyproject.toml allows, with their hashes: the server's
-# (requirements.lock, used by the Dockerfile) and the server's with the dev extra
-# (requirements-dev.lock, used by make install).
+# Pin the newest versions pyproject.toml allows, with their hashes: everything
+# (requirements-dev.lock, used by make install), then the same versions of the
+# pipeline's (requirements-train.lock) and of the server's alone (requirements.lock),
+# which the Dockerfile's stages install.
 LOCK := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
 lock: install
 	$(BIN)/pip install --quiet "uv>=0.9"
-	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -o requirements-dev.lock
+	$(LOCK) --extra train -c requirements-dev.lock -o requirements-train.lock
+	$(LOCK) -c requirements-dev.lock -o requirements.lock
 
 # Train the default models on the shipped English corpus, unless they exist.
 models: install

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What the ``train`` extra installs: the server runs without them.
+TRAINING_MODULES = ("gensim", "scipy", "numba")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -105,6 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the one place errors become one line
         if os.environ.get("WORDLENS_DEBUG"):
             raise
+        missing = (getattr(error, "name", None) or "").partition(".")[0]
+        if isinstance(error, ModuleNotFoundError) and missing in TRAINING_MODULES:
+            print(
+                f"wordlens: error: this command needs the pipeline's dependencies "
+                f"({missing} is not installed): pip install 'wordlens[train]'",
+                file=sys.stderr,
+            )
+            return 1
         message = str(error) or type(error).__name__
         print(f"wordlens: error: {message}", file=sys.stderr)
         if not isinstance(error, (ValueError, OSError, LookupError)):

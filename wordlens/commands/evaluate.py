@@ -3,7 +3,9 @@
 Spearman ρ by cosine, and by the context score of the model's family when it has one
 (PMI: the inner product; Word2Vec: log p(b|a) − λ log p(b)); analogy accuracy by
 3CosAdd and 3CosMul. The figures are computed on the model as served, loaded by the
-query engine. The train commands end with :func:`report_model`.
+query engine. The train commands end with :func:`report_model`, which loads the
+query engine only to evaluate (so that training with ``--no-evaluate`` reads no file
+of ``app/``: the Docker image's model stage relies on it).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wordlens.app.engine import WordModel
-from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
-from wordlens.artifacts import load_model, model_path, update_manifest
+from wordlens.artifacts import Model, load_model, model_path, update_manifest
 from wordlens.training.evaluate import evaluate_vectors, format_scores
+
+if TYPE_CHECKING:
+    from wordlens.app.engine import WordModel
 
 COMMAND = ("evaluate",)
 HELP = "score a model on WordSim-353, SimLex-999 and the Google analogies"
@@ -25,6 +29,8 @@ __all__ = ["evaluate_model", "report_model"]
 
 def evaluate_model(model: WordModel) -> dict:
     """Every benchmark figure of a loaded model (see :mod:`wordlens.training.evaluate`)."""
+    from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
+
     family = model.family
 
     def context_scores(rows_a, rows_b):
@@ -44,10 +50,10 @@ def report_model(path: str | Path, evaluate: bool) -> dict:
     its training time and, with ``evaluate``, its benchmark scores, which are then
     stored in its manifest too. Returns the scores (empty without ``evaluate``)."""
     # Just written: the checksums were computed from these very bytes.
-    model = WordModel(load_model(path, verify=False))
+    model = load_model(path, verify=False)
     figures: dict = {}
     if evaluate:
-        figures = evaluate_model(model)
+        figures = evaluate_model(_word_model(model))
         update_manifest(path, evaluation=figures)
     corpus = model.manifest["corpus"]
     skipped = f", {corpus['skipped_lines']:,} line(s) skipped" if corpus["skipped_lines"] else ""
@@ -55,7 +61,7 @@ def report_model(path: str | Path, evaluate: bool) -> dict:
         f"corpus: {corpus['documents']:,} documents from {corpus['files']} file(s), "
         f"{corpus['tokens']:,} tokens, {corpus['types']:,} distinct{skipped}"
     )
-    print(f"model written to {model.model.path}")
+    print(f"model written to {model.path}")
     print(
         f"vocabulary {len(model.words):,} words, {model.vectors.shape[1]} dimensions, "
         f"trained in {model.manifest['training']['seconds']:.1f} s"
@@ -86,9 +92,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
+def _word_model(model: Model) -> WordModel:
+    from wordlens.app.engine import WordModel
+
+    return WordModel(model)
+
+
 def run(args: argparse.Namespace) -> int:
     path = model_path(args.model)
-    figures = evaluate_model(WordModel(load_model(path)))
+    figures = evaluate_model(_word_model(load_model(path)))
     print(json.dumps(figures, indent=2) if args.json else format_scores(figures))
     if args.save:
         update_manifest(path, evaluation=figures)

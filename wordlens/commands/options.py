@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wordlens.artifacts import DTYPES, models_dir
+import numpy as np
+
+from wordlens.artifacts import DTYPES, Model, models_dir
 from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
 
 __all__ = [
@@ -144,15 +146,22 @@ def add_index_argument(parser: argparse.ArgumentParser, default: str = "auto") -
 
 def build_index(path: Path, choice: str) -> None:
     """Give the model at ``path`` the index ``--index choice`` asks for, and say so."""
-    from wordlens.app.families import family_of
     from wordlens.neighbours import add_index
 
-    entries = add_index(path, choice, lambda model: family_of(model).related_rows())
+    entries = add_index(path, choice, _related_rows)
     for space, entry in entries.items():
         print(
             f"{space} index: {entry['rows']:,} rows, HNSW M={entry['m']}, "
             f"built in {entry['build_seconds']:.1f} s"
         )
+
+
+def _related_rows(model: Model) -> np.ndarray | None:
+    # The query engine is loaded only when an index is built: training a model
+    # without one reads no file of app/ (the Docker image's model stage relies on it).
+    from wordlens.app.families import family_of
+
+    return family_of(model).related_rows()
 
 
 def output_path(args: argparse.Namespace, default_name: str) -> Path:
