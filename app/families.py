@@ -404,14 +404,18 @@ class HierarchicalSoftmax(_Word2Vec):
     context_bytes = LOG_PROB_ALL_BYTES  # the prior is taken off once its temporaries are gone
 
     @cached_property
-    def _surprise(self) -> np.ndarray:
-        """−log p(b) of every word, float64 (V,)."""
-        return -self.log_prior
+    def _lowest_log_prior(self) -> np.ndarray:
+        """The smallest log p(b) of the words below each inner node, float64 (n,)."""
+        return -self.tree.subtree_max(-self.log_prior)
 
     @cached_property
-    def _surprise_extremes(self) -> tuple[np.ndarray, np.ndarray]:
-        """The largest and smallest −log p(b) of the words below each inner node."""
-        return self.tree.subtree_max(self._surprise), -self.tree.subtree_max(self.log_prior)
+    def _highest_log_prior(self) -> np.ndarray:
+        """The largest log p(b) below each inner node (the bound when λ < 0)."""
+        return self.tree.subtree_max(self.log_prior)
+
+    def warm_up(self) -> None:
+        if len(self.vectors) >= TREE_FROM:
+            self._lowest_log_prior  # noqa: B018 (the default λ's bound, computed at start)
 
     def related_words(
         self, row: int, prior_weight: float, count: int, effort: int
@@ -422,11 +426,12 @@ class HierarchicalSoftmax(_Word2Vec):
         node's reach plus the largest −λ log p(b) below it bounds every word there."""
         if len(self.vectors) < TREE_FROM:
             return None
-        most, least = self._surprise_extremes
-        bound = most if prior_weight >= 0 else least
+        # The score is log p(b|a) + (−λ)·log p(b): the largest weighted log p(b) below a
+        # node is at its lowest log p(b) when λ ≥ 0, at its highest when λ < 0.
+        bound = self._lowest_log_prior if prior_weight >= 0 else self._highest_log_prior
         beam = TREE_BEAM * effort
         return self.tree.best_words(
-            self.vectors[row], count, self._surprise, bound, beam, prior_weight
+            self.vectors[row], count, self.log_prior, bound, beam, -prior_weight
         )
 
     def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:

@@ -71,9 +71,10 @@ class HuffmanTree:
         # (parent, turn) step leading to it and its depth, gathered a block of words
         # at a time so that no (V, L) array is held; then each word's last step.
         found: list[tuple[np.ndarray, ...]] = []
-        self.children = np.full((self.nodes, 2), -words - 1, dtype=np.int64)
-        self.last_nodes = np.zeros(words, dtype=np.int64)
-        self.last_steps = np.zeros(words, dtype=np.int64)
+        # int32 throughout: these O(nodes) arrays are what each server worker holds.
+        self.children = np.full((self.nodes, 2), -words - 1, dtype=np.int32)
+        self.last_nodes = np.zeros(words, dtype=np.int32)
+        self.last_steps = np.zeros(words, dtype=np.int32)
         for block in row_blocks(words, max(width, 1)):
             rows = np.arange(block.start, block.stop)
             points, codes = self.paths(rows)
@@ -105,7 +106,10 @@ class HuffmanTree:
         else:
             children = parents = turns = depths = np.zeros(0, dtype=np.int64)
         children, first = np.unique(children, return_index=True)
-        parents, turns, depths = parents[first], turns[first], depths[first]
+        children, parents, turns = (
+            array.astype(np.int32) for array in (children, parents[first], turns[first])
+        )
+        depths = depths[first]
         self.levels = [
             (children[depths == d], parents[depths == d], turns[depths == d])
             for d in range(1, int(depths.max(initial=0)) + 1)

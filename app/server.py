@@ -48,6 +48,7 @@ from wordlens.app.keywords import KeywordResult, WorkBudget
 from wordlens.app.middleware import BodyLimit, BodyTooLarge, HeadAsGet, SecurityHeaders
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
+from wordlens.processes import give_back_freed_memory
 
 __all__ = ["create_app"]
 
@@ -245,6 +246,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         log.error("not ready: %s", engine.reason)
     for model in engine.models.values():
         model.warm_up()
+    give_back_freed_memory()  # what loading left free on the heap
 
     app = FastAPI(
         title="wordlens",

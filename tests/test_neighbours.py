@@ -329,12 +329,12 @@ def test_the_tree_walk_keeps_the_nodes_of_highest_reach(trained_models):
     quarter of the exact top 10 on this model; by reach, over 0.8."""
     model = Engine(trained_models).get("word2vec")
     family, tree = model.family, model.family.tree
-    bonus, bound = family._surprise, family._surprise_extremes[0]
+    log_prior, bound = family.log_prior, family._lowest_log_prior
     recalls = []
     for row in range(0, len(model.words), 7):
-        exact = tree.log_prob_all(model.vectors[row]) + 0.9 * bonus
+        exact = tree.log_prob_all(model.vectors[row]) - 0.9 * log_prior
         best = np.argsort(-exact, kind="stable")[:10]
-        found = tree.best_words(model.vectors[row], 10, bonus, bound, beam=64, weight=0.9)
+        found = tree.best_words(model.vectors[row], 10, log_prior, bound, beam=64, weight=-0.9)
         recalls.append(len(set(found.tolist()) & set(best.tolist())) / 10)
     assert max(len(children) for children, _, _ in tree.levels) > 64  # the beam overflows
     assert np.mean(recalls) >= 0.75
