@@ -62,6 +62,7 @@ from wordlens.app.middleware import (
 )
 from wordlens.app.settings import Settings
 from wordlens.app.web import mount_explorer
+from wordlens.processes import give_back_freed_memory
 
 __all__ = ["create_app"]
 
@@ -259,6 +260,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         log.error("not ready: %s", engine.reason)
     for model in engine.models.values():
         model.warm_up()
+    give_back_freed_memory()  # what loading left free on the heap
 
     # Swagger UI and ReDoc from the fastapi-offline package's copies, not a CDN:
     # /docs works without internet.

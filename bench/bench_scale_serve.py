@@ -24,15 +24,24 @@ For each size (100k × 100 and 1M × 128; 3M × 300 with ``--large``):
    ``most_similar`` (p50, p99 over ``--timed`` words), and gensim's
    ``KeyedVectors.most_similar`` on the same vectors (an exact scan), and the ratio.
 
-Then Word2Vec related words at ``--w2v-words`` (1M; 0 for none): a model folder
-written through ``wordlens.artifacts.write_model`` as ``wordlens train word2vec``
-writes it, with a synthetic hierarchical-softmax output layer (gensim's Huffman tree
-of Zipf counts, inner-node rows from the clustered vectors: see
-``synthetic_vectors.py``), built once into ``--data``; if the ``wordlens`` command
-line has an ``index`` command and the model has no index, it is run (measured).
+Then Word2Vec related words (``--w2v-layer``; ``--w2v-words 0`` for none):
+
+- ``trained`` (the default): a real hierarchical-softmax model trained by ``wordlens
+  train word2vec`` (skip-gram, 128 dimensions, window 5, ``--min-count 1``, one
+  epoch, ``--index none``) on the seeded synthetic corpus of ``--w2v-tokens`` tokens
+  (``bench/synthetic.py``, seed 14: 64M tokens give 1,269,481 words), both written
+  once into ``--data`` (training: seconds and peak memory reported).
+- ``synthetic``: a model folder of ``--w2v-words`` words written through
+  ``wordlens.artifacts.write_model`` as ``wordlens train word2vec`` writes it, with a
+  synthetic output layer (gensim's Huffman tree of Zipf counts, inner-node rows from
+  the clustered vectors: see ``synthetic_vectors.py``), built once into ``--data``;
+  if the ``wordlens`` command line has an ``index`` command and the model has no
+  index, it is run (measured).
+
 ``GET /related?word=W&topn=10`` at concurrency 1 and 16, in-process ``related``, and
 the top-10 overlap of the served answers with the exact context scores
-(``WordModel.context_scores``) on ``--related-queries`` random words.
+(``WordModel.context_scores``) on ``--related-queries`` random words; each with the
+default search and with ``exact=true`` (the scan), in the same run.
 
 The load generator (``bench/common.py``: raw asyncio keep-alive connections) is
 measured against ``/healthz`` at concurrency 16: its requests/s is the ceiling of
@@ -40,7 +49,8 @@ what this client and server can do here, and ``client CPU`` says how much of one
 the client used (near 1, the client sets the pace, not the server).
 
     .venv/bin/python bench/bench_scale_serve.py [--sizes 100k×100,1M×128] [--large]
-        [--w2v-words 1M] [--seconds 5] [--queries 1000] [--timed 200]
+        [--w2v-layer trained|synthetic] [--w2v-tokens 64M] [--w2v-words 1M]
+        [--seconds 5] [--queries 1000] [--timed 200]
         [--related-queries 100] [--data DIR] [--json FILE]
 """
 
@@ -63,6 +73,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import synthetic
 import synthetic_vectors
 from common import (
     ROOT,
@@ -81,6 +92,7 @@ LARGE_SIZES = "3M×300"
 MODEL = "vectors"  # the imported model's name in its models folder
 W2V_MODEL = "word2vec"
 W2V_DIM = 128
+W2V_CORPUS_SEED = 14  # bench/synthetic.py's documented seed
 MIB = 2**20
 
 
@@ -269,6 +281,32 @@ def ensure_word2vec_model(data: Path, rows: int, seed: int) -> tuple[Path, dict]
     if index_figures(manifest_of(model))["index build s"] is None and has_command("index"):
         seconds, peak, _ = run_measured(wordlens("index", model))
         figures.update({"index command s": seconds, "index command peak MiB": peak})
+    return model, figures
+
+
+def ensure_trained_word2vec_model(data: Path, tokens: int) -> tuple[Path, dict]:
+    """A Word2Vec (hierarchical softmax) model trained by ``wordlens train word2vec``
+    on the synthetic corpus of ``tokens`` tokens (module docstring), corpus and model
+    written once. Returns its path and figures (training seconds and peak MiB when it
+    was trained in this run)."""
+    name = f"{synthetic.format_size(tokens)}-seed{W2V_CORPUS_SEED}"
+    corpus = data / f"corpus-{name}.txt"
+    model = data / f"w2v-trained-{name}" / "models" / W2V_MODEL
+    figures: dict[str, Any] = {}
+    if not (model / "manifest.json").exists():
+        if not corpus.exists():
+            params = synthetic.SyntheticParams(seed=W2V_CORPUS_SEED)
+            written = synthetic.write_corpus(corpus, tokens, params)
+            print(f"wrote {corpus} in {written['seconds']:.0f} s", file=sys.stderr)
+        seconds, peak, _ = run_measured(
+            wordlens(
+                "train", "word2vec", "--corpus", corpus, "--tokenizer", "whitespace",
+                "--dim", W2V_DIM, "--min-count", 1, "--epochs", 1,
+                "--no-evaluate", "--index", "none", "--out", model,
+            )
+        )  # fmt: skip
+        figures.update({"train s": seconds, "train peak MiB": peak})
+        print(f"trained {model} in {seconds:.0f} s", file=sys.stderr)
     return model, figures
 
 
@@ -494,15 +532,19 @@ def exact_related_top(engine: Any, words: list[str], rows: np.ndarray, k: int = 
     )
 
 
-def measure_word2vec(rows: int, args: argparse.Namespace, report: dict) -> None:
-    """Word2Vec related words at ``rows`` words (module docstring)."""
+def measure_word2vec(args: argparse.Namespace, report: dict) -> None:
+    """Word2Vec related words on the ``--w2v-layer`` model (module docstring)."""
     from threadpoolctl import threadpool_limits
 
     from wordlens.app.engine import Engine
 
-    model, built = ensure_word2vec_model(args.data, rows, args.seed)
+    if args.w2v_layer == "trained":
+        model, built = ensure_trained_word2vec_model(args.data, parse_count(args.w2v_tokens))
+    else:
+        model, built = ensure_word2vec_model(args.data, parse_count(args.w2v_words), args.seed)
     manifest = manifest_of(model)
     vocabulary = (model / "words.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    rows = len(vocabulary)
     index = {word: i for i, word in enumerate(vocabulary)}
     rng = np.random.default_rng(args.seed + 1)
     queries = rng.choice(rows, size=min(args.related_queries, rows), replace=False)
@@ -512,7 +554,7 @@ def measure_word2vec(rows: int, args: argparse.Namespace, report: dict) -> None:
         started = time.perf_counter()
         exact = exact_related_top(engine, words, queries)
         print(
-            f"word2vec {label(rows)}: exact related in {time.perf_counter() - started:.0f} s",
+            f"word2vec {rows:,}: exact related in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
     del engine
@@ -528,13 +570,14 @@ def measure_word2vec(rows: int, args: argparse.Namespace, report: dict) -> None:
             for mode, extra in modes.items()
         }
         after = workers_memory(server["pid"])
-    report["memory"] += memory_rows(f"word2vec {label(rows)}", at_start, after)
+    report["memory"] += memory_rows(f"word2vec {rows:,} ({args.w2v_layer})", at_start, after)
     for mode, figures in served.items():
         p50, p99 = in_process.get(mode, (None, None))
         figures["overlap@10"] = figures.pop("recall@10")
         report["related"].append(
             {
-                "words": label(rows),
+                "layer": args.w2v_layer,
+                "words": f"{rows:,}",
                 "asked": mode,
                 **figures,
                 "in-process p50 ms": p50,
@@ -553,7 +596,7 @@ SECTIONS = {
     "most_similar": "most_similar over HTTP (2 workers), in-process and gensim",
     "memory": "memory per worker, at start → after the load runs",
     "ceiling": "load generator against /healthz (its ceiling)",
-    "related": "Word2Vec related words (synthetic hierarchical-softmax layer)",
+    "related": "Word2Vec related words (hierarchical softmax)",
 }
 
 
@@ -564,7 +607,16 @@ def main() -> None:
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="ROWS×DIM,… (%(default)s)")
     parser.add_argument("--large", action="store_true", help=f"also {LARGE_SIZES}")
     parser.add_argument(
-        "--w2v-words", default="1M", help="Word2Vec related words at this size; 0: none"
+        "--w2v-layer",
+        choices=("trained", "synthetic"),
+        default="trained",
+        help="Word2Vec model for related words (%(default)s; module docstring)",
+    )
+    parser.add_argument(
+        "--w2v-tokens", default="64M", help="trained: synthetic corpus tokens (%(default)s)"
+    )
+    parser.add_argument(
+        "--w2v-words", default="1M", help="synthetic: words (%(default)s); 0: no Word2Vec"
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5.0, help="each load run (%(default)s)")
@@ -592,8 +644,8 @@ def main() -> None:
     for rows, dim in sizes:
         measure_vectors(rows, dim, args, report)
         print(json.dumps(report["summary"][-1], ensure_ascii=False), file=sys.stderr, flush=True)
-    if w2v_rows := parse_count(args.w2v_words):
-        measure_word2vec(w2v_rows, args, report)
+    if parse_count(args.w2v_words):
+        measure_word2vec(args, report)
 
     print(f"\n{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end\n")
     for section, title in SECTIONS.items():

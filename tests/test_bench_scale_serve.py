@@ -145,3 +145,20 @@ def test_recall_counts_the_shared_rows_of_each_answer():
 def test_sizes_parse(text, size):
     assert bench.parse_size(text) == size
     assert bench.parse_size(bench.label(*size).replace(" ", "")) == size
+
+
+@pytest.mark.slow
+def test_the_trained_word2vec_model_is_trained_once(tmp_path):
+    """The benchmark's trained model: a real hierarchical-softmax model of every word
+    of the synthetic corpus (min count 1), written once into the data folder."""
+    from wordlens.app.engine import Engine
+
+    model, figures = bench.ensure_trained_word2vec_model(tmp_path, 20_000)
+    assert figures["train s"] > 0
+    manifest = bench.manifest_of(model)
+    assert manifest["output_layers"] == ["hs"] and manifest["params"]["min_count"] == 1
+    loaded = Engine(model.parent).get(bench.W2V_MODEL)
+    corpus = (tmp_path / "corpus-20k-seed14.txt").read_text().split()
+    assert len(loaded.words) == len(set(corpus))
+    assert loaded.related(loaded.words[0])[1] == "hs"
+    assert bench.ensure_trained_word2vec_model(tmp_path, 20_000) == (model, {})
