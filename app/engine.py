@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
 
@@ -300,6 +301,14 @@ class WordModel:
         """Tokens of ``text`` by the model's tokenizer, refused (LimitExceededError) as
         soon as the text, as given or normalised, passes ``max_text_chars`` or its
         tokens ``max_tokens``: the work stops at the limit."""
+        return self._limited(self.tokenizer, text)
+
+    def token_spans(self, text: str) -> list[tuple[str, int, int]]:
+        """:meth:`Tokenizer.spans` of ``text`` (each token with its [start, end) in
+        ``text``), within the limits of :meth:`tokenize`."""
+        return self._limited(self.tokenizer.spans, text)
+
+    def _limited(self, tokenize: Callable[..., list[T]], text: str) -> list[T]:
         limits = self.limits
         if len(text) > limits.max_text_chars:
             raise LimitExceededError(
@@ -307,7 +316,7 @@ class WordModel:
                 limit=limits.max_text_chars,
             )
         try:
-            return self.tokenizer(text, limits.max_text_chars, limits.max_tokens)
+            return tokenize(text, limits.max_text_chars, limits.max_tokens)
         except TextTooLargeError as error:
             raise LimitExceededError(str(error), limit=error.limit) from None
 
@@ -903,14 +912,32 @@ class WordModel:
         self.check_topn(settings.topn)
         self._check_size(settings.stopwords, self.limits.max_words, "stop-words")
         method = self.family.keyword_method(settings.variant)  # refuse before reading
-        if isinstance(text, str):
+        located = None
+        if isinstance(text, str) and settings.explain:
+            spans = self.token_spans(text)
+            tokens = [token for token, _, _ in spans]
+            rows, unknown = self.known(tokens, normalized=True)
+            offsets = np.array([(start, end) for _, start, end in spans], dtype=np.int64)
+            located = (self.words.lookup(tokens), offsets.reshape(-1, 2))
+        elif isinstance(text, str):
             tokens = self.tokenize(text)
             rows, unknown = self.known(tokens, normalized=True)
         else:
             tokens = list(text)
             rows, unknown = self.known(tokens)
+            if settings.explain:  # a token list: spans are token positions
+                positions = np.arange(len(tokens), dtype=np.int64)
+                forms = self.tokenizer.normalize_all(tokens)
+                located = (self.words.lookup(forms), np.stack([positions, positions + 1], 1))
         return self._keywords.extract(
-            method, rows, unknown, len(tokens), settings, self.limits.max_keyword_products, budget
+            method,
+            rows,
+            unknown,
+            len(tokens),
+            settings,
+            self.limits.max_keyword_products,
+            budget,
+            located,
         )
 
     # ---------------------------------------------------- sentence similarity
