@@ -49,7 +49,13 @@ from wordlens.app.families import (
     UnitRows,
     family_of,
 )
-from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
+from wordlens.app.keywords import (
+    KeywordExtractor,
+    KeywordOptions,
+    KeywordResult,
+    Located,
+    WorkBudget,
+)
 from wordlens.artifacts import Model, ModelFormatError, Verify, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
@@ -326,17 +332,25 @@ class WordModel:
         ``normalized=True`` says the tokens come from this model's tokenizer, so the
         per-word normalisation is skipped.
         """
+        return self._split(tokens, self._rows(tokens, normalized))
+
+    @staticmethod
+    def _split(tokens: Sequence[str], found: list[int]) -> tuple[list[int], list[str]]:
+        """The known rows and distinct unknown tokens of ``tokens`` with rows ``found``."""
+        if -1 not in found:
+            return found, []
+        rows = [row for row in found if row >= 0]
+        unknown = dict.fromkeys(t for t, row in zip(tokens, found, strict=True) if row < 0)
+        return rows, list(unknown)
+
+    def _rows(self, tokens: Sequence[str], normalized: bool) -> list[int]:
+        """The row of every token, −1 for an unknown one (see :meth:`known`)."""
         self._check_size(tokens, self.limits.max_tokens, "tokens")
         forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
         # A text repeats its words: look each distinct one up once.
         distinct = list(dict.fromkeys(forms))
         row_of = dict(zip(distinct, self.words.lookup(distinct).tolist(), strict=True))
-        found = list(map(row_of.__getitem__, forms))
-        if -1 not in row_of.values():
-            return found, []
-        rows = [row for row in found if row >= 0]
-        unknown = dict.fromkeys(t for t, row in zip(tokens, found, strict=True) if row < 0)
-        return rows, list(unknown)
+        return list(map(row_of.__getitem__, forms))
 
     def check_topn(self, topn: int) -> int:
         if not 1 <= topn <= self.limits.max_topn:
@@ -916,9 +930,10 @@ class WordModel:
         if isinstance(text, str) and settings.explain:
             spans = self.token_spans(text)
             tokens = [token for token, _, _ in spans]
-            rows, unknown = self.known(tokens, normalized=True)
+            found = self._rows(tokens, normalized=True)
+            rows, unknown = self._split(tokens, found)
             offsets = np.array([(start, end) for _, start, end in spans], dtype=np.int64)
-            located = (self.words.lookup(tokens), offsets.reshape(-1, 2))
+            located = Located(np.array(found, dtype=np.int64), offsets.reshape(-1, 2), tokens)
         elif isinstance(text, str):
             tokens = self.tokenize(text)
             rows, unknown = self.known(tokens, normalized=True)
@@ -928,7 +943,8 @@ class WordModel:
             if settings.explain:  # a token list: spans are token positions
                 positions = np.arange(len(tokens), dtype=np.int64)
                 forms = self.tokenizer.normalize_all(tokens)
-                located = (self.words.lookup(forms), np.stack([positions, positions + 1], 1))
+                rows_of = np.array(self._rows(forms, normalized=True), dtype=np.int64)
+                located = Located(rows_of, np.stack([positions, positions + 1], 1), forms)
         return self._keywords.extract(
             method,
             rows,

@@ -483,11 +483,7 @@ class HierarchicalSoftmax(_Word2Vec):
     def keyword_contributions(
         self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
     ) -> np.ndarray:
-        # log p(u | w) of every (keyword, token) pair, in one call
-        pairs = self.tree.log_prob(
-            self.vectors[np.repeat(keywords, len(tokens))], np.tile(tokens, len(keywords))
-        )
-        return pairs.reshape(len(keywords), len(tokens)) * weights
+        return self.tree.log_prob_table(self.vectors[keywords], tokens) * weights
 
     def contribution_products(self, tokens: np.ndarray, keywords: np.ndarray) -> int:
         # each pair walks the token's path: at most the tree's depth products

@@ -46,6 +46,7 @@ __all__ = [
     "KeywordExtractor",
     "KeywordOptions",
     "KeywordResult",
+    "Located",
     "WorkBudget",
     "default_stopwords",
 ]
@@ -98,6 +99,17 @@ class KeywordOptions:
             raise InvalidQueryError("min_length and min_count must be at least 1")
         if not 0.0 <= self.diversity <= 1.0:
             raise InvalidQueryError(f"diversity must be between 0 and 1, got {self.diversity}")
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where the tokens of a text are: the ``rows`` of all its tokens, int64 (n,), −1
+    for unknown ones, their ``offsets`` [start, end), int64 (n, 2), and the ``tokens``
+    themselves, normalised (n,)."""
+
+    rows: np.ndarray
+    offsets: np.ndarray
+    tokens: list[str]
 
 
 @dataclass
@@ -196,15 +208,15 @@ class KeywordExtractor:
         options: KeywordOptions,
         max_products: int,
         budget: WorkBudget | None = None,
-        located: tuple[np.ndarray, np.ndarray] | None = None,
+        located: Located | None = None,
     ) -> KeywordResult:
         """The ``options.topn`` keywords of a text given as the rows of its known tokens
         (repeats kept), its distinct unknown tokens and its number of tokens, scored by
         ``method`` (the family's ``keyword_method(options.variant)``); refused with
         LimitExceededError, before the work, if the scores (with diversity and
         explanations) take more than ``max_products`` products of vectors, or than
-        ``budget`` has left. ``located``, for ``options.explain``: the row of every
-        token of the text (−1 unknown), int64 (n,), and its [start, end), int (n, 2)."""
+        ``budget`` has left. ``located``, for ``options.explain``: where the tokens
+        of the text are."""
         result = KeywordResult(method=method, keywords=[], tokens=tokens, unknown=unknown)
         if not tokens:
             result.reason = "the text has no tokens"
@@ -267,14 +279,15 @@ class KeywordExtractor:
         vectors = np.asarray(self.family.vectors[ranked], dtype=np.float64)
         lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
         unit = np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
-        redundancy = np.full(len(ranked), -np.inf)
+        # candidates × candidates once; each pick then costs a few (C,) operations
+        penalty = diversity * (unit @ unit.T)
         gain = (1 - diversity) * relevance
+        value = gain - penalty[0]  # gain − the largest penalty of a picked keyword
         picked = [0]  # the most relevant first, whatever the diversity
         for _ in range(count - 1):
-            redundancy = np.maximum(redundancy, unit @ unit[picked[-1]])
-            value = gain - diversity * redundancy
-            value[picked] = -np.inf
+            value[picked[-1]] = -np.inf
             picked.append(int(np.argmax(value)))  # ties: the better score
+            np.minimum(value, gain - penalty[picked[-1]], out=value)
         return np.array(picked, dtype=np.int64)
 
     def _explain(
@@ -282,30 +295,39 @@ class KeywordExtractor:
         distinct: np.ndarray,
         terms: np.ndarray,
         keywords: np.ndarray,
-        located: tuple[np.ndarray, np.ndarray] | None,
+        located: Located | None,
     ) -> list[Explanation]:
         """One Explanation per keyword from ``terms`` (keywords, distinct tokens): what
         each distinct token row adds to each keyword's reported score."""
         shown = min(EXPLAINED_TOKENS, terms.shape[1])
         top = np.argsort(-terms, axis=1, kind="stable")[:, :shown]
-        explanations = []
-        for keyword, row_terms, best in zip(keywords.tolist(), terms, top, strict=True):
-            listed = row_terms[best]
-            spans: list[tuple[int, int]] = []
-            if located is not None:
-                position_rows, offsets = located
-                spans = list(map(tuple, offsets[position_rows == keyword].tolist()))
-            explanations.append(
-                Explanation(
-                    contributions=list(
-                        zip(
-                            map(self.words.__getitem__, distinct[best].tolist()),
-                            listed.tolist(),
-                            strict=True,
-                        )
-                    ),
-                    other=float(row_terms.sum() - listed.sum()),
-                    spans=spans,
-                )
+        listed = np.take_along_axis(terms, top, axis=1)
+        others = terms.sum(axis=1) - listed.sum(axis=1)
+        # the text's own tokens name their rows (decoding the vocabulary costs more)
+        name_of = (
+            {} if located is None else dict(zip(located.rows.tolist(), located.tokens, strict=True))
+        )
+        names = [
+            [name_of.get(row) or self.words[row] for row in best] for best in distinct[top].tolist()
+        ]
+        spans = self._spans(keywords, located)
+        return [
+            Explanation(list(zip(tokens, values, strict=True)), other, where)
+            for tokens, values, other, where in zip(
+                names, listed.tolist(), others.tolist(), spans, strict=True
             )
-        return explanations
+        ]
+
+    @staticmethod
+    def _spans(keywords: np.ndarray, located: Located | None) -> list[list[tuple[int, int]]]:
+        """The offsets of each keyword's occurrences, in text order; none without
+        ``located``. One sort of the occurrences of all keywords."""
+        if located is None:
+            return [[] for _ in range(len(keywords))]
+        hits = np.flatnonzero(np.isin(located.rows, keywords))
+        hits = hits[np.argsort(located.rows[hits], kind="stable")]  # by row, then position
+        found = located.rows[hits]
+        starts = np.searchsorted(found, keywords, side="left").tolist()
+        ends = np.searchsorted(found, keywords, side="right").tolist()
+        offsets = list(map(tuple, located.offsets[hits].tolist()))
+        return [offsets[start:end] for start, end in zip(starts, ends, strict=True)]

@@ -149,7 +149,7 @@ def test_diversity_drops_a_near_duplicate(models):
     model = models["word2vec"]
     head = [model.words[i] for i in range(50, 400)]
     for first in head:
-        twin = model.most_similar(first, topn=1)[0][0]
+        twin = model.most_similar(positive=[first], topn=1)[0][0]
         others = [w for w in head[::37] if w not in (first, twin)][:6]
         tokens = [first, twin] * 4 + others
         ranked = [w for w, _ in model.keywords(tokens, topn=3, exclude_stopwords=False).keywords]
