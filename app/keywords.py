@@ -128,8 +128,9 @@ class Explanation:
 @dataclass
 class KeywordResult:
     """The keywords of one text, best first, with the ``method`` that scored them, the
-    number of ``tokens`` in the text, its distinct ``unknown`` tokens, and the
-    ``reason`` the list is empty when it is."""
+    number of ``tokens`` in the text, its distinct ``unknown`` tokens, the
+    ``reason`` the list is empty when it is, and with ``explain`` one Explanation per
+    keyword, in the same order."""
 
     method: str
     keywords: list[tuple[str, float]]
