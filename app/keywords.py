@@ -325,7 +325,9 @@ class KeywordExtractor:
         ``located``. One sort of the occurrences of all keywords."""
         if located is None:
             return [[] for _ in range(len(keywords))]
-        hits = np.flatnonzero(np.isin(located.rows, keywords))
+        ordered = np.sort(keywords)  # np.isin costs ten times more on a short text
+        at = np.minimum(np.searchsorted(ordered, located.rows), len(ordered) - 1)
+        hits = np.flatnonzero(ordered[at] == located.rows)
         hits = hits[np.argsort(located.rows[hits], kind="stable")]  # by row, then position
         found = located.rows[hits]
         starts = np.searchsorted(found, keywords, side="left").tolist()
