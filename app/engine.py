@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -49,7 +49,13 @@ from wordlens.app.families import (
     UnitRows,
     family_of,
 )
-from wordlens.app.keywords import KeywordExtractor, KeywordOptions, KeywordResult, WorkBudget
+from wordlens.app.keywords import (
+    KeywordExtractor,
+    KeywordOptions,
+    KeywordResult,
+    Located,
+    WorkBudget,
+)
 from wordlens.artifacts import Model, ModelFormatError, Verify, find_models, load_model
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
 from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
@@ -66,6 +72,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
 
@@ -300,6 +307,14 @@ class WordModel:
         """Tokens of ``text`` by the model's tokenizer, refused (LimitExceededError) as
         soon as the text, as given or normalised, passes ``max_text_chars`` or its
         tokens ``max_tokens``: the work stops at the limit."""
+        return self._limited(self.tokenizer, text)
+
+    def token_spans(self, text: str) -> list[tuple[str, int, int]]:
+        """:meth:`Tokenizer.spans` of ``text`` (each token with its [start, end) in
+        ``text``), within the limits of :meth:`tokenize`."""
+        return self._limited(self.tokenizer.spans, text)
+
+    def _limited(self, tokenize: Callable[..., list[T]], text: str) -> list[T]:
         limits = self.limits
         if len(text) > limits.max_text_chars:
             raise LimitExceededError(
@@ -307,7 +322,7 @@ class WordModel:
                 limit=limits.max_text_chars,
             )
         try:
-            return self.tokenizer(text, limits.max_text_chars, limits.max_tokens)
+            return tokenize(text, limits.max_text_chars, limits.max_tokens)
         except TextTooLargeError as error:
             raise LimitExceededError(str(error), limit=error.limit) from None
 
@@ -317,17 +332,25 @@ class WordModel:
         ``normalized=True`` says the tokens come from this model's tokenizer, so the
         per-word normalisation is skipped.
         """
+        return self._split(tokens, self._rows(tokens, normalized))
+
+    @staticmethod
+    def _split(tokens: Sequence[str], found: list[int]) -> tuple[list[int], list[str]]:
+        """The known rows and distinct unknown tokens of ``tokens`` with rows ``found``."""
+        if -1 not in found:
+            return found, []
+        rows = [row for row in found if row >= 0]
+        unknown = dict.fromkeys(t for t, row in zip(tokens, found, strict=True) if row < 0)
+        return rows, list(unknown)
+
+    def _rows(self, tokens: Sequence[str], normalized: bool) -> list[int]:
+        """The row of every token, −1 for an unknown one (see :meth:`known`)."""
         self._check_size(tokens, self.limits.max_tokens, "tokens")
         forms = tokens if normalized else self.tokenizer.normalize_all(tokens)
         # A text repeats its words: look each distinct one up once.
         distinct = list(dict.fromkeys(forms))
         row_of = dict(zip(distinct, self.words.lookup(distinct).tolist(), strict=True))
-        found = list(map(row_of.__getitem__, forms))
-        if -1 not in row_of.values():
-            return found, []
-        rows = [row for row in found if row >= 0]
-        unknown = dict.fromkeys(t for t, row in zip(tokens, found, strict=True) if row < 0)
-        return rows, list(unknown)
+        return list(map(row_of.__getitem__, forms))
 
     def check_topn(self, topn: int) -> int:
         if not 1 <= topn <= self.limits.max_topn:
@@ -903,14 +926,34 @@ class WordModel:
         self.check_topn(settings.topn)
         self._check_size(settings.stopwords, self.limits.max_words, "stop-words")
         method = self.family.keyword_method(settings.variant)  # refuse before reading
-        if isinstance(text, str):
+        located = None
+        if isinstance(text, str) and settings.explain:
+            spans = self.token_spans(text)
+            tokens = [token for token, _, _ in spans]
+            found = self._rows(tokens, normalized=True)
+            rows, unknown = self._split(tokens, found)
+            offsets = np.array([(start, end) for _, start, end in spans], dtype=np.int64)
+            located = Located(np.array(found, dtype=np.int64), offsets.reshape(-1, 2), tokens)
+        elif isinstance(text, str):
             tokens = self.tokenize(text)
             rows, unknown = self.known(tokens, normalized=True)
         else:
             tokens = list(text)
             rows, unknown = self.known(tokens)
+            if settings.explain:  # a token list: spans are token positions
+                positions = np.arange(len(tokens), dtype=np.int64)
+                forms = self.tokenizer.normalize_all(tokens)
+                rows_of = np.array(self._rows(forms, normalized=True), dtype=np.int64)
+                located = Located(rows_of, np.stack([positions, positions + 1], 1), forms)
         return self._keywords.extract(
-            method, rows, unknown, len(tokens), settings, self.limits.max_keyword_products, budget
+            method,
+            rows,
+            unknown,
+            len(tokens),
+            settings,
+            self.limits.max_keyword_products,
+            budget,
+            located,
         )
 
     # ---------------------------------------------------- sentence similarity

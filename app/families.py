@@ -295,6 +295,24 @@ class Family:
         one per token and one per candidate here (a sum, then a product each)."""
         return len(tokens) + len(candidates)
 
+    def keyword_contributions(
+        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
+    ) -> np.ndarray:
+        """What each distinct token row of ``tokens`` (its ``weights`` repeats
+        together) adds to the score of each row of ``keywords``, float64
+        (len(keywords), len(tokens)); each row sums to ``keyword_scores`` (within
+        float error)."""
+        raise self._refusal("keywords")
+
+    def contribution_products(self, tokens: np.ndarray, keywords: np.ndarray) -> int:
+        """What ``keyword_contributions`` costs, in products of two vectors."""
+        return len(tokens) * len(keywords)
+
+    def keyword_per_token(self, variant: str) -> bool:
+        """Whether the score of ``variant`` is a sum over the text's tokens (reported
+        as its mean per token) rather than already of a fixed scale."""
+        return True
+
     def correlation_basis(self, n: int) -> CorrelationBasis:
         """Su's correlation similarity over the ``n`` most frequent words."""
         raise self._refusal("correlation")
@@ -354,6 +372,21 @@ class PMIInnerProduct(Family):
             length = np.linalg.norm(total) * self.norms[candidates].astype(np.float64)
             scores = np.divide(scores, length, out=np.zeros_like(scores), where=length > 0)
         return scores
+
+    def keyword_contributions(
+        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
+    ) -> np.ndarray:
+        keyword_rows = self.vectors[keywords].astype(np.float64)
+        token_rows = self.vectors[tokens].astype(np.float64)
+        terms = (keyword_rows @ token_rows.T) * weights  # ⟨v_u, v_w⟩ per token u
+        if variant == "cosine":
+            total = np.linalg.norm(weights @ token_rows)
+            length = (total * self.norms[keywords].astype(np.float64))[:, None]
+            terms = np.divide(terms, length, out=np.zeros_like(terms), where=length > 0)
+        return terms
+
+    def keyword_per_token(self, variant: str) -> bool:
+        return variant != "cosine"  # a cosine is of fixed scale already
 
     def correlation_basis(self, n: int) -> CorrelationBasis:
         """The basis of ``n``, from the last CORRELATION_CACHE used or made now: a new
@@ -458,6 +491,15 @@ class HierarchicalSoftmax(_Word2Vec):
         # every candidate against every inner node on the tokens' paths
         return len(candidates) * self.tree.path_nodes(tokens)
 
+    def keyword_contributions(
+        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
+    ) -> np.ndarray:
+        return self.tree.log_prob_table(self.vectors[keywords], tokens) * weights
+
+    def contribution_products(self, tokens: np.ndarray, keywords: np.ndarray) -> int:
+        # each pair walks the token's path: at most the tree's depth products
+        return len(tokens) * len(keywords) * self.tree.depth
+
 
 class NegativeSampling(_Word2Vec):
     """Word2Vec skip-gram with negative sampling only: the ``syn1neg`` context rows."""
@@ -497,6 +539,12 @@ class NegativeSampling(_Word2Vec):
     ) -> np.ndarray:
         context = weights @ self.contexts[tokens]
         return self.vectors[candidates] @ context
+
+    def keyword_contributions(
+        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
+    ) -> np.ndarray:
+        keyword_rows = self.vectors[keywords].astype(np.float64)
+        return (keyword_rows @ self.contexts[tokens].astype(np.float64).T) * weights  # v_w·c_u
 
 
 #: Every family, in the order they are tried; the first that fits a model answers for it.

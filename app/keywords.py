@@ -11,6 +11,19 @@ Candidates are the distinct known words of the text, optionally without stop-wor
 (a default list per language in ``stopwords/``, extensible per request), words
 shorter than ``min_length`` characters, or words seen fewer than ``min_count`` times.
 Unknown tokens are reported, never fatal.
+
+Reported scores are per token: the family's sum over the text's tokens divided by
+their number (known tokens, repeats included), so that for ``hs`` a score is the mean
+log p(u | w) over the text's tokens, for ``pmi`` the mean PMI estimate ⟨v_u, v_w⟩,
+for ``ns`` the mean v_w·c_u; ``pmi_cosine`` is a cosine, reported as it is. Dividing by
+one number per text leaves the ranking within a text unchanged.
+
+``diversity`` (0–1) re-ranks by maximal marginal relevance with λ = 1 − diversity:
+the next keyword maximises λ·relevance − (1 − λ)·(its largest cosine similarity to the
+keywords already picked), relevance being the score scaled to [0, 1] over the text's
+candidates (best 1, worst 0), so that a diversity means the same for every family.
+``explain`` adds to each keyword the text tokens that contributed most to its score
+and where the keyword occurs in the text.
 """
 
 from __future__ import annotations
@@ -28,9 +41,12 @@ from wordlens.corpus import Tokenizer
 from wordlens.vocabulary import Vocabulary
 
 __all__ = [
+    "EXPLAINED_TOKENS",
+    "Explanation",
     "KeywordExtractor",
     "KeywordOptions",
     "KeywordResult",
+    "Located",
     "WorkBudget",
     "default_stopwords",
 ]
@@ -60,9 +76,14 @@ def default_stopwords(tokenizer_name: str) -> frozenset[str]:
     )
 
 
+#: How many contributing tokens an explanation lists (the rest are summed up).
+EXPLAINED_TOKENS = 10
+
+
 @dataclass(frozen=True)
 class KeywordOptions:
-    """How many keywords (``topn``), which words may be keywords, which score."""
+    """How many keywords (``topn``), which words may be keywords, which score, how
+    diverse (0–1), and whether to explain each keyword."""
 
     topn: int = 10
     exclude_stopwords: bool = True
@@ -70,23 +91,53 @@ class KeywordOptions:
     min_length: int = 1
     min_count: int = 1
     variant: str = "default"
+    diversity: float = 0.0
+    explain: bool = False
 
     def __post_init__(self):
         if self.min_length < 1 or self.min_count < 1:
             raise InvalidQueryError("min_length and min_count must be at least 1")
+        if not 0.0 <= self.diversity <= 1.0:
+            raise InvalidQueryError(f"diversity must be between 0 and 1, got {self.diversity}")
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where the tokens of a text are: the ``rows`` of all its tokens, int64 (n,), −1
+    for unknown ones, their ``offsets`` [start, end), int64 (n, 2), and the ``tokens``
+    themselves, normalised (n,)."""
+
+    rows: np.ndarray
+    offsets: np.ndarray
+    tokens: list[str]
+
+
+@dataclass
+class Explanation:
+    """Why a keyword scored as it did: the ``contributions`` of the text tokens that
+    added most to its score (token, share of the score; largest first, at most
+    EXPLAINED_TOKENS), ``other``: the rest together (contributions + other = the
+    score), and ``spans``: [start, end) of each occurrence of the keyword in the text
+    (characters of the text as given; token positions for a token list)."""
+
+    contributions: list[tuple[str, float]]
+    other: float
+    spans: list[tuple[int, int]]
 
 
 @dataclass
 class KeywordResult:
     """The keywords of one text, best first, with the ``method`` that scored them, the
-    number of ``tokens`` in the text, its distinct ``unknown`` tokens, and the
-    ``reason`` the list is empty when it is."""
+    number of ``tokens`` in the text, its distinct ``unknown`` tokens, the
+    ``reason`` the list is empty when it is, and with ``explain`` one Explanation per
+    keyword, in the same order."""
 
     method: str
     keywords: list[tuple[str, float]]
     tokens: int
     unknown: list[str] = field(default_factory=list)
     reason: str | None = None
+    explanations: list[Explanation] | None = None
 
 
 class WorkBudget:
@@ -158,12 +209,15 @@ class KeywordExtractor:
         options: KeywordOptions,
         max_products: int,
         budget: WorkBudget | None = None,
+        located: Located | None = None,
     ) -> KeywordResult:
         """The ``options.topn`` keywords of a text given as the rows of its known tokens
         (repeats kept), its distinct unknown tokens and its number of tokens, scored by
         ``method`` (the family's ``keyword_method(options.variant)``); refused with
-        LimitExceededError, before the work, if the scores take more than
-        ``max_products`` products of vectors, or than ``budget`` has left."""
+        LimitExceededError, before the work, if the scores (with diversity and
+        explanations) take more than ``max_products`` products of vectors, or than
+        ``budget`` has left. ``located``, for ``options.explain``: where the tokens
+        of the text are."""
         result = KeywordResult(method=method, keywords=[], tokens=tokens, unknown=unknown)
         if not tokens:
             result.reason = "the text has no tokens"
@@ -178,7 +232,12 @@ class KeywordExtractor:
         if len(candidates) == 0:
             result.reason = "every known word was filtered out (stop-words, min_length, min_count)"
             return result
+        picked = min(options.topn, len(candidates))
         products = self.family.keyword_products(distinct, candidates)
+        if options.diversity > 0:
+            products += picked * len(candidates)  # one cosine per candidate per pick
+        if options.explain:
+            products += self.family.contribution_products(distinct, candidates[:picked])
         if products > max_products:
             raise LimitExceededError(
                 f"the keyword scores of this text take {products:,} products of vectors "
@@ -188,8 +247,90 @@ class KeywordExtractor:
         if budget is not None:
             budget.spend(products)
         scores = self.family.keyword_scores(distinct, multiplicity, candidates, options.variant)
-        best = sorted(zip((-scores).tolist(), candidates.tolist(), strict=True))[: options.topn]
+        scale = 1 / len(rows) if self.family.keyword_per_token(options.variant) else 1.0
+        scores *= scale
+        order = np.lexsort((candidates, -scores))  # best first; ties: lower row
+        if options.diversity > 0:
+            chosen = order[
+                self._diverse(candidates[order], scores[order], picked, options.diversity)
+            ]
+        else:
+            chosen = order[:picked]
+        keywords = candidates[chosen]
         result.keywords = [
-            (self.words[row], -negative) for negative, row in best
-        ]  # ties: lower row
+            (self.words[row], score)
+            for row, score in zip(keywords.tolist(), scores[chosen].tolist(), strict=True)
+        ]
+        if options.explain:
+            terms = self.family.keyword_contributions(
+                distinct, multiplicity, keywords, options.variant
+            )
+            result.explanations = self._explain(distinct, terms * scale, keywords, located)
         return result
+
+    def _diverse(
+        self, ranked: np.ndarray, scores: np.ndarray, count: int, diversity: float
+    ) -> np.ndarray:
+        """Positions in ``ranked`` (candidate rows, best score first) of ``count``
+        keywords picked by maximal marginal relevance, λ = 1 − ``diversity``: the
+        relevance is the score scaled to [0, 1] over the candidates, the redundancy
+        the largest cosine similarity to a keyword already picked."""
+        spread = scores[0] - scores[-1]
+        relevance = (scores - scores[-1]) / spread if spread > 0 else np.ones_like(scores)
+        vectors = np.asarray(self.family.vectors[ranked], dtype=np.float64)
+        lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
+        # candidates × candidates once; each pick then costs a few (C,) operations
+        penalty = diversity * (unit @ unit.T)
+        gain = (1 - diversity) * relevance
+        value = gain - penalty[0]  # gain − the largest penalty of a picked keyword
+        picked = [0]  # the most relevant first, whatever the diversity
+        for _ in range(count - 1):
+            value[picked[-1]] = -np.inf
+            picked.append(int(np.argmax(value)))  # ties: the better score
+            np.minimum(value, gain - penalty[picked[-1]], out=value)
+        return np.array(picked, dtype=np.int64)
+
+    def _explain(
+        self,
+        distinct: np.ndarray,
+        terms: np.ndarray,
+        keywords: np.ndarray,
+        located: Located | None,
+    ) -> list[Explanation]:
+        """One Explanation per keyword from ``terms`` (keywords, distinct tokens): what
+        each distinct token row adds to each keyword's reported score."""
+        shown = min(EXPLAINED_TOKENS, terms.shape[1])
+        top = np.argsort(-terms, axis=1, kind="stable")[:, :shown]
+        listed = np.take_along_axis(terms, top, axis=1)
+        others = terms.sum(axis=1) - listed.sum(axis=1)
+        # the text's own tokens name their rows (decoding the vocabulary costs more)
+        name_of = (
+            {} if located is None else dict(zip(located.rows.tolist(), located.tokens, strict=True))
+        )
+        names = [
+            [name_of.get(row) or self.words[row] for row in best] for best in distinct[top].tolist()
+        ]
+        spans = self._spans(keywords, located)
+        return [
+            Explanation(list(zip(tokens, values, strict=True)), other, where)
+            for tokens, values, other, where in zip(
+                names, listed.tolist(), others.tolist(), spans, strict=True
+            )
+        ]
+
+    @staticmethod
+    def _spans(keywords: np.ndarray, located: Located | None) -> list[list[tuple[int, int]]]:
+        """The offsets of each keyword's occurrences, in text order; none without
+        ``located``. One sort of the occurrences of all keywords."""
+        if located is None:
+            return [[] for _ in range(len(keywords))]
+        ordered = np.sort(keywords)  # np.isin costs ten times more on a short text
+        at = np.minimum(np.searchsorted(ordered, located.rows), len(ordered) - 1)
+        hits = np.flatnonzero(ordered[at] == located.rows)
+        hits = hits[np.argsort(located.rows[hits], kind="stable")]  # by row, then position
+        found = located.rows[hits]
+        starts = np.searchsorted(found, keywords, side="left").tolist()
+        ends = np.searchsorted(found, keywords, side="right").tolist()
+        offsets = list(map(tuple, located.offsets[hits].tolist()))
+        return [offsets[start:end] for start, end in zip(starts, ends, strict=True)]

@@ -126,6 +126,14 @@ def keyword_record(model, record, options: dict) -> dict:
         reason=result.reason,
         keywords=[{"word": w, "score": round(x, 6)} for w, x in result.keywords],
     )
+    for keyword, explanation in zip(line["keywords"], result.explanations or (), strict=False):
+        keyword.update(
+            contributions=[
+                {"token": t, "contribution": round(c, 6)} for t, c in explanation.contributions
+            ],
+            other=round(explanation.other, 6),
+            spans=[list(span) for span in explanation.spans],
+        )
     return line
 
 

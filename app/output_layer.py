@@ -230,6 +230,19 @@ class HuffmanTree:
             result[block] = np.where(inside, _log_sigmoid(turns * dots), 0.0).sum(axis=1)
         return result
 
+    def log_prob_table(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """log p(targets[j] | w_i) for every input vector (k, d) and target row (t,),
+        float64 (k, t): the inner nodes on the targets' paths are gathered once, for
+        all the vectors, with one (k, d)·(d, t·L) product (a few targets and vectors,
+        as a text's keywords and tokens: memory k·t·L)."""
+        points, codes = self.paths(np.asarray(targets, dtype=np.int64))  # (t, L)
+        inside = points < self.nodes
+        nodes = self.syn1[np.where(inside, points, 0)]  # (t, L, d)
+        dots = np.asarray(vectors, dtype=np.float32) @ nodes.reshape(-1, nodes.shape[-1]).T
+        turns = 1 - 2 * codes.astype(np.float64)
+        terms = _log_sigmoid(dots.reshape(len(vectors), *points.shape) * turns)
+        return np.where(inside, terms, 0.0).sum(axis=2)
+
     def log_prob_sum(
         self, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:

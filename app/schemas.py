@@ -261,6 +261,19 @@ class KeywordOptionsBody(Request):
     variant: Literal["default", "cosine"] = Field(
         default="default", description="cosine: rank by cos(Σ v_u, v_w) (PMI models)"
     )
+    diversity: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="0: rank by score alone; up to 1: maximal marginal relevance with "
+        "λ = 1 − diversity, trading score (scaled to [0, 1] over the text's candidates) "
+        "for dissimilarity (cosine) to the keywords already picked",
+    )
+    explain: bool = Field(
+        default=False,
+        description="give each keyword the text tokens that contributed most to its score "
+        "and the [start, end) character spans where it occurs in the text",
+    )
 
 
 def text_or_tokens(
@@ -387,16 +400,43 @@ class RelatedBatchResponse(BaseModel):
     results: list[RelatedBatchResult] = Field(description="one per word, in input order")
 
 
+class Contribution(BaseModel):
+    token: str = Field(description="a distinct token of the text")
+    contribution: float = Field(
+        description="its share of the keyword's score, all its occurrences together"
+    )
+
+
 class Keyword(BaseModel):
     word: str
-    score: float
+    score: float = Field(
+        description="how well the word predicts the text, per token of the text: hs the "
+        "mean log p(u | w) over the text's known tokens u (a log-probability, ≤ 0; "
+        "−5 means the word gives each token a probability of about e⁻⁵ on average), "
+        "ns the mean v_w·c_u, pmi the mean PMI estimate ⟨v_u, v_w⟩, pmi_cosine "
+        "cos(Σ v_u, v_w); higher is better, comparable within a text"
+    )
+    contributions: list[Contribution] | None = Field(
+        default=None,
+        description="with explain: the tokens that added most to the score, largest first "
+        "(at most 10)",
+    )
+    other: float | None = Field(
+        default=None,
+        description="with explain: what the other tokens added (contributions + other = score)",
+    )
+    spans: list[tuple[int, int]] | None = Field(
+        default=None,
+        description="with explain: [start, end) of each occurrence of the word, in "
+        "characters of the text as given (token positions for a token list)",
+    )
 
 
 class KeywordsResponse(BaseModel):
     model: str
     method: str = Field(
-        description="hs: Σ log p(u|w); ns: v_w·Σ c_u; pmi: ⟨Σ v_u, v_w⟩; "
-        "pmi_cosine: cos(Σ v_u, v_w)"
+        description="hs: mean log p(u|w); ns: mean v_w·c_u; pmi: mean ⟨v_u, v_w⟩, each over "
+        "the text's known tokens u; pmi_cosine: cos(Σ v_u, v_w)"
     )
     keywords: list[Keyword]
     tokens: int = Field(description="number of tokens in the text")

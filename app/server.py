@@ -618,10 +618,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             min_length=options.min_length,
             min_count=options.min_count,
             variant=options.variant,
+            diversity=options.diversity,
+            explain=options.explain,
         )
 
     def _keyword_list(result: KeywordResult) -> list[s.Keyword]:
-        return [s.Keyword(word=w, score=x) for w, x in result.keywords]
+        keywords = [s.Keyword(word=w, score=x) for w, x in result.keywords]
+        for keyword, explanation in zip(keywords, result.explanations or (), strict=False):
+            keyword.contributions = [
+                s.Contribution(token=t, contribution=c) for t, c in explanation.contributions
+            ]
+            keyword.other = explanation.other
+            keyword.spans = explanation.spans
+        return keywords
 
     @app.post(
         "/keywords", response_model=s.KeywordsResponse, tags=["keywords"], responses=ERROR_RESPONSES

@@ -6,7 +6,12 @@
    softmax) model, stop-words kept as candidates as in Su's; rankings checked equal.
 2. jieba's TF-IDF ``jieba.analyse.extract_tags`` against wordlens on the Chinese
    sample (a Word2Vec model trained on it with the jieba tokenizer).
-3. The batch command ``wordlens keywords`` with 1 and 2 workers.
+3. Keywords with ``explain=true`` and ``diversity`` against plain keywords (stop-words
+   filtered, top 10, raw text), same documents, alternating blocks; for each model
+   folder given with ``--explain-models`` (default: the word2vec and pmi models).
+4. The batch command ``wordlens keywords`` with 1 and 2 workers.
+
+Keyphrase quality: ``bench/keyphrase_eval.py``.
 
     .venv/bin/python bench/bench_keywords.py [--models models] [--documents 300]
 
@@ -70,6 +75,8 @@ def main() -> None:
         "--documents", type=int, default=300, help="documents timed with Su's plain reference"
     )
     parser.add_argument("--batch-documents", type=int, default=40_000)
+    parser.add_argument("--diversity", type=float, default=0.3, help="for part 3")
+    parser.add_argument("--explain-models", nargs="*", default=["word2vec", "pmi"])
     args = parser.parse_args()
     rows = []
 
@@ -120,6 +127,28 @@ def main() -> None:
         )
     else:
         print(f"skipped the Chinese comparison: no model at {chinese_path}", file=sys.stderr)
+
+    for name in args.explain_models:
+        model = WordModel(load_model(args.models / name, verify=False))
+        texts = documents[: args.documents]
+        with threadpool_limits(1):
+            plain_rate, explained_rate = alternating_rates(
+                lambda t, model=model: model.keywords(t),
+                lambda t, model=model: model.keywords(t, explain=True, diversity=args.diversity),
+                texts,
+                repeats=1,
+            )
+        rows.append(
+            {
+                "task": f"English corpus lines, {model.family.name}, "
+                f"explain and diversity {args.diversity}",
+                "baseline": "plain keywords",
+                "baseline docs/s": plain_rate,
+                "wordlens docs/s": explained_rate,
+                "speed-up": explained_rate / plain_rate,
+                "same top 10": "",
+            }
+        )
 
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "docs.txt"

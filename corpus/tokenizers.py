@@ -133,6 +133,32 @@ def _fold(text: str, max_chars: int | None = None) -> str:
     return folded
 
 
+def _fold_mapped(
+    text: str, max_chars: int | None, fold: Callable[[str, int | None], str]
+) -> tuple[str, list[int], list[int]]:
+    """``fold(text)`` and, for each of its characters, the [start, end) in ``text`` of
+    what it was folded from. ASCII folds character by character; other text combining
+    sequence by sequence (a starter and the marks NFKC may join to it), the units that
+    folding maps to a whole, so that each folded character comes from one of them."""
+    if text.isascii():
+        folded = fold(text, max_chars)
+        offsets = list(range(len(text) + 1))
+        return folded, offsets[:-1], offsets[1:]
+    bounds = [
+        at
+        for at, char in enumerate(text)
+        if at == 0 or (unicodedata.combining(char) == 0 and not _JOINS_PREVIOUS.match(char))
+    ]
+    bounds.append(len(text))
+    pieces = [fold(text[a:b], None) for a, b in itertools.pairwise(bounds)]
+    folded = "".join(pieces)
+    _chars_limit(len(folded), max_chars)
+    sizes = list(map(len, pieces))
+    starts = list(itertools.chain.from_iterable(map(itertools.repeat, bounds[:-1], sizes)))
+    ends = list(itertools.chain.from_iterable(map(itertools.repeat, bounds[1:], sizes)))
+    return folded, starts, ends
+
+
 def _fold_all(words: Iterable[str]) -> list[str]:
     """``_fold(word.strip())`` of every word, without a Python call per word when all
     are ASCII (the common case)."""
@@ -171,6 +197,33 @@ class Tokenizer:
         ``max_tokens``: the caller stops)."""
         raise NotImplementedError
 
+    def spans(
+        self, text: str, max_chars: int | None = None, max_tokens: int | None = None
+    ) -> list[tuple[str, int, int]]:
+        """The tokens of ``text`` (as calling the tokenizer gives them) with where each
+        comes from in the *original* text: ``(token, start, end)``, characters
+        [start, end) of ``text``; a token made of part of a character that folding
+        expanded (NFKC's "ﬁ" → "fi") spans that whole character. Limits as for
+        calling the tokenizer."""
+        folded, starts, ends = _fold_mapped(text, max_chars, self._fold)
+        found = self._located(folded)
+        if max_tokens is not None:
+            found = list(itertools.islice(found, max_tokens + 1))
+            if len(found) > max_tokens:
+                raise TextTooLargeError(
+                    f"text of more than {max_tokens:,} tokens; the limit is {max_tokens:,}",
+                    limit=max_tokens,
+                )
+        return [(token, starts[start], ends[end - 1]) for token, start, end in found]
+
+    def _fold(self, text: str, max_chars: int | None) -> str:
+        """The text as the tokenizer folds it before finding tokens."""
+        return _fold(text, max_chars)
+
+    def _located(self, folded: str) -> Iterable[tuple[str, int, int]]:
+        """The tokens of already folded text with their [start, end) in it."""
+        raise NotImplementedError
+
     def normalize(self, word: str) -> str:
         """Fold a single query word the way training text was folded."""
         return word
@@ -202,6 +255,9 @@ class EnglishTokenizer(Tokenizer):
             return _ENGLISH_TOKEN.findall(folded)
         return map(re.Match.group, _ENGLISH_TOKEN.finditer(folded))
 
+    def _located(self, folded: str) -> Iterable[tuple[str, int, int]]:
+        return ((m.group(), m.start(), m.end()) for m in _ENGLISH_TOKEN.finditer(folded))
+
     def normalize(self, word: str) -> str:
         return _fold(word.strip())
 
@@ -220,6 +276,14 @@ class WhitespaceTokenizer(Tokenizer):
             text = text.lower()
         _chars_limit(len(text), max_chars)
         return text.split(None, -1 if max_tokens is None else max_tokens)
+
+    def _fold(self, text: str, max_chars: int | None) -> str:
+        folded = text.lower() if self.lowercase else text
+        _chars_limit(len(folded), max_chars)
+        return folded
+
+    def _located(self, folded: str) -> Iterable[tuple[str, int, int]]:
+        return ((m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", folded))
 
     def normalize(self, word: str) -> str:
         word = word.strip()
@@ -263,6 +327,13 @@ class JiebaTokenizer(Tokenizer):
             token
             for token in self._segmenter().cut(_fold(text, max_chars), HMM=self.hmm)
             if _WORDLIKE.search(token) and not token.isspace()
+        )
+
+    def _located(self, folded: str) -> Iterable[tuple[str, int, int]]:
+        return (
+            located
+            for located in self._segmenter().tokenize(folded, HMM=self.hmm)
+            if _WORDLIKE.search(located[0]) and not located[0].isspace()
         )
 
     def normalize(self, word: str) -> str:

@@ -85,6 +85,11 @@ def tiny_corpus(tmp_path_factory) -> Path:
     return path
 
 
+#: A tiny Word2Vec model with negative sampling only (``train("word2vec", ...)``).
+NEGATIVE_SAMPLING = ("--dim", "8", "--epochs", "1", "--min-count", "5", "--no-hs",
+                     "--negative", "3", "--no-evaluate")  # fmt: skip
+
+
 def train(kind: str, corpus: Path, out: Path, *options: str) -> Path:
     """Train a model with the real command line, in a subprocess.
 

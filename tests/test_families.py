@@ -118,7 +118,7 @@ def test_pmi_scores_are_inner_products(models):
     assert pmi.context_similarity("w1", "w3") == (pytest.approx(dots[1, 3], rel=1e-6), "pmi")
     result = pmi.keywords(["w0", "w2", "w2"], exclude_stopwords=False)
     total = VECTORS[0] + 2 * VECTORS[2].astype(np.float64)
-    scores = {w: float(VECTORS[WORDS.index(w)] @ total) for w in ("w0", "w2")}
+    scores = {w: float(VECTORS[WORDS.index(w)] @ total) / 3 for w in ("w0", "w2")}  # per token
     assert result.method == "pmi"
     assert result.keywords == [
         (w, pytest.approx(s, rel=1e-5)) for w, s in sorted(scores.items(), key=lambda x: -x[1])
@@ -137,11 +137,19 @@ def test_hierarchical_softmax_scores_by_hand(models):
     assert method == "hs"
     assert score == pytest.approx(by_hand_log_prob(0, 3) - 0.5 * prior[0], rel=1e-5)
     result = hs.keywords(["w1", "w2", "w2"], exclude_stopwords=False)
-    expected = {w: by_hand_log_prob(1, w) + 2 * by_hand_log_prob(2, w) for w in (1, 2)}
+    # per token: the mean log p(u | w) over the 3 tokens
+    expected = {w: (by_hand_log_prob(1, w) + 2 * by_hand_log_prob(2, w)) / 3 for w in (1, 2)}
     assert result.method == "hs"
     assert dict(result.keywords) == {
         WORDS[w]: pytest.approx(s, rel=1e-5) for w, s in expected.items()
     }
+    explained = hs.keywords(["w1", "w2", "w2"], exclude_stopwords=False, explain=True)
+    for (word, _), why in zip(explained.keywords, explained.explanations, strict=True):
+        w = WORDS.index(word)
+        assert dict(why.contributions) == {
+            "w1": pytest.approx(by_hand_log_prob(1, w) / 3, rel=1e-5),
+            "w2": pytest.approx(2 * by_hand_log_prob(2, w) / 3, rel=1e-5),
+        }
     with pytest.raises(InvalidQueryError, match="offers default"):
         hs.keywords(["w1"], variant="cosine")
 
@@ -155,8 +163,9 @@ def test_negative_sampling_scores(models):
     assert (score, method) == (pytest.approx(expected[1], rel=1e-5), "ns")
     result = ns.keywords(["w0", "w3"], exclude_stopwords=False)
     context = SYN1NEG[0].astype(np.float64) + SYN1NEG[3]
-    assert dict(result.keywords) == {
-        w: pytest.approx(float(VECTORS[WORDS.index(w)] @ context), rel=1e-5) for w in ("w0", "w3")
+    assert dict(result.keywords) == {  # per token: the mean over the 2 tokens
+        w: pytest.approx(float(VECTORS[WORDS.index(w)] @ context) / 2, rel=1e-5)
+        for w in ("w0", "w3")
     }
 
 

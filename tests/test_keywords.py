@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ROOT, train
+from conftest import NEGATIVE_SAMPLING, ROOT, train
 from su_reference import keywords as su_keywords
 from su_reference import pmi_keywords
 
@@ -31,8 +31,8 @@ def test_rankings_equal_the_plain_reference(models, name, reference):
         ours = model.keywords(tokens, topn=len(tokens), exclude_stopwords=False).keywords
         theirs = reference(model, tokens)
         assert [w for w, _ in ours] == [w for w, _ in theirs]
-        np.testing.assert_allclose(
-            [s for _, s in ours], [s for _, s in theirs], rtol=1e-4, atol=1e-4
+        np.testing.assert_allclose(  # ours are per token: the sum over the tokens / their number
+            [s for _, s in ours], [s / len(tokens) for _, s in theirs], rtol=1e-4, atol=1e-4
         )
 
 
@@ -99,3 +99,71 @@ def test_content_words_come_first_without_a_stop_word_filter(english_models, nam
         assert top[0] in labels.split() and top[0] not in function_words, (text, top)
         clean += set(top) <= set(labels.split())
     assert clean >= len(sentences) - 2
+
+
+@pytest.fixture(scope="module")
+def ns_model(tiny_corpus, tmp_path_factory):
+    path = train("word2vec", tiny_corpus, tmp_path_factory.mktemp("ns") / "ns", *NEGATIVE_SAMPLING)
+    return WordModel(load_model(path))
+
+
+@pytest.mark.parametrize(("name", "variant"), [("word2vec", "default"), ("pmi", "default"),
+                                               ("pmi", "cosine"), ("ns", "default")])  # fmt: skip
+def test_explained_contributions_add_up_to_the_score(models, ns_model, name, variant):
+    model = ns_model if name == "ns" else models[name]
+    for tokens in random_documents(model, 20, seed=7):
+        tokens = tokens * 2 + tokens[:3]  # repeats count
+        result = model.keywords(tokens, topn=3, variant=variant, explain=True)
+        plain = model.keywords(tokens, topn=3, variant=variant)
+        assert result.keywords == plain.keywords  # explaining changes nothing
+        for (word, score), why in zip(result.keywords, result.explanations, strict=True):
+            total = sum(c for _, c in why.contributions) + why.other
+            assert total == pytest.approx(score, rel=1e-4, abs=1e-6)
+            contributions = [c for _, c in why.contributions]
+            assert contributions == sorted(contributions, reverse=True)
+            assert why.spans == [(i, i + 1) for i, t in enumerate(tokens) if t == word]
+
+
+def test_scores_are_per_token_means(models):
+    """Repeating a whole text leaves its per-token scores (and ranking) unchanged."""
+    for model in models.values():
+        tokens = random_documents(model, 1, seed=3)[0]
+        once, twice = model.keywords(tokens, topn=5), model.keywords(tokens * 2, topn=5)
+        assert [w for w, _ in once.keywords] == [w for w, _ in twice.keywords]
+        assert [s for _, s in twice.keywords] == pytest.approx([s for _, s in once.keywords])
+
+
+def test_explained_spans_point_into_the_text(models):
+    model = models["pmi"]
+    word = model.words[40]
+    text = f"ＡＢＣ ﬁ {word.upper()}, and again: {word}!"
+    result = model.keywords(text, topn=50, exclude_stopwords=False, explain=True)
+    words = [w for w, _ in result.keywords]
+    spans = dict(zip(words, (e.spans for e in result.explanations), strict=True))
+    assert [text[start:end].lower() for start, end in spans[word]] == [word, word]
+
+
+def test_diversity_drops_a_near_duplicate(models):
+    """A text of a word, its nearest neighbour by cosine and unrelated words: at
+    diversity 0 the two lead the list; with diversity the neighbour gives way."""
+    model = models["word2vec"]
+    head = [model.words[i] for i in range(50, 400)]
+    for first in head:
+        twin = model.most_similar(positive=[first], topn=1)[0][0]
+        others = [w for w in head[::37] if w not in (first, twin)][:6]
+        tokens = [first, twin] * 4 + others
+        ranked = [w for w, _ in model.keywords(tokens, topn=3, exclude_stopwords=False).keywords]
+        if set(ranked[:2]) == {first, twin}:
+            break
+    else:
+        pytest.fail("no text where a word and its neighbour lead the keywords")
+    diverse = model.keywords(tokens, topn=3, exclude_stopwords=False, diversity=0.7).keywords
+    assert diverse[0][0] == ranked[0] and ranked[1] not in [w for w, _ in diverse[:2]]
+    assert len(diverse) == 3 and len({w for w, _ in diverse}) == 3
+
+
+def test_bad_diversity_is_refused(models):
+    from wordlens.app.errors import InvalidQueryError
+
+    with pytest.raises(InvalidQueryError, match="diversity"):
+        models["pmi"].keywords("the cat", diversity=1.5)

@@ -357,3 +357,25 @@ def test_foreign_files_are_never_changed(tmp_path, models_dir, capsys):
     first = output.read_bytes()
     assert run_job(source, "--model", models_dir / "pmi", "-o", output, "--topn", 1) == 0
     assert output.read_bytes() != first and len(read_jsonl(output)) == 2
+
+
+def test_the_job_applies_diversity_and_explain(tmp_path, models_dir, capsys):
+    texts = documents(30, seed=5)
+    source = tmp_path / "docs.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    options = ["--topn", 3, "--diversity", 0.6, "--explain"]
+    assert run_job(source, "--model", models_dir / "pmi", "-o", out, *options) == 0
+    pmi = Engine(models_dir).get("pmi")
+    for text, record in zip(texts, read_jsonl(out), strict=True):
+        expected = pmi.keywords(text, topn=3, diversity=0.6, explain=True)
+        assert [k["word"] for k in record["keywords"]] == [w for w, _ in expected.keywords]
+        for keyword, why in zip(record["keywords"], expected.explanations, strict=True):
+            assert keyword["spans"] == [list(span) for span in why.spans]
+            assert [c["token"] for c in keyword["contributions"]] == [
+                t for t, _ in why.contributions
+            ]
+    for bad in ("1.5", "yes"):
+        with pytest.raises(SystemExit) as exit_info:
+            run_job(source, "--model", models_dir / "pmi", "--diversity", bad)
+        assert exit_info.value.code == 2 and "diversity" in capsys.readouterr().err

@@ -440,3 +440,37 @@ def test_the_document_states_the_limits_and_the_strict_forms(models_dir):
     related = document["paths"]["/related"]["get"]["parameters"]
     assert next(p for p in related if p["name"] == "topn")["schema"]["maximum"] == 50
     assert set(document["paths"]["/keywords"]["post"]["responses"]) >= {"404", "413", "422"}
+
+
+def test_keywords_diversity_and_explain(client, engine):
+    text = "Ｐａｒｉｓ, café and 北京? Paris again, zzz."
+    options = {"topn": 3, "exclude_stopwords": False, "diversity": 0.5, "explain": True}
+    body = client.post("/keywords", json={"text": text, **options}).json()
+    expected = engine.get("pmi").keywords(text, **options)
+    assert [(k["word"], pytest.approx(k["score"])) for k in body["keywords"]] == expected.keywords
+    for keyword in body["keywords"]:
+        total = sum(c["contribution"] for c in keyword["contributions"]) + keyword["other"]
+        assert total == pytest.approx(keyword["score"], rel=1e-4, abs=1e-6)
+        found = [text[start:end] for start, end in keyword["spans"]]
+        assert found and all(engine.get("pmi").normalize(f) == keyword["word"] for f in found)
+    batch = client.post("/keywords/batch", json={"documents": [{"text": text}], **options})
+    assert batch.json()["results"][0]["keywords"] == body["keywords"]
+    plain = client.post("/keywords", json={"text": text, "topn": 3}).json()["keywords"]
+    assert all(k["contributions"] is None and k["spans"] is None for k in plain)
+
+
+BAD_KEYWORD_OPTIONS = [
+    {"diversity": 1.5},
+    {"diversity": -0.1},
+    {"diversity": "0.5"},
+    {"explain": "yes"},
+    {"explain": 1},
+]
+
+
+@pytest.mark.parametrize("option", BAD_KEYWORD_OPTIONS)
+def test_bad_keyword_options_get_422(client, option):
+    for path, body in (("/keywords", {"text": "w1 w2"}), ("/keywords/batch", {"documents": []})):
+        response = client.post(path, json={**body, **option})
+        assert response.status_code == 422, (path, option)
+        assert response.json()["error"]["code"] == "invalid_request"

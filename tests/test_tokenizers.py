@@ -1,6 +1,7 @@
 import pytest
 
 from wordlens.corpus import TOKENIZER_NAMES, from_spec, get_tokenizer
+from wordlens.corpus.tokenizers import TextTooLargeError
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +203,47 @@ def test_limits_stop_every_tokenizer(tokenizer):
     assert info.value.limit == 100
     with pytest.raises(TextTooLargeError, match="more than 20 characters once normalised"):
         tokenizer("\ufdfa" * 2 if tokenizer.name != "whitespace" else "x" * 21, max_chars=20)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The cat's  well-known hat.", [("the", 0, 3), ("cat's", 4, 9), ("well", 11, 15)]),
+        # NFKC: "ﬁ" is one character that folds to two; full-width letters fold to ASCII
+        ("a ﬁne ＣＡＴ day", [("a", 0, 1), ("fine", 2, 5), ("cat", 6, 9), ("day", 10, 13)]),
+        # a decomposed é (e + U+0301) folds to one character; İ lower-cases to "i" and
+        # a combining dot, which is no letter (so it splits the word, as ever)
+        ("cafe\u0301 İstanbul", [("café", 0, 5), ("i", 6, 7), ("stanbul", 7, 14)]),
+    ],
+)
+def test_english_spans_point_into_the_original_text(english, text, expected):
+    spans = english.spans(text)
+    assert spans[: len(expected)] == expected
+    assert [token for token, _, _ in spans] == english(text)
+
+
+def test_spans_of_every_token_cover_its_original_substring(english):
+    text = "Ｔｈｅ ﬁrst ﬂoor’s “ｏｆｆｉｃｅ” — Ⅻ rooms"
+    for token, start, end in english.spans(text):
+        assert english.normalize(text[start:end]).endswith(token)
+
+
+def test_jieba_spans(jieba_tokenizer):
+    text = "我爱北京天安门，ＡＢＣ 公司的iPhone很好"
+    spans = jieba_tokenizer.spans(text)
+    assert [token for token, _, _ in spans] == jieba_tokenizer(text)
+    for token, start, end in spans:
+        assert jieba_tokenizer.normalize(text[start:end]) == token
+    assert ("天安门", 4, 7) in spans and ("abc", 8, 11) in spans
+
+
+def test_whitespace_spans():
+    tokenizer = get_tokenizer("whitespace", lowercase=True)
+    assert tokenizer.spans(" New  York ") == [("new", 1, 4), ("york", 6, 10)]
+
+
+def test_spans_keep_the_limits(english):
+    with pytest.raises(TextTooLargeError):
+        english.spans("one two three", max_tokens=2)
+    with pytest.raises(TextTooLargeError):
+        english.spans("ﬁne " * 10, max_chars=30)

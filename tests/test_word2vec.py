@@ -190,25 +190,9 @@ def test_params_are_checked_on_construction(settings, message):
 
 
 def test_negative_sampling_only(tiny_corpus, tmp_path):
-    from conftest import train
+    from conftest import NEGATIVE_SAMPLING, train
 
-    path = train(
-        "word2vec",
-        tiny_corpus,
-        tmp_path / "ns",
-        "--dim",
-        "8",
-        "--epochs",
-        "1",
-        "--min-count",
-        "5",
-        "--no-hs",
-        "--negative",
-        "3",
-        "--no-evaluate",
-        "--dtype",
-        "float16",
-    )
+    path = train("word2vec", tiny_corpus, tmp_path / "ns", *NEGATIVE_SAMPLING, "--dtype", "float16")
     model = WordModel(load_model(path))
     assert model.vectors.dtype == np.float16 and model.arrays["syn1neg"].dtype == np.float32
     assert model.output_layers == ["ns"] and "syn1neg" in model.arrays

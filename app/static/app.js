@@ -343,26 +343,32 @@ $("analogy-form").addEventListener("submit", async (event) => {
 
 // --------------------------------------------------------------- keywords
 
-const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-// The text with every occurrence of a keyword wrapped in <mark>, built as DOM nodes.
+// The text with every occurrence of a keyword wrapped in <mark>, built as DOM nodes from
+// the server's spans ([start, end) in characters of the text as sent), not re-tokenised here.
 function highlight(text, keywords) {
-  const ranks = new Map(keywords.map((k, i) => [k.word.toLowerCase(), [i + 1, k.score]]));
-  if (!keywords.length) return [document.createTextNode(text)];
-  const alternatives = keywords.map((k) => k.word).sort((x, y) => y.length - x.length).map((w) =>
-    /^[\p{Script=Latin}\p{N}']+$/u.test(w) ? `(?<![\\p{L}\\p{N}])${escapeRegExp(w)}(?![\\p{L}\\p{N}])` : escapeRegExp(w));
-  const pattern = new RegExp(alternatives.join("|"), "giu");
+  // The server counts characters (code points); JavaScript strings index UTF-16 units.
+  const chars = Array.from(text);
+  const marks = keywords
+    .flatMap((k, i) => (k.spans || []).map(([start, end]) => ({ start, end, rank: i + 1, score: k.score })))
+    .sort((a, b) => a.start - b.start);
   const nodes = [];
   let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    nodes.push(document.createTextNode(text.slice(last, match.index)));
-    const [rank, score] = ranks.get(match[0].toLowerCase()) || [0, 0];
+  for (const { start, end, rank, score } of marks) {
+    if (start < last) continue; // overlapping spans (a phrase and its word): keep the first
+    nodes.push(document.createTextNode(chars.slice(last, start).join("")));
     nodes.push(element("mark", { title: `keyword ${rank}, score ${format(score)}`, "data-rank": String(rank) },
-      match[0], element("sup", { text: String(rank) })));
-    last = match.index + match[0].length;
+      chars.slice(start, end).join(""), element("sup", { text: String(rank) })));
+    last = end;
   }
-  nodes.push(document.createTextNode(text.slice(last)));
+  nodes.push(document.createTextNode(chars.slice(last).join("")));
   return nodes;
+}
+
+// A keyword with its score and the tokens that contributed most to it.
+function keywordItem(keyword) {
+  const why = (keyword.contributions || []).slice(0, 3).map((c) => `${c.token} ${format(c.contribution)}`);
+  return element("li", { text: `${keyword.word} (${format(keyword.score)})` },
+    why.length ? element("span", { class: "why", text: ` from ${why.join(", ")}` }) : "");
 }
 
 $("keywords-form").addEventListener("submit", async (event) => {
@@ -372,9 +378,10 @@ $("keywords-form").addEventListener("submit", async (event) => {
   try {
     const body = await api("/keywords", {
       text, topn: Number($("keyword-topn").value) || 5, exclude_stopwords: $("stopwords").checked, model: $("model").value,
+      diversity: Number($("keyword-diversity").value) || 0, explain: true,
     });
     $("highlighted").replaceChildren(...highlight(text, body.keywords));
-    $("keyword-list").replaceChildren(...body.keywords.map((k) => element("li", { text: `${k.word} (${format(k.score)})` })));
+    $("keyword-list").replaceChildren(...body.keywords.map(keywordItem));
     if (!body.keywords.length) showError("keywords-error", new Error(`No keywords: ${body.reason}.`));
   } catch (error) {
     $("highlighted").replaceChildren();

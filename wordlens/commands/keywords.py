@@ -92,7 +92,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="default",
         help="cosine: rank by cos(Σ v_u, v_w) (PMI models)",
     )
+    parser.add_argument(
+        "--diversity",
+        type=_diversity,
+        default=0.0,
+        metavar="D",
+        help="0 to 1: trade score for keywords unlike those already picked (default 0)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="give each keyword its top contributing tokens and its character spans",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _diversity(value: str) -> float:
+    diversity = float(value)
+    if not 0.0 <= diversity <= 1.0:
+        raise argparse.ArgumentTypeError(f"diversity must be between 0 and 1, got {value}")
+    return diversity
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -104,6 +123,8 @@ def _options(args: argparse.Namespace) -> dict:
         "min_length": args.min_length,
         "min_count": args.min_count,
         "variant": args.variant,
+        "diversity": args.diversity,
+        "explain": args.explain,
     }
 
 
