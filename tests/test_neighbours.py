@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import running_server
-from wordlens.app.engine import EXACT_BELOW, Engine
-from wordlens.app.errors import InvalidQueryError, LimitExceededError
+from wordlens.app.engine import EXACT_BELOW, Engine, SimilarQuery
+from wordlens.app.errors import InvalidQueryError, LimitExceededError, QueryError
 from wordlens.app.families import family_of
 from wordlens.app.server import create_app
 from wordlens.app.settings import Settings
@@ -170,6 +170,38 @@ def test_search_is_batched(models):
     assert np.all(np.diff(scores, axis=1) <= 1e-6)
     limited, _ = index.search(queries, 5, limit=1000)
     assert limited.max() < 1000
+
+
+def test_index_batches_are_one_search_and_equal_single_queries(engine, monkeypatch):
+    model = engine.get("pmi")
+    searches = []
+    for index in model.neighbour_indexes.values():
+        search = index.search
+
+        def counted(queries, k, *args, search=search, **kwargs):
+            searches.append(len(queries))
+            return search(queries, k, *args, **kwargs)
+
+        monkeypatch.setattr(index, "search", counted)
+    words = QUERY_WORDS[:60] + ["nosuchword"]
+    queries = [SimilarQuery([w]) for w in words]
+    answers = model.most_similar_batch(queries, topn=10, effort=40)
+    assert searches == [60]  # one search for the 60 known words
+    related, _ = model.related_batch(words, topn=10, effort=40)
+    assert searches == [60, 60]
+    searches.clear()
+    singles = [model.most_similar([w], topn=10, effort=40) for w in QUERY_WORDS[:60]]
+    assert searches == [1] * 60
+    assert answers[:60] == singles and all(a.search == "index" for a in singles)
+    assert related[:60] == [model.related(w, topn=10, effort=40)[0] for w in QUERY_WORDS[:60]]
+    assert all(a.search == "index" for a in related[:60])
+    assert isinstance(answers[60], QueryError) and isinstance(related[60], QueryError)
+    # queries excluding more words fetch more candidates: one search per fetch size
+    searches.clear()
+    mixed = [SimilarQuery(["w1"]), SimilarQuery(["w2", "w3"]), SimilarQuery(["w4"], ["w5"])]
+    answers = model.most_similar_batch(mixed, topn=10)
+    assert sorted(searches) == [1, 2]
+    assert answers == [model.most_similar(q.positive, q.negative, topn=10) for q in mixed]
 
 
 def test_auto_builds_only_from_the_threshold_and_none_removes(tmp_path):
