@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import httpx2
 import numpy as np
@@ -315,6 +317,26 @@ def test_index_command_and_import_option(tmp_path, capsys):
     assert main(["index", str(out)]) == 0
     assert "cosine index: 50 rows" in capsys.readouterr().out
     assert "cosine" in load_model(out).manifest["neighbours"]
+
+
+def test_the_index_is_built_in_a_child_process(tmp_path):
+    """The importing process never holds the index (nor loads faiss): its peak
+    memory is the import's, the index's is the child's (README, bench_import)."""
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("".join(f"v{i} {i % 7} {i % 5 + 1} 1\n" for i in range(40)))
+    script = (
+        "import sys; from wordlens.cli import main; "
+        f"code = main(['import', {str(vectors)!r}, '--format', 'glove', "
+        f"'--out', {str(tmp_path / 'out')!r}, '--index', 'hnsw']); "
+        "print('faiss loaded' if 'faiss' in sys.modules else 'faiss not loaded'); "
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cosine index: 40 rows" in done.stdout and "faiss not loaded" in done.stdout
+    assert set(load_model(tmp_path / "out").manifest["neighbours"]) == {"cosine"}
 
 
 def test_served_over_http_with_the_index(models):
