@@ -5,11 +5,11 @@ format in a temporary folder (in a child process, so that this one stays small: 
 peak RSS of a child counts its parent's pages), then, each in its own process, runs
 ``wordlens import --index INDEX`` on it and gensim's
 ``KeyedVectors.load_word2vec_format`` (``binary=True`` for word2vec-bin,
-``no_header=True`` for glove). Peak RSS is sampled every 20 ms from /proc: of the
-command's own process (the import), of its child processes (the index build, which
-``wordlens`` runs in a child) and of the whole process tree at once; ``wait4``'s
-ru_maxrss (the largest single process, exact) is printed beside them. Each is
-compared with the float32 matrix written.
+``no_header=True`` for glove). Peak memory is sampled every 20 ms from /proc: the
+RSS of the command's own process (the import) and of its child processes (the index
+build, which ``wordlens`` runs in a child), and the PSS of the whole process tree at
+once; ``wait4``'s ru_maxrss (the largest single process, exact) is printed beside
+them. Each is compared with the float32 matrix written.
 
     .venv/bin/python bench/bench_import.py [--words 1000000] [--dim 100]
         [--formats word2vec-bin word2vec glove] [--dtype float32] [--index none]
@@ -48,13 +48,18 @@ KeyedVectors.load_word2vec_format(
 """
 
 
-def _rss_mib(pid: int) -> float:
+def _memory_mib(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process in MiB; (0, 0) once it is gone."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:  # gone
-        return 0.0
-    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
-    return int(line.split()[1]) / 1024
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0, 0.0
+    fields = {
+        line.split(":")[0]: int(line.split()[1]) / 1024
+        for line in rollup.splitlines()
+        if line.startswith(("Rss:", "Pss:"))
+    }
+    return fields.get("Rss", 0.0), fields.get("Pss", 0.0)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -70,9 +75,11 @@ def _descendants(pid: int) -> list[int]:
 
 
 def run_sampled(command: list[str]) -> dict[str, float]:
-    """Run ``command``; its seconds and peak RSS in MiB: ``own`` (the process),
-    ``children`` (its descendants together), ``tree`` (all at once), sampled every
-    20 ms, and ``maxrss`` (wait4: the largest single process's exact peak)."""
+    """Run ``command``; its seconds and peak memory in MiB, sampled every 20 ms:
+    ``own`` (the process's RSS), ``children`` (its descendants' RSS together),
+    ``tree`` (the PSS of all at once: pages two processes share count once, as a
+    child forked before its exec shares its parent's), and ``maxrss`` (wait4: the
+    largest single process's exact peak RSS)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     peaks = {"own": 0.0, "children": 0.0, "tree": 0.0}
@@ -80,9 +87,14 @@ def run_sampled(command: list[str]) -> dict[str, float]:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        own = _rss_mib(process.pid)
-        children = sum(_rss_mib(child) for child in _descendants(process.pid))
-        for name, value in (("own", own), ("children", children), ("tree", own + children)):
+        own = _memory_mib(process.pid)
+        children = [_memory_mib(child) for child in _descendants(process.pid)]
+        sums = {
+            "own": own[0],
+            "children": sum(rss for rss, _ in children),
+            "tree": own[1] + sum(pss for _, pss in children),
+        }
+        for name, value in sums.items():
             peaks[name] = max(peaks[name], value)
         time.sleep(0.02)
     if os.waitstatus_to_exitcode(status) != 0:
