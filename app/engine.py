@@ -556,28 +556,24 @@ class WordModel:
             answers[position] = error
         scan = list(range(len(built.positions)))
         if not exact:
-            scan = []
-            for i, (position, vector) in enumerate(
-                zip(built.positions, built.vectors, strict=True)
-            ):
-                repeated = vector[None, :]
+            vectors = built.vectors
 
-                def rescore(rows: list[int], repeated=repeated) -> np.ndarray:
-                    return basis.exact(repeated.repeat(len(rows), axis=0), np.asarray(rows))
+            def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
+                return basis.exact(vectors[which], rows)
 
-                found = self._index_neighbours(
-                    "cosine",
-                    vector.astype(np.float32),
-                    topn,
-                    limit,
-                    built.excluded[i],
-                    effort,
-                    rescore,
-                )
-                if found is None:
-                    scan.append(i)
-                else:
-                    answers[position] = found
+            found = self._index_neighbours(
+                "cosine",
+                vectors.astype(np.float32),
+                topn,
+                limit,
+                built.excluded,
+                effort,
+                rescore,
+            )
+            scan = [i for i, hit in enumerate(found) if hit is None]
+            for position, hit in zip(built.positions, found, strict=True):
+                if hit is not None:
+                    answers[position] = hit
         scanned = np.asarray(scan, dtype=np.int64)
         cell_bytes = 4 + _RANKING_BYTES  # float32 scores, and what ranking them holds
         for part in query_chunks(len(scanned), limit, cell_bytes):
@@ -648,57 +644,92 @@ class WordModel:
     def _index_neighbours(
         self,
         space: str,
-        query: np.ndarray,
+        queries: np.ndarray,
         topn: int,
         limit: int,
-        exclude: list[int],
+        excluded: Sequence[Sequence[int]],
         effort: int | None,
-        rescore: Callable[[list[int]], np.ndarray],
-    ) -> Neighbours | None:
-        """The best ``topn`` of the first ``limit`` rows for ``query`` (d,) from the
-        ``space`` index, ``exclude`` and zero rows left out, scored by ``rescore(rows)``
-        (the exact path's scores of those rows); None when the model has no such index,
-        the search covers fewer than EXACT_BELOW rows, or the index finds fewer than
-        ``topn`` rows once filtered: then the caller scans."""
+        rescore: Exact,
+    ) -> list[Neighbours | None]:
+        """The best ``topn`` of the first ``limit`` rows for each of ``queries`` (n, d)
+        from the ``space`` index, query i's ``excluded[i]`` and zero rows left out,
+        scored by ``rescore`` (the exact path's scores); None for a query when the
+        model has no such index, the search covers fewer than EXACT_BELOW rows, or the
+        index finds fewer than ``topn`` rows once filtered: the caller scans those.
+
+        One index search per batch: queries that fetch the same number of candidates
+        (in practice all) are searched as one (n, d) matrix. The fetch size sets the
+        graph's candidate list (efSearch is at least it), so a query's candidates are
+        the same alone or in any batch."""
         index = self.neighbour_indexes.get(space)
-        if index is None:
-            return None
-        return self._candidate_neighbours(
-            "index",
-            lambda count: index.search(query[None, :], count, effort, limit)[0][0],
-            topn,
-            limit,
-            exclude,
-            rescore,
-        )
+        if index is None or limit < EXACT_BELOW:
+            return [None] * len(queries)
+        skipped = [self._skipped(exclude, limit) for exclude in excluded]
+        # Over-fetch by what the filter may drop, so that topn usually remain.
+        counts = np.array([topn + len(rows) for rows in skipped], dtype=np.int64)
+        answers: list[Neighbours | None] = [None] * len(queries)
+        for count in np.unique(counts):
+            group = np.flatnonzero(counts == count)
+            rows = index.search(queries[group], int(count), effort, limit)[0]
+
+            def rescore_group(which: np.ndarray, rows: np.ndarray, group=group) -> np.ndarray:
+                return rescore(group[which], rows)
+
+            found = self._candidate_neighbours(
+                "index", rows, topn, limit, [skipped[i] for i in group], rescore_group
+            )
+            for i, answer in zip(group, found, strict=True):
+                answers[i] = answer
+        return answers
+
+    def _skipped(self, exclude: Sequence[int], limit: int) -> np.ndarray:
+        """The rows below ``limit`` a query's answer leaves out: its ``exclude`` rows
+        and the zero rows, sorted."""
+        skipped = np.union1d(np.asarray(exclude, dtype=np.int64), self._zero_rows)
+        return skipped[skipped < limit]
 
     def _candidate_neighbours(
         self,
         search: Literal["index", "tree"],
-        candidates: Callable[[int], np.ndarray | None],
+        candidates: np.ndarray,
         topn: int,
         limit: int,
-        exclude: list[int],
-        rescore: Callable[[list[int]], np.ndarray],
-    ) -> Neighbours | None:
-        """The best ``topn`` of ``candidates(count)`` (about the ``count`` best rows
-        below ``limit``, −1 for none), once ``exclude`` and zero rows are left out,
-        scored by ``rescore``; None (the caller scans) when fewer than EXACT_BELOW
-        rows are searched, or fewer than ``topn`` candidates remain."""
-        if limit < EXACT_BELOW:
-            return None
-        skipped = np.union1d(np.asarray(exclude, dtype=np.int64), self._zero_rows)
-        skipped = skipped[skipped < limit]
-        # Over-fetch by what the filter may drop, so that topn usually remain.
-        rows = candidates(topn + len(skipped))
-        if rows is None:
-            return None
-        rows = rows[(rows >= 0) & ~np.isin(rows, skipped)]
-        if len(rows) < min(topn, limit - len(skipped)):
-            return None
-        scores = np.asarray(rescore(rows.tolist()))
-        order = np.lexsort((rows, -scores))[:topn]
-        return Neighbours([(self.words[int(rows[i])], float(scores[i])) for i in order], search)
+        skipped: Sequence[np.ndarray],
+        rescore: Exact,
+    ) -> list[Neighbours | None]:
+        """The best ``topn`` of each query's ``candidates`` (n, k) (rows below
+        ``limit``, −1 for none), once its ``skipped`` rows are left out, scored by
+        ``rescore(which, rows)`` (query ``which[j]``'s exact score of ``rows[j]``, all
+        pairs at once), best first, ties by lower row; None for a query left with
+        fewer than ``topn`` candidates (the caller scans it)."""
+        count, width = candidates.shape
+        which = np.repeat(np.arange(count), width)
+        rows = candidates.reshape(-1).astype(np.int64)
+        # (query, row) pairs as one key, to leave out each query's own skipped rows
+        skip_keys = np.concatenate(
+            [i * limit + rows_i for i, rows_i in enumerate(skipped)] + [np.empty(0, np.int64)]
+        )
+        keep = (rows >= 0) & ~np.isin(which * limit + rows, skip_keys)
+        which, rows = which[keep], rows[keep]
+        found = np.bincount(which, minlength=count)
+        needed = np.minimum(topn, limit - np.array([len(s) for s in skipped], dtype=np.int64))
+        scores = np.asarray(rescore(which, rows), dtype=np.float64)
+        order = np.lexsort((rows, -scores, which))
+        which, rows, scores = which[order], rows[order], scores[order]
+        starts = np.searchsorted(which, np.arange(count + 1))
+        words = self.words
+        return [
+            Neighbours(
+                [
+                    (words[int(r)], float(v))
+                    for r, v in zip(rows[a : a + topn], scores[a : a + topn], strict=True)
+                ],
+                search,
+            )
+            if found[i] >= needed[i]
+            else None
+            for i, (a, _) in enumerate(itertools.pairwise(starts))
+        ]
 
     def most_similar_cosmul(
         self,
@@ -842,28 +873,51 @@ class WordModel:
         return self._related_many(words, topn, prior_weight, exact, effort)
 
     def _related_candidates(
-        self, row: int, topn: int, prior_weight: float, effort: int | None
-    ) -> Neighbours | None:
-        """:meth:`related`'s answer from an index or a tree search, None to scan."""
+        self, rows_a: list[int], topn: int, prior_weight: float, effort: int | None
+    ) -> list[Neighbours | None]:
+        """:meth:`related`'s answer for each word row from the ``related`` index (one
+        search for them all) or a tree search, None for those to scan."""
         family = self.family
-        rows_a = np.array([row])
+        queries = np.asarray(rows_a, dtype=np.int64)
 
-        def rescore(rows: list[int]) -> np.ndarray:
-            return family.pair_scores(rows_a.repeat(len(rows)), np.asarray(rows), prior_weight)
+        def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return family.pair_scores(queries[which], rows, prior_weight)
 
+        vocab = len(self.words)
         if "related" in self.neighbour_indexes:
-            query = family.related_query(row, prior_weight)
+            related = [family.related_query(row, prior_weight) for row in rows_a]
+            dim = self.neighbour_indexes["related"].dim
             return self._index_neighbours(
-                "related", query, topn, len(self.words), [row], effort, rescore
+                "related",
+                np.asarray(related, dtype=np.float32).reshape(len(rows_a), dim),
+                topn,
+                vocab,
+                [[row] for row in rows_a],
+                effort,
+                rescore,
             )
-        return self._candidate_neighbours(
-            "tree",
-            lambda count: family.related_words(row, prior_weight, count, effort or DEFAULT_EFFORT),
-            topn,
-            len(self.words),
-            [row],
-            rescore,
-        )
+        answers: list[Neighbours | None] = []
+        for i, row in enumerate(rows_a):
+            skipped = self._skipped([row], vocab)
+            candidates = (
+                None
+                if vocab < EXACT_BELOW
+                else family.related_words(
+                    row, prior_weight, topn + len(skipped), effort or DEFAULT_EFFORT
+                )
+            )
+            if candidates is None:
+                answers.append(None)
+                continue
+
+            def rescore_one(which: np.ndarray, rows: np.ndarray, i=i) -> np.ndarray:
+                return rescore(np.full(len(rows), i), rows)
+
+            (answer,) = self._candidate_neighbours(
+                "tree", candidates[None, :], topn, vocab, [skipped], rescore_one
+            )
+            answers.append(answer)
+        return answers
 
     def _related_many(
         self,
@@ -882,18 +936,17 @@ class WordModel:
         positions: list[int] = []
         for position, word in enumerate(words):
             try:
-                row = self.id(word)
+                found.append(self.id(word))
+                positions.append(position)
             except QueryError as error:
                 answers[position] = error
-                continue
-            candidates = (
-                None if exact else self._related_candidates(row, topn, prior_weight, effort)
-            )
-            if candidates is not None:
-                answers[position] = candidates
-            else:
-                found.append(row)
-                positions.append(position)
+        if not exact:
+            candidates = self._related_candidates(found, topn, prior_weight, effort)
+            for position, hit in zip(positions, candidates, strict=True):
+                if hit is not None:
+                    answers[position] = hit
+            scan = [i for i, hit in enumerate(candidates) if hit is None]
+            found, positions = [found[i] for i in scan], [positions[i] for i in scan]
         rows = np.asarray(found, dtype=np.int64)
         cell_bytes = family.context_bytes + _RANKING_BYTES
         for chunk in query_chunks(len(rows), len(self.words), cell_bytes):

@@ -23,25 +23,17 @@ from urllib.parse import quote
 
 import httpx2
 import numpy as np
-from bench_server import _get, free_port, start_server
-from common import table
+from common import fetch_all, free_port, start_server, table
 
 
 async def singles(port: int, paths: list[str], concurrency: int) -> float:
     """Seconds to send ``paths`` as GETs over ``concurrency`` keep-alive connections."""
-    queue = list(reversed(paths))
-
-    async def user() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while queue:
-            status = await _get(reader, writer, queue.pop())
-            if status != 200:
-                raise SystemExit(f"status {status}")
-        writer.close()
-
     started = time.perf_counter()
-    await asyncio.gather(*(user() for _ in range(concurrency)))
-    return time.perf_counter() - started
+    answers = await fetch_all(port, paths, concurrency)
+    seconds = time.perf_counter() - started
+    if any(status != 200 for status, _ in answers):
+        raise SystemExit(f"statuses {sorted({status for status, _ in answers})}")
+    return seconds
 
 
 def median_seconds(call, repeat: int) -> float:

@@ -342,17 +342,30 @@ def test_a_published_model_is_verified_once_then_checked_by_its_stamp(tmp_path, 
     assert hashed == []
 
 
-def test_a_copied_model_is_verified_at_its_first_load(tmp_path, monkeypatch):
+def test_a_copy_that_keeps_times_keeps_the_stamp_and_any_other_is_verified(tmp_path, monkeypatch):
     import shutil
 
     path, _ = make_model(tmp_path / "m")
-    copy = tmp_path / "copy"
-    shutil.copytree(path, copy, copy_function=shutil.copy2)  # times kept, inodes not
+    kept = tmp_path / "kept"
+    shutil.copytree(path, kept, copy_function=shutil.copy2)  # times kept, inodes not
     hashed = _counting_hashes(monkeypatch)
+    load_model(kept)
+    assert hashed == []  # as cp -p, rsync -a, tar or Docker's COPY copy a model
+    # Docker's classic builder keeps whole seconds of the mtime only
+    whole = (path / "vectors.npy").stat().st_mtime_ns // 1_000_000_000 * 1_000_000_000
+    os.utime(kept / "vectors.npy", ns=(whole, whole))
+    load_model(kept)
+    assert hashed == []
+    os.utime(kept / "vectors.npy", ns=(whole - 1_000_000_000, whole - 1_000_000_000))
+    load_model(kept)  # any other time: read whole
+    assert "vectors.npy" in hashed
+    hashed.clear()
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy, copy_function=shutil.copy)  # new times
     load_model(copy)
     assert "vectors.npy" in hashed
     hashed.clear()
-    load_model(copy)
+    load_model(copy)  # stamped by the load that verified it
     assert hashed == []
 
 
@@ -362,7 +375,7 @@ def _forge_stamp(path):
     stamp_file = path / ".verified.json"
     stamp = json.loads(stamp_file.read_text())
     for name, entry in stamp["files"].items():
-        entry["identity"] = artifacts._stamp_entry(path / name)["identity"]
+        entry["fingerprint"] = artifacts._stamp_entry(path / name)["fingerprint"]
     stamp_file.write_text(json.dumps(stamp))
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import httpx2
 import numpy as np
@@ -13,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import running_server
-from wordlens.app.engine import EXACT_BELOW, Engine
-from wordlens.app.errors import InvalidQueryError, LimitExceededError
+from wordlens.app.engine import EXACT_BELOW, Engine, SimilarQuery
+from wordlens.app.errors import InvalidQueryError, LimitExceededError, QueryError
 from wordlens.app.families import family_of
 from wordlens.app.server import create_app
 from wordlens.app.settings import Settings
@@ -172,6 +174,38 @@ def test_search_is_batched(models):
     assert limited.max() < 1000
 
 
+def test_index_batches_are_one_search_and_equal_single_queries(engine, monkeypatch):
+    model = engine.get("pmi")
+    searches = []
+    for index in model.neighbour_indexes.values():
+        search = index.search
+
+        def counted(queries, k, *args, search=search, **kwargs):
+            searches.append(len(queries))
+            return search(queries, k, *args, **kwargs)
+
+        monkeypatch.setattr(index, "search", counted)
+    words = QUERY_WORDS[:60] + ["nosuchword"]
+    queries = [SimilarQuery([w]) for w in words]
+    answers = model.most_similar_batch(queries, topn=10, effort=40)
+    assert searches == [60]  # one search for the 60 known words
+    related, _ = model.related_batch(words, topn=10, effort=40)
+    assert searches == [60, 60]
+    searches.clear()
+    singles = [model.most_similar([w], topn=10, effort=40) for w in QUERY_WORDS[:60]]
+    assert searches == [1] * 60
+    assert answers[:60] == singles and all(a.search == "index" for a in singles)
+    assert related[:60] == [model.related(w, topn=10, effort=40)[0] for w in QUERY_WORDS[:60]]
+    assert all(a.search == "index" for a in related[:60])
+    assert isinstance(answers[60], QueryError) and isinstance(related[60], QueryError)
+    # queries excluding more words fetch more candidates: one search per fetch size
+    searches.clear()
+    mixed = [SimilarQuery(["w1"]), SimilarQuery(["w2", "w3"]), SimilarQuery(["w4"], ["w5"])]
+    answers = model.most_similar_batch(mixed, topn=10)
+    assert sorted(searches) == [1, 2]
+    assert answers == [model.most_similar(q.positive, q.negative, topn=10) for q in mixed]
+
+
 def test_auto_builds_only_from_the_threshold_and_none_removes(tmp_path):
     assert not index_wanted("auto", INDEX_THRESHOLD - 1)
     assert index_wanted("auto", INDEX_THRESHOLD) and index_wanted("hnsw", 10)
@@ -283,6 +317,26 @@ def test_index_command_and_import_option(tmp_path, capsys):
     assert main(["index", str(out)]) == 0
     assert "cosine index: 50 rows" in capsys.readouterr().out
     assert "cosine" in load_model(out).manifest["neighbours"]
+
+
+def test_the_index_is_built_in_a_child_process(tmp_path):
+    """The importing process never holds the index (nor loads faiss): its peak
+    memory is the import's, the index's is the child's (README, bench_import)."""
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("".join(f"v{i} {i % 7} {i % 5 + 1} 1\n" for i in range(40)))
+    script = (
+        "import sys; from wordlens.cli import main; "
+        f"code = main(['import', {str(vectors)!r}, '--format', 'glove', "
+        f"'--out', {str(tmp_path / 'out')!r}, '--index', 'hnsw']); "
+        "print('faiss loaded' if 'faiss' in sys.modules else 'faiss not loaded'); "
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cosine index: 40 rows" in done.stdout and "faiss not loaded" in done.stdout
+    assert set(load_model(tmp_path / "out").manifest["neighbours"]) == {"cosine"}
 
 
 def test_served_over_http_with_the_index(models):

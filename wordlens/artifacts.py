@@ -40,16 +40,20 @@ replacement never arrived, which is put back (:func:`find_models` puts it back t
 Loading checks the format version, that the manifest names only plain files of the
 model folder and the files' sizes. The SHA-256 of every file, and that every
 floating-point array is finite, are checked once and remembered in ``.verified.json``
-(written when the model is published, and by the first load that verifies a copy):
-per file its device, inode, size, mtime and ctime (which no program can set back)
-and a digest of 20 sampled blocks. A later load whose files still match the stamp
-skips reading them whole (``verify=True``, the default); ``verify="full"`` always
-reads them; ``verify=False`` checks sizes and finite values only. What the stamp
-cannot see: bytes that change on disk without any write through the file system
-(bit rot, a raw device write) outside the sampled blocks; ``verify="full"`` (``wordlens
-verify``) finds those. A broken or partial model is refused with
-:class:`ModelFormatError`. Messages name files relative to the models folder
-(``pmi/vectors.npy``), never by absolute path.
+(written when the model is published, and by the first load that verifies files
+the stamp does not describe): per file its size and mtime (ns) and a digest of 20
+sampled blocks. A later load whose files still match the stamp skips reading them
+whole (``verify=True``, the default); ``verify="full"`` always reads them;
+``verify=False`` checks sizes and finite values only. The stamp names no device,
+inode or ctime, so it survives a copy that keeps times (``cp -p``, ``rsync -a``,
+``tar``, Docker's ``COPY``, which may drop the mtime's fraction of a second): a copy
+is trusted as verified where the stamp was written. What the stamp cannot see: bytes
+that change without the size or mtime changing (bit rot, a raw device write, a
+corrupted copy, a write whose mtime was set back) outside the sampled blocks;
+``verify="full"`` (``wordlens verify``) finds those. Anyone who can write the folder
+can also rewrite the stamp: it is a cache of a verification, not a signature. A
+broken or partial model is refused with :class:`ModelFormatError`. Messages name
+files relative to the models folder (``pmi/vectors.npy``), never by absolute path.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -136,6 +140,17 @@ def _identity(status: os.stat_result) -> list[int]:
     return [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
 
 
+def _same_fingerprint(now: Sequence[int], stamped: object) -> bool:
+    """Whether a file's [size, mtime ns] now is the stamped one, or that with the
+    mtime cut to whole seconds, as a copy by Docker's classic builder leaves it."""
+    if not isinstance(stamped, list) or len(stamped) != 2:
+        return False
+    size, mtime = stamped
+    if not isinstance(size, int) or not isinstance(mtime, int):
+        return False
+    return now[0] == size and now[1] in (mtime, mtime - mtime % 1_000_000_000)
+
+
 def _sample_digest(descriptor: int, size: int) -> str:
     """SHA-256 of a file's first and last 64 KiB and of _SAMPLES evenly spaced 4 KiB
     blocks between (the whole file if it is small): about 150 KiB read per file."""
@@ -155,17 +170,21 @@ def _sample_digest(descriptor: int, size: int) -> str:
 
 
 def _stamp_entry(file: Path) -> dict[str, Any]:
-    """A file's identity and sampled digest, as the stamp records them."""
+    """A file's fingerprint ([size, mtime ns]: what a copy that keeps times keeps, and
+    a write changes) and sampled digest, as the stamp records them."""
     descriptor = os.open(file, os.O_RDONLY)
     try:
         status = os.fstat(descriptor)
-        return {"identity": _identity(status), "sample": _sample_digest(descriptor, status.st_size)}
+        return {
+            "fingerprint": [status.st_size, status.st_mtime_ns],
+            "sample": _sample_digest(descriptor, status.st_size),
+        }
     finally:
         os.close(descriptor)
 
 
 def _write_stamp(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
-    """Record that the files of ``entries`` (name → checksum, identity and sampled
+    """Record that the files of ``entries`` (name → checksum, fingerprint and sampled
     digest, as :func:`_stamp_holds` compares them) match their checksums and hold
     finite values; atomic, best effort."""
     stamp = {
@@ -188,16 +207,21 @@ def _write_stamp(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
 
 def _stamp_holds(path: Path, files: Mapping[str, Mapping[str, Any]]) -> bool:
     """Whether the stamp says every file of ``files`` was verified against these very
-    checksums and none changed since (identity and sampled digest)."""
+    checksums and none changed since (fingerprint and sampled digest)."""
     try:
         stamped = json.loads((path / STAMP).read_text(encoding="utf-8"))["files"]
         if not isinstance(stamped, dict) or stamped.keys() != files.keys():
             return False
-        return all(
-            stamped[name].get("sha256") == entry.get("sha256")
-            and {"sha256": entry.get("sha256"), **_stamp_entry(path / name)} == stamped[name]
-            for name, entry in files.items()
-        )
+        for name, entry in files.items():
+            now = _stamp_entry(path / name)
+            if not (
+                isinstance(stamped[name], dict)
+                and stamped[name].get("sha256") == entry.get("sha256")
+                and stamped[name].get("sample") == now["sample"]
+                and _same_fingerprint(now["fingerprint"], stamped[name].get("fingerprint"))
+            ):
+                return False
+        return True
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
@@ -706,10 +730,11 @@ def _check_file(
         )
     if not verify:
         return None
+    before = _identity(file.stat())
     entry = {"sha256": expected.get("sha256"), **_stamp_entry(file)}
     if _sha256(file) != expected.get("sha256"):
         raise ModelFormatError(f"{_shown(file)}: checksum mismatch (corrupted or modified)")
-    if _stamp_entry(file)["identity"] != entry["identity"]:
+    if _identity(file.stat()) != before:
         raise ModelFormatError(f"{_shown(file)}: changed while being verified")
     return entry
 

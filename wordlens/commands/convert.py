@@ -78,6 +78,14 @@ class Import:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        path = Import.write(args)
+        build_index(path, args.index)
+        return 0
+
+    @staticmethod
+    def write(args: argparse.Namespace) -> Path:
+        """Read the vectors file and publish the model; the words and the matrix read
+        are freed on return, before any index is built."""
         if not args.file.is_file():
             raise ValueError(f"vectors file not found: {args.file}")
         words, vectors = read_vectors(args.file, args.format, args.limit, args.unicode_errors)
@@ -94,5 +102,4 @@ class Import:
             dtype=args.dtype,
         )
         print(f"{len(words):,} vectors of {vectors.shape[1]} dimensions imported into {path}")
-        build_index(path, args.index)
-        return 0
+        return path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wordlens.artifacts import DTYPES, Model, models_dir
+from wordlens.artifacts import DTYPES, Model, load_model, models_dir
 from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
 
 __all__ = [
@@ -145,15 +145,35 @@ def add_index_argument(parser: argparse.ArgumentParser, default: str = "auto") -
 
 
 def build_index(path: Path, choice: str) -> None:
-    """Give the model at ``path`` the index ``--index choice`` asks for, and say so."""
-    from wordlens.neighbours import add_index
+    """Give the model at ``path`` the index ``--index choice`` asks for, and say so.
 
-    entries = add_index(path, choice, _related_rows)
+    The index is built in a child process that maps the published model: its memory
+    (faiss's flat copy of the rows and the graph, about 1.5x the float32 matrix at
+    M 32) never adds to what the training or import still holds, and is returned to
+    the system when the child exits. No child starts when there is nothing to do."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from wordlens.neighbours import index_wanted
+
+    model = load_model(path, verify=False)
+    if not index_wanted(choice, len(model)) and not model.manifest.get("neighbours"):
+        return
+    # spawn: a fresh interpreter, no copy of this process's pages or threads
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        entries = child.submit(_add_index, str(path), choice).result()
     for space, entry in entries.items():
         print(
             f"{space} index: {entry['rows']:,} rows, HNSW M={entry['m']}, "
             f"built in {entry['build_seconds']:.1f} s"
         )
+
+
+def _add_index(path: str, choice: str) -> dict:
+    """:func:`build_index`'s child: add_index with the model family's related rows."""
+    from wordlens.neighbours import add_index
+
+    return add_index(path, choice, _related_rows)
 
 
 def _related_rows(model: Model) -> np.ndarray | None:
