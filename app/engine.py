@@ -43,7 +43,8 @@ from wordlens.app.errors import (
     UnknownWordError,
 )
 from wordlens.app.families import (
-    DEFAULT_PRIOR_WEIGHT,
+    DEFAULT_SCORE,
+    ContextScore,
     CorrelationBasis,
     Family,
     UnitRows,
@@ -758,31 +759,40 @@ class WordModel:
 
     # --------------------------------------------------- context similarity
 
-    def context_scores(self, word: str, prior_weight: float = DEFAULT_PRIOR_WEIGHT) -> np.ndarray:
+    def context_scores(
+        self, word: str, prior_weight: float | None = None, score: str = DEFAULT_SCORE
+    ) -> np.ndarray:
         """Context score of ``word`` → every vocabulary word, float64 (V,), by the
-        family's formula (``family.name`` names it; see :mod:`wordlens.app.families`)."""
+        family's formula (see :mod:`wordlens.app.families`): the form ``score``
+        (``symmetric`` or ``su``) with prior weight λ ``prior_weight`` (None: the
+        form's default, :data:`~wordlens.app.families.PRIOR_WEIGHTS`)."""
         self.family.require("context_similarity")
-        return self.family.context_scores(np.array([self.id(word)]), prior_weight)[0]
+        scoring = ContextScore.of(score, prior_weight)
+        return self.family.context_scores(np.array([self.id(word)]), scoring)[0]
 
     def context_similarity(
-        self, w1: str, w2: str, prior_weight: float = DEFAULT_PRIOR_WEIGHT
+        self, w1: str, w2: str, prior_weight: float | None = None, score: str = DEFAULT_SCORE
     ) -> tuple[float, str]:
-        """Context score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs`` or ``ns``)."""
+        """Context score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs``, ``ns``,
+        or ``hs_su``, ``ns_su`` for Su's form); arguments as for :meth:`context_scores`."""
         self.family.require("context_similarity")
+        scoring = ContextScore.of(score, prior_weight)
         a, b = self.ids([w1, w2])
-        score = self.family.pair_scores(np.array([a]), np.array([b]), prior_weight)[0]
-        return float(score), self.family.name
+        value = self.family.pair_scores(np.array([a]), np.array([b]), scoring)[0]
+        return float(value), self.family.context_method(scoring)
 
     def related(
         self,
         word: str,
         topn: int = 10,
-        prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+        prior_weight: float | None = None,
         exact: bool = False,
         effort: int | None = None,
+        score: str = DEFAULT_SCORE,
     ) -> tuple[Neighbours, str]:
         """The ``topn`` words most related to ``word`` by context score, and the method;
-        the answer of :meth:`related_batch` for this one word.
+        the answer of :meth:`related_batch` for this one word. ``score`` and
+        ``prior_weight`` as for :meth:`context_scores`.
 
         On a model with a ``related`` neighbour index (built from the family's
         ``related_rows``: PMI), candidates come from it, and from the family's
@@ -790,7 +800,8 @@ class WordModel:
         vocabularies); they are scored exactly. ``exact`` forces the scan; ``effort``
         as for :meth:`most_similar`.
         """
-        (answer,), method = self._related_many([word], topn, prior_weight, exact, effort)
+        scoring = ContextScore.of(score, prior_weight)
+        (answer,), method = self._related_many([word], topn, scoring, exact, effort)
         if isinstance(answer, QueryError):
             raise answer
         return answer, method
@@ -799,9 +810,10 @@ class WordModel:
         self,
         words: Sequence[str],
         topn: int = 10,
-        prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+        prior_weight: float | None = None,
         exact: bool = False,
         effort: int | None = None,
+        score: str = DEFAULT_SCORE,
     ) -> tuple[list[Answer], str]:
         """Related words of many words at once, each exactly what :meth:`related`
         answers for it alone, or its own error (an unknown word); and the method.
@@ -816,26 +828,27 @@ class WordModel:
         self.check_topn(topn)
         self.family.require("context_similarity")
         self._check_batch(len(words), words, topn)
-        return self._related_many(words, topn, prior_weight, exact, effort)
+        scoring = ContextScore.of(score, prior_weight)
+        return self._related_many(words, topn, scoring, exact, effort)
 
     def _related_candidates(
-        self, row: int, topn: int, prior_weight: float, effort: int | None
+        self, row: int, topn: int, scoring: ContextScore, effort: int | None
     ) -> Neighbours | None:
         """:meth:`related`'s answer from an index or a tree search, None to scan."""
         family = self.family
         rows_a = np.array([row])
 
         def rescore(rows: list[int]) -> np.ndarray:
-            return family.pair_scores(rows_a.repeat(len(rows)), np.asarray(rows), prior_weight)
+            return family.pair_scores(rows_a.repeat(len(rows)), np.asarray(rows), scoring)
 
         if "related" in self.neighbour_indexes:
-            query = family.related_query(row, prior_weight)
+            query = family.related_query(row, scoring)
             return self._index_neighbours(
                 "related", query, topn, len(self.words), [row], effort, rescore
             )
         return self._candidate_neighbours(
             "tree",
-            lambda count: family.related_words(row, prior_weight, count, effort or DEFAULT_EFFORT),
+            lambda count: family.related_words(row, scoring, count, effort or DEFAULT_EFFORT),
             topn,
             len(self.words),
             [row],
@@ -846,7 +859,7 @@ class WordModel:
         self,
         words: Sequence[str],
         topn: int,
-        prior_weight: float,
+        scoring: ContextScore,
         exact: bool = False,
         effort: int | None = None,
     ) -> tuple[list[Answer], str]:
@@ -863,9 +876,7 @@ class WordModel:
             except QueryError as error:
                 answers[position] = error
                 continue
-            candidates = (
-                None if exact else self._related_candidates(row, topn, prior_weight, effort)
-            )
+            candidates = None if exact else self._related_candidates(row, topn, scoring, effort)
             if candidates is not None:
                 answers[position] = candidates
             else:
@@ -877,14 +888,14 @@ class WordModel:
             some = rows[chunk]
 
             def exact_scores(which: np.ndarray, targets: np.ndarray, some=some) -> np.ndarray:
-                return family.pair_scores(some[which], targets, prior_weight)
+                return family.pair_scores(some[which], targets, scoring)
 
-            scores = family.context_scores(some, prior_weight)
-            margin = family.context_margin(some)
+            scores = family.context_scores(some, scoring)
+            margin = family.context_margin(some, scoring)
             ranked = self._ranked(scores, topn, some[:, None].tolist(), margin, exact_scores)
             for position, answer in zip(positions[chunk], ranked, strict=True):
                 answers[position] = Neighbours(answer, "exact")
-        return answers, family.name
+        return answers, family.context_method(scoring)
 
     # ---------------------------------------------------------------- keywords
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic.json_schema import SkipJsonSchema
 
 from wordlens.app.errors import InvalidQueryError
+from wordlens.app.families import DEFAULT_SCORE, ScoreForm
 
 MAX_WORD_CHARACTERS = 1000
 
@@ -336,18 +337,28 @@ class MostSimilarBatchRequest(Request):
     effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 
 
+PRIOR_WEIGHT_DESCRIPTION = (
+    "Word2Vec: the weight λ of the prior log p(b) subtracted from log p(b|a); 1 gives the "
+    "PMI, below 1 favours frequent words (default: 0.4 for the symmetric score, 0.9 for "
+    "su; PMI models ignore it)"
+)
+SCORE_DESCRIPTION = (
+    "Word2Vec: the form of the context score: symmetric (default), the average of "
+    "log p(b|a) − λ log p(b) and log p(a|b) − λ log p(a), which finds more related words; "
+    "su, Su Jianlin's log p(b|a) − λ log p(b) (PMI models: both are the inner product)"
+)
+
+
 class RelatedBatchRequest(Request):
-    """The related words of many words, with the same ``topn`` and ``prior_weight``."""
+    """The related words of many words, with the same ``topn``, ``score`` and
+    ``prior_weight``."""
 
     words: list[Word] = Field(description=BATCH_LIMITS)
     topn: Integer = TopN
-    prior_weight: float = Field(
-        default=0.9,
-        ge=0.0,
-        le=2.0,
-        description="Word2Vec: the weight λ of the prior log p(b) subtracted from "
-        "log p(b|a) (PMI models ignore it)",
+    prior_weight: float | None = Field(
+        default=None, ge=0.0, le=2.0, description=PRIOR_WEIGHT_DESCRIPTION
     )
+    score: ScoreForm = Field(default=DEFAULT_SCORE, description=SCORE_DESCRIPTION)
     exact: bool = Field(default=False, description=EXACT_DESCRIPTION)
     effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 
