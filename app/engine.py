@@ -57,6 +57,7 @@ from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
 
 __all__ = [
     "EXACT_BELOW",
+    "SUGGESTED_WORDS",
     "Answer",
     "Engine",
     "Limits",
@@ -69,6 +70,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
+
+#: Unknown words of one query that get "did you mean" suggestions (each under 5 ms at
+#: a million words: README).
+SUGGESTED_WORDS = 10
 
 #: Searches over fewer rows than this (a small ``restrict_vocab``) scan them all even
 #: when the model has an index: such a scan takes about 1 ms on one thread
@@ -291,8 +296,14 @@ class WordModel:
         rows = self.words.lookup(normalized)
         if (rows < 0).any():
             missing = dict.fromkeys(w for w, row in zip(normalized, rows, strict=True) if row < 0)
-            raise UnknownWordError(list(missing), self.name)
+            raise UnknownWordError(list(missing), self.name, self.suggest(missing))
         return rows.tolist()
+
+    def suggest(self, words: Iterable[str]) -> dict[str, list[str]]:
+        """ "Did you mean": the vocabulary words spelled like each of the first
+        SUGGESTED_WORDS of ``words`` (normalised, not in the vocabulary), best first
+        (:meth:`wordlens.vocabulary.Vocabulary.suggest`): bounded work for any request."""
+        return {word: self.words.suggest(word) for word in itertools.islice(words, SUGGESTED_WORDS)}
 
     def id(self, word: str) -> int:
         return self.ids([word])[0]
@@ -404,7 +415,8 @@ class WordModel:
     def complete(self, prefix: str, limit: int = 10, offset: int = 0) -> tuple[list[str], int]:
         """Vocabulary words starting with ``prefix``, most frequent first, paged.
 
-        Returns (the page of words, the total number of matches).
+        Returns (the page of words, the total number of matches). When no word has
+        the prefix, :meth:`suggest` of the prefix offers words spelled like it.
         """
         self.check_topn(limit)
         if offset < 0:

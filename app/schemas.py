@@ -67,6 +67,28 @@ class Request(BaseModel):
 # ------------------------------------------------------------------ responses
 
 
+ERROR_DETAILS = {
+    "missing": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "unknown_word: every word not in the vocabulary",
+    },
+    "suggestions": {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": "unknown_word (did you mean): for each of the first 10 missing words, "
+        "up to 5 vocabulary words spelled like it, best first: within two edits (insertion, "
+        "deletion, substitution, swap of neighbouring characters) once case and accents "
+        "are folded, the closest, then the closest as written, then the most frequent; "
+        "for Chinese, words sharing all but one character",
+    },
+}
+
+
+def _error_details(schema: dict[str, Any]) -> None:
+    schema["properties"].update(ERROR_DETAILS)
+
+
 class ErrorBody(BaseModel):
     code: str = Field(
         description="unknown_word, unknown_model, not_found, method_not_allowed, "
@@ -74,7 +96,8 @@ class ErrorBody(BaseModel):
         "header_too_large, bad_request or internal_error"
     )
     message: str
-    model_config = ConfigDict(extra="allow")
+    # Declared in the schema only: fields set to None would be sent as nulls.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_error_details)
 
 
 class ErrorResponse(BaseModel):
@@ -184,6 +207,11 @@ class Completion(BaseModel):
     prefix: str
     total: int = Field(description="number of vocabulary words with this prefix")
     words: list[str] = Field(description="this page, most frequent first")
+    suggestions: list[str] = Field(
+        default_factory=list,
+        description="when no word has the prefix: words spelled like it (did you mean), "
+        "best first; else empty",
+    )
 
 
 class OddOneOut(BaseModel):

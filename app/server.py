@@ -566,8 +566,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         """Vocabulary words starting with ``prefix``, most frequent first, paged."""
         m = model_for(model)
+        normalized = m.normalize(prefix)
         words, total = m.complete(prefix, limit, offset)
-        return s.Completion(model=m.name, prefix=m.normalize(prefix), total=total, words=words)
+        suggestions = m.suggest([normalized]).get(normalized, []) if total == 0 else []
+        return s.Completion(
+            model=m.name, prefix=normalized, total=total, words=words, suggestions=suggestions
+        )
 
     # ------------------------------------------------------------- keywords
 
