@@ -43,7 +43,8 @@ from wordlens.app.errors import (
     UnknownWordError,
 )
 from wordlens.app.families import (
-    DEFAULT_PRIOR_WEIGHT,
+    DEFAULT_SCORE,
+    ContextScore,
     CorrelationBasis,
     Family,
     UnitRows,
@@ -62,6 +63,7 @@ from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
 
 __all__ = [
     "EXACT_BELOW",
+    "SUGGESTED_WORDS",
     "Answer",
     "Engine",
     "Limits",
@@ -75,6 +77,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _COSMUL_EPSILON = 1e-6  # as gensim's most_similar_cosmul
+
+#: Unknown words of one query that get "did you mean" suggestions (each under 5 ms at
+#: a million words: README).
+SUGGESTED_WORDS = 10
 
 #: Searches over fewer rows than this (a small ``restrict_vocab``) scan them all even
 #: when the model has an index: such a scan takes about 1 ms on one thread
@@ -297,8 +303,14 @@ class WordModel:
         rows = self.words.lookup(normalized)
         if (rows < 0).any():
             missing = dict.fromkeys(w for w, row in zip(normalized, rows, strict=True) if row < 0)
-            raise UnknownWordError(list(missing), self.name)
+            raise UnknownWordError(list(missing), self.name, self.suggest(missing))
         return rows.tolist()
+
+    def suggest(self, words: Iterable[str]) -> dict[str, list[str]]:
+        """ "Did you mean": the vocabulary words spelled like each of the first
+        SUGGESTED_WORDS of ``words`` (normalised, not in the vocabulary), best first
+        (:meth:`wordlens.vocabulary.Vocabulary.suggest`): bounded work for any request."""
+        return {word: self.words.suggest(word) for word in itertools.islice(words, SUGGESTED_WORDS)}
 
     def id(self, word: str) -> int:
         return self.ids([word])[0]
@@ -426,7 +438,8 @@ class WordModel:
     def complete(self, prefix: str, limit: int = 10, offset: int = 0) -> tuple[list[str], int]:
         """Vocabulary words starting with ``prefix``, most frequent first, paged.
 
-        Returns (the page of words, the total number of matches).
+        Returns (the page of words, the total number of matches). When no word has
+        the prefix, :meth:`suggest` of the prefix offers words spelled like it.
         """
         self.check_topn(limit)
         if offset < 0:
@@ -812,31 +825,40 @@ class WordModel:
 
     # --------------------------------------------------- context similarity
 
-    def context_scores(self, word: str, prior_weight: float = DEFAULT_PRIOR_WEIGHT) -> np.ndarray:
+    def context_scores(
+        self, word: str, prior_weight: float | None = None, score: str = DEFAULT_SCORE
+    ) -> np.ndarray:
         """Context score of ``word`` → every vocabulary word, float64 (V,), by the
-        family's formula (``family.name`` names it; see :mod:`wordlens.app.families`)."""
+        family's formula (see :mod:`wordlens.app.families`): the form ``score``
+        (``symmetric`` or ``su``) with prior weight λ ``prior_weight`` (None: the
+        form's default, :data:`~wordlens.app.families.PRIOR_WEIGHTS`)."""
         self.family.require("context_similarity")
-        return self.family.context_scores(np.array([self.id(word)]), prior_weight)[0]
+        scoring = ContextScore.of(score, prior_weight)
+        return self.family.context_scores(np.array([self.id(word)]), scoring)[0]
 
     def context_similarity(
-        self, w1: str, w2: str, prior_weight: float = DEFAULT_PRIOR_WEIGHT
+        self, w1: str, w2: str, prior_weight: float | None = None, score: str = DEFAULT_SCORE
     ) -> tuple[float, str]:
-        """Context score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs`` or ``ns``)."""
+        """Context score of ``w1`` → ``w2`` and the method used (``pmi``, ``hs``, ``ns``,
+        or ``hs_su``, ``ns_su`` for Su's form); arguments as for :meth:`context_scores`."""
         self.family.require("context_similarity")
+        scoring = ContextScore.of(score, prior_weight)
         a, b = self.ids([w1, w2])
-        score = self.family.pair_scores(np.array([a]), np.array([b]), prior_weight)[0]
-        return float(score), self.family.name
+        value = self.family.pair_scores(np.array([a]), np.array([b]), scoring)[0]
+        return float(value), self.family.context_method(scoring)
 
     def related(
         self,
         word: str,
         topn: int = 10,
-        prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+        prior_weight: float | None = None,
         exact: bool = False,
         effort: int | None = None,
+        score: str = DEFAULT_SCORE,
     ) -> tuple[Neighbours, str]:
         """The ``topn`` words most related to ``word`` by context score, and the method;
-        the answer of :meth:`related_batch` for this one word.
+        the answer of :meth:`related_batch` for this one word. ``score`` and
+        ``prior_weight`` as for :meth:`context_scores`.
 
         On a model with a ``related`` neighbour index (built from the family's
         ``related_rows``: PMI), candidates come from it, and from the family's
@@ -844,7 +866,8 @@ class WordModel:
         vocabularies); they are scored exactly. ``exact`` forces the scan; ``effort``
         as for :meth:`most_similar`.
         """
-        (answer,), method = self._related_many([word], topn, prior_weight, exact, effort)
+        scoring = ContextScore.of(score, prior_weight)
+        (answer,), method = self._related_many([word], topn, scoring, exact, effort)
         if isinstance(answer, QueryError):
             raise answer
         return answer, method
@@ -853,9 +876,10 @@ class WordModel:
         self,
         words: Sequence[str],
         topn: int = 10,
-        prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+        prior_weight: float | None = None,
         exact: bool = False,
         effort: int | None = None,
+        score: str = DEFAULT_SCORE,
     ) -> tuple[list[Answer], str]:
         """Related words of many words at once, each exactly what :meth:`related`
         answers for it alone, or its own error (an unknown word); and the method.
@@ -870,10 +894,11 @@ class WordModel:
         self.check_topn(topn)
         self.family.require("context_similarity")
         self._check_batch(len(words), words, topn)
-        return self._related_many(words, topn, prior_weight, exact, effort)
+        scoring = ContextScore.of(score, prior_weight)
+        return self._related_many(words, topn, scoring, exact, effort)
 
     def _related_candidates(
-        self, rows_a: list[int], topn: int, prior_weight: float, effort: int | None
+        self, rows_a: list[int], topn: int, scoring: ContextScore, effort: int | None
     ) -> list[Neighbours | None]:
         """:meth:`related`'s answer for each word row from the ``related`` index (one
         search for them all) or a tree search, None for those to scan."""
@@ -881,11 +906,11 @@ class WordModel:
         queries = np.asarray(rows_a, dtype=np.int64)
 
         def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
-            return family.pair_scores(queries[which], rows, prior_weight)
+            return family.pair_scores(queries[which], rows, scoring)
 
         vocab = len(self.words)
         if "related" in self.neighbour_indexes:
-            related = [family.related_query(row, prior_weight) for row in rows_a]
+            related = [family.related_query(row, scoring) for row in rows_a]
             dim = self.neighbour_indexes["related"].dim
             return self._index_neighbours(
                 "related",
@@ -903,7 +928,7 @@ class WordModel:
                 None
                 if vocab < EXACT_BELOW
                 else family.related_words(
-                    row, prior_weight, topn + len(skipped), effort or DEFAULT_EFFORT
+                    row, scoring, topn + len(skipped), effort or DEFAULT_EFFORT
                 )
             )
             if candidates is None:
@@ -923,7 +948,7 @@ class WordModel:
         self,
         words: Sequence[str],
         topn: int,
-        prior_weight: float,
+        scoring: ContextScore,
         exact: bool = False,
         effort: int | None = None,
     ) -> tuple[list[Answer], str]:
@@ -941,7 +966,7 @@ class WordModel:
             except QueryError as error:
                 answers[position] = error
         if not exact:
-            candidates = self._related_candidates(found, topn, prior_weight, effort)
+            candidates = self._related_candidates(found, topn, scoring, effort)
             for position, hit in zip(positions, candidates, strict=True):
                 if hit is not None:
                     answers[position] = hit
@@ -953,14 +978,14 @@ class WordModel:
             some = rows[chunk]
 
             def exact_scores(which: np.ndarray, targets: np.ndarray, some=some) -> np.ndarray:
-                return family.pair_scores(some[which], targets, prior_weight)
+                return family.pair_scores(some[which], targets, scoring)
 
-            scores = family.context_scores(some, prior_weight)
-            margin = family.context_margin(some)
+            scores = family.context_scores(some, scoring)
+            margin = family.context_margin(some, scoring)
             ranked = self._ranked(scores, topn, some[:, None].tolist(), margin, exact_scores)
             for position, answer in zip(positions[chunk], ranked, strict=True):
                 answers[position] = Neighbours(answer, "exact")
-        return answers, family.name
+        return answers, family.context_method(scoring)
 
     # ---------------------------------------------------------------- keywords
 

@@ -82,15 +82,25 @@ class ModelUnavailableError(QueryError):
 
 
 class UnknownWordError(QueryError, KeyError):
+    """Words not in a model's vocabulary: ``missing`` lists them all; ``suggestions``
+    maps some of them (the first ``SUGGESTED_WORDS``, each as echoed in ``missing``)
+    to the vocabulary words spelled like them, best first ("did you mean")."""
+
     code = "unknown_word"
 
-    def __init__(self, missing: list[str], model: str):
+    def __init__(
+        self, missing: list[str], model: str, suggestions: dict[str, list[str]] | None = None
+    ):
         noun = "word" if len(missing) == 1 else "words"
         super().__init__(
             f"{noun} not in the vocabulary of model {model!r}: {_quoted(missing)}",
             missing=missing,
             model=model,
         )
+        self.details["suggestions"] = {
+            echo(word): [echo(other) for other in others]
+            for word, others in (suggestions or {}).items()
+        }
 
     __str__ = Exception.__str__  # KeyError would quote the message
 

@@ -22,6 +22,15 @@ PMI(a, b) − log k up to the noise distribution's bias, so that score is an
 approximation (its ``method`` says ``ns``). Word2Vec families need the word counts
 for log p(b); imported vectors have neither counts nor output layer.
 
+The Word2Vec score above, s(a → b), is Su's form (:class:`ContextScore` ``su``). The
+default form, ``symmetric``, averages both directions, ½[s(a → b) + s(b → a)], with
+λ = 0.4: on the labelled related-but-not-similar pairs of ``bench/data`` it finds 98
+partners in the top 20 where Su's form at λ = 0.9 finds 55 and cosine 72 (README,
+``bench/bench_related.py``). One direction alone is dominated by b's own terms (its
+Huffman path, or its context row): the reverse direction scores every b against the
+same path or row of a, so averaging cancels much of that per-word noise. PMI's inner
+product is symmetric already: both forms are the same score there, and λ is unused.
+
 A family names the queries it answers beyond ``similarity`` (``queries``); asking it
 for another raises :class:`~wordlens.app.errors.UnsupportedQueryError`, which the
 server turns into a 409. A new family is one subclass of :class:`Family` added to
@@ -32,8 +41,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 import numpy as np
 
@@ -44,11 +54,15 @@ from wordlens.artifacts import Model
 
 __all__ = [
     "CORRELATION_CACHE",
-    "DEFAULT_PRIOR_WEIGHT",
+    "DEFAULT_SCORE",
+    "PRIOR_WEIGHTS",
     "FAMILIES",
     "TREE_BEAM",
     "TREE_FROM",
     "QUERIES",
+    "SCORE_FORMS",
+    "ScoreForm",
+    "ContextScore",
     "CorrelationBasis",
     "Family",
     "HierarchicalSoftmax",
@@ -60,8 +74,40 @@ __all__ = [
     "family_of",
 ]
 
-#: λ unless a query says otherwise: Su's choice, slightly favouring frequent words.
-DEFAULT_PRIOR_WEIGHT = 0.9
+#: The forms of the context score (:class:`ContextScore`).
+ScoreForm = Literal["symmetric", "su"]
+SCORE_FORMS: tuple[str, ...] = get_args(ScoreForm)
+#: The form unless a query says otherwise.
+DEFAULT_SCORE: ScoreForm = "symmetric"
+#: λ of each form unless a query says otherwise: for ``su``, Su's choice (0.9,
+#: slightly favouring frequent words); for ``symmetric``, the best on the tuning half of
+#: ``bench/data/related_pairs.tsv`` (README).
+PRIOR_WEIGHTS: dict[str, float] = {"symmetric": 0.4, "su": 0.9}
+
+
+@dataclass(frozen=True)
+class ContextScore:
+    """Which context score of b given a: its ``form`` (``symmetric`` or ``su``, see the
+    module docstring) and its prior weight λ (``prior_weight``)."""
+
+    form: ScoreForm = DEFAULT_SCORE
+    prior_weight: float = PRIOR_WEIGHTS[DEFAULT_SCORE]
+
+    @classmethod
+    def of(cls, form: str = DEFAULT_SCORE, prior_weight: float | None = None) -> ContextScore:
+        """The score ``form`` with ``prior_weight``, or the form's own default λ when
+        None; InvalidQueryError for an unknown form."""
+        if form not in SCORE_FORMS:
+            raise InvalidQueryError(
+                f"unknown context score {form!r}: choose one of {', '.join(SCORE_FORMS)}"
+            )
+        weight = PRIOR_WEIGHTS[form] if prior_weight is None else float(prior_weight)
+        return cls(form, weight)  # type: ignore[arg-type]
+
+    @property
+    def symmetric(self) -> bool:
+        return self.form == "symmetric"
+
 
 #: Huffman-tree nodes kept per depth by a hierarchical-softmax related-words search,
 #: per unit of effort (those of highest log-probability): the default effort (64, so
@@ -206,6 +252,8 @@ class Family:
     context_bytes: ClassVar[int] = 12
     description: ClassVar[str] = "vectors only: no output layer and no word counts"
     queries: ClassVar[tuple[str, ...]] = ()
+    #: Whether the context score depends on the prior weight λ (not PMI's).
+    prior_weighted: ClassVar[bool] = False
     #: ``keywords`` variants: "default" first, then others the family offers.
     keyword_variants: ClassVar[tuple[str, ...]] = ()
 
@@ -236,19 +284,19 @@ class Family:
     def warm_up(self) -> None:
         """Do once, at start, what the first query would otherwise pay for."""
 
-    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+    def context_scores(self, rows: np.ndarray, score: ContextScore) -> np.ndarray:
         """Context scores of each word of ``rows`` (q,) → every word of the
         vocabulary, (q, V), by fast matrix products: each within ``context_margin`` of
         the exact ``pair_scores``, which decide the final ranking. At most
         ``context_bytes`` bytes per (query, word) cell at the peak."""
         raise self._refusal("context_similarity")
 
-    def context_margin(self, rows: np.ndarray) -> np.ndarray:
+    def context_margin(self, rows: np.ndarray, score: ContextScore) -> np.ndarray:
         """A bound (q,) on |context_scores − pair_scores| for each word of ``rows``."""
         raise self._refusal("context_similarity")
 
     def pair_scores(
-        self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
+        self, rows_a: np.ndarray, rows_b: np.ndarray, score: ContextScore
     ) -> np.ndarray:
         """Context score of rows_a[i] → rows_b[i] for each pair, (n,)."""
         raise self._refusal("context_similarity")
@@ -259,15 +307,21 @@ class Family:
         score is no inner product."""
         return None
 
+    def context_method(self, score: ContextScore) -> str:
+        """The ``method`` reported with context scores of ``score``: the family's name
+        (one form only, as PMI's)."""
+        self.require("context_similarity")
+        return self.name
+
     def related_words(
-        self, row: int, prior_weight: float, count: int, effort: int
+        self, row: int, score: ContextScore, count: int, effort: int
     ) -> np.ndarray | None:
         """About the ``count`` best rows by context score for word ``row``, found
         without scoring every word (``effort`` bounds the work), for families whose
-        score is no inner product; None: no such search."""
+        score is no inner product; None: no such search (for this score)."""
         return None
 
-    def related_query(self, row: int, prior_weight: float) -> np.ndarray:
+    def related_query(self, row: int, score: ContextScore) -> np.ndarray:
         """The query (d',) of word ``row`` against :meth:`related_rows`."""
         raise self._refusal("context_similarity")
 
@@ -341,10 +395,10 @@ class PMIInnerProduct(Family):
     def fits(cls, model: Model) -> bool:
         return model.kind == "pmi" and model.counts is not None
 
-    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+    def context_scores(self, rows: np.ndarray, score: ContextScore) -> np.ndarray:
         return products(self.vectors, self.vectors[rows].T).T.astype(np.float64, order="C")
 
-    def context_margin(self, rows: np.ndarray) -> np.ndarray:
+    def context_margin(self, rows: np.ndarray, score: ContextScore) -> np.ndarray:
         return dot_error(self.vectors.shape[1]) * self.norms[rows] * self._largest_norm
 
     @cached_property
@@ -354,11 +408,11 @@ class PMIInnerProduct(Family):
     def related_rows(self) -> np.ndarray:
         return self.vectors
 
-    def related_query(self, row: int, prior_weight: float) -> np.ndarray:
+    def related_query(self, row: int, score: ContextScore) -> np.ndarray:
         return np.asarray(self.vectors[row], dtype=np.float32)
 
     def pair_scores(
-        self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
+        self, rows_a: np.ndarray, rows_b: np.ndarray, score: ContextScore
     ) -> np.ndarray:
         a, b = self.vectors[rows_a].astype(np.float64), self.vectors[rows_b].astype(np.float64)
         return np.einsum("ij,ij->i", a, b)
@@ -410,6 +464,7 @@ class _Word2Vec(Family):
 
     queries = ("context_similarity", "keywords")
     keyword_variants = ("default",)
+    prior_weighted = True
     layer: ClassVar[str]
 
     def __init__(self, model: Model):
@@ -421,6 +476,58 @@ class _Word2Vec(Family):
     @classmethod
     def fits(cls, model: Model) -> bool:
         return cls.layer in model.manifest.get("output_layers", []) and model.counts is not None
+
+    def context_method(self, score: ContextScore) -> str:
+        # the default (symmetric) form under the family's name, as keyword variants
+        return self.name if score.symmetric else f"{self.name}_{score.form}"
+
+    def context_scores(self, rows: np.ndarray, score: ContextScore) -> np.ndarray:
+        scores = self._forward_scores(rows, score.prior_weight)
+        if score.symmetric:
+            for i, row in enumerate(rows):  # one (V, d) pass per query, vectorised
+                scores[i] += self._backward_scores(int(row), score.prior_weight)
+            scores *= 0.5
+        return scores
+
+    def context_margin(self, rows: np.ndarray, score: ContextScore) -> np.ndarray:
+        forward = self._forward_margin(rows)
+        if not score.symmetric:
+            return forward
+        return 0.5 * (forward + self._backward_margin(rows))
+
+    def pair_scores(
+        self, rows_a: np.ndarray, rows_b: np.ndarray, score: ContextScore
+    ) -> np.ndarray:
+        forward = self._forward_pairs(rows_a, rows_b, score.prior_weight)
+        if not score.symmetric:
+            return forward
+        return 0.5 * (forward + self._forward_pairs(rows_b, rows_a, score.prior_weight))
+
+    @cached_property
+    def _largest_vector(self) -> float:
+        return float(np.linalg.norm(self.vectors.astype(np.float32), axis=1).max(initial=0.0))
+
+    def _forward_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+        """Su's score of each word of ``rows`` (q,) → every word, float64 (q, V)."""
+        raise NotImplementedError
+
+    def _backward_scores(self, row: int, prior_weight: float) -> np.ndarray:
+        """Su's score of every word → word ``row``, float64 (V,)."""
+        raise NotImplementedError
+
+    def _forward_margin(self, rows: np.ndarray) -> np.ndarray:
+        """A bound (q,) on the error of :meth:`_forward_scores` for ``rows``."""
+        raise NotImplementedError
+
+    def _backward_margin(self, rows: np.ndarray) -> np.ndarray:
+        """A bound (q,) on the error of :meth:`_backward_scores` for each of ``rows``."""
+        raise NotImplementedError
+
+    def _forward_pairs(
+        self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
+    ) -> np.ndarray:
+        """Su's score of rows_a[i] → rows_b[i], computed exactly in float64, (n,)."""
+        raise NotImplementedError
 
 
 class HierarchicalSoftmax(_Word2Vec):
@@ -448,17 +555,20 @@ class HierarchicalSoftmax(_Word2Vec):
 
     def warm_up(self) -> None:
         if len(self.vectors) >= TREE_FROM:
-            self._lowest_log_prior  # noqa: B018 (the default λ's bound, computed at start)
+            self._lowest_log_prior  # noqa: B018 (the bound of Su's form, computed at start)
 
     def related_words(
-        self, row: int, prior_weight: float, count: int, effort: int
+        self, row: int, score: ContextScore, count: int, effort: int
     ) -> np.ndarray | None:
         """From TREE_FROM words, a pruned walk down the Huffman tree
         (:meth:`HuffmanTree.best_words`) keeping the TREE_BEAM × ``effort`` nodes of
         highest log-probability per depth: log p(b|a) only falls along a path, so a
-        node's reach plus the largest −λ log p(b) below it bounds every word there."""
-        if len(self.vectors) < TREE_FROM:
+        node's reach plus the largest −λ log p(b) below it bounds every word there.
+        Su's form only: the symmetric score's log p(a|b) has no such bound along b's
+        path (None: the engine scans)."""
+        if len(self.vectors) < TREE_FROM or score.symmetric:
             return None
+        prior_weight = score.prior_weight
         # The score is log p(b|a) + (−λ)·log p(b): the largest weighted log p(b) below a
         # node is at its lowest log p(b) when λ ≥ 0, at its highest when λ < 0.
         bound = self._lowest_log_prior if prior_weight >= 0 else self._highest_log_prior
@@ -467,16 +577,26 @@ class HierarchicalSoftmax(_Word2Vec):
             self.vectors[row], count, self.log_prior, bound, beam, -prior_weight
         )
 
-    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+    def _forward_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
         log_prob = self.tree.log_prob_all(self.vectors[rows])  # (q, V), a transposed view
         return np.subtract(log_prob, prior_weight * self.log_prior, order="C")
 
-    def context_margin(self, rows: np.ndarray) -> np.ndarray:
-        # log σ is 1-Lipschitz: a path of L nodes adds up L products' errors
-        error = dot_error(self.vectors.shape[1]) * self.tree.depth * self.tree.largest_node
-        return error * np.linalg.norm(self.vectors[rows].astype(np.float32), axis=1)
+    def _backward_scores(self, row: int, prior_weight: float) -> np.ndarray:
+        log_prob = self.tree.log_prob_from(self.vectors, row)
+        return log_prob - prior_weight * self.log_prior[row]
 
-    def pair_scores(
+    def _forward_margin(self, rows: np.ndarray) -> np.ndarray:
+        # log σ is 1-Lipschitz: a path of L nodes adds up L products' errors
+        return self._path_error * np.linalg.norm(self.vectors[rows].astype(np.float32), axis=1)
+
+    def _backward_margin(self, rows: np.ndarray) -> np.ndarray:
+        return np.full(len(rows), self._path_error * self._largest_vector)
+
+    @cached_property
+    def _path_error(self) -> float:
+        return dot_error(self.vectors.shape[1]) * self.tree.depth * self.tree.largest_node
+
+    def _forward_pairs(
         self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
     ) -> np.ndarray:
         log_prob = self.tree.log_prob(self.vectors[rows_a], rows_b)
@@ -513,20 +633,28 @@ class NegativeSampling(_Word2Vec):
         self.contexts = np.asarray(model.arrays["syn1neg"])
         self.noise_exponent = float(model.manifest.get("params", {}).get("ns_exponent", 0.75))
 
-    def context_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
+    def _forward_scores(self, rows: np.ndarray, prior_weight: float) -> np.ndarray:
         scores = (self.vectors[rows] @ self.contexts.T).astype(np.float64)
         scores += (self.noise_exponent - prior_weight) * self.log_counts
         return scores
 
-    def context_margin(self, rows: np.ndarray) -> np.ndarray:
+    def _backward_scores(self, row: int, prior_weight: float) -> np.ndarray:
+        scores = products(self.vectors, self.contexts[row]).astype(np.float64)
+        return scores + (self.noise_exponent - prior_weight) * self.log_counts[row]
+
+    def _forward_margin(self, rows: np.ndarray) -> np.ndarray:
         error = dot_error(self.vectors.shape[1]) * self._largest_context
         return error * np.linalg.norm(self.vectors[rows], axis=1)
+
+    def _backward_margin(self, rows: np.ndarray) -> np.ndarray:
+        error = dot_error(self.vectors.shape[1]) * self._largest_vector
+        return error * np.linalg.norm(self.contexts[rows], axis=1)
 
     @cached_property
     def _largest_context(self) -> float:
         return float(np.linalg.norm(self.contexts, axis=1).max(initial=0.0))
 
-    def pair_scores(
+    def _forward_pairs(
         self, rows_a: np.ndarray, rows_b: np.ndarray, prior_weight: float
     ) -> np.ndarray:
         a = self.vectors[rows_a].astype(np.float64)

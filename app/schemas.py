@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic.json_schema import SkipJsonSchema
 
 from wordlens.app.errors import InvalidQueryError
+from wordlens.app.families import DEFAULT_SCORE, ScoreForm
 
 MAX_WORD_CHARACTERS = 1000
 
@@ -66,6 +67,28 @@ class Request(BaseModel):
 # ------------------------------------------------------------------ responses
 
 
+ERROR_DETAILS = {
+    "missing": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "unknown_word: every word not in the vocabulary",
+    },
+    "suggestions": {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": "unknown_word (did you mean): for each of the first 10 missing words, "
+        "up to 5 vocabulary words spelled like it, best first: within two edits (insertion, "
+        "deletion, substitution, swap of neighbouring characters) once case and accents "
+        "are folded, the closest, then the closest as written, then the most frequent; "
+        "for Chinese, words sharing all but one character",
+    },
+}
+
+
+def _error_details(schema: dict[str, Any]) -> None:
+    schema["properties"].update(ERROR_DETAILS)
+
+
 class ErrorBody(BaseModel):
     code: str = Field(
         description="unknown_word, unknown_model, not_found, method_not_allowed, "
@@ -73,7 +96,8 @@ class ErrorBody(BaseModel):
         "header_too_large, bad_request or internal_error"
     )
     message: str
-    model_config = ConfigDict(extra="allow")
+    # Declared in the schema only: fields set to None would be sent as nulls.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_error_details)
 
 
 class ErrorResponse(BaseModel):
@@ -183,6 +207,11 @@ class Completion(BaseModel):
     prefix: str
     total: int = Field(description="number of vocabulary words with this prefix")
     words: list[str] = Field(description="this page, most frequent first")
+    suggestions: list[str] = Field(
+        default_factory=list,
+        description="when no word has the prefix: words spelled like it (did you mean), "
+        "best first; else empty",
+    )
 
 
 class OddOneOut(BaseModel):
@@ -349,18 +378,28 @@ class MostSimilarBatchRequest(Request):
     effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 
 
+PRIOR_WEIGHT_DESCRIPTION = (
+    "Word2Vec: the weight λ of the prior log p(b) subtracted from log p(b|a); 1 gives the "
+    "PMI, below 1 favours frequent words (default: 0.4 for the symmetric score, 0.9 for "
+    "su; PMI models ignore it)"
+)
+SCORE_DESCRIPTION = (
+    "Word2Vec: the form of the context score: symmetric (default), the average of "
+    "log p(b|a) − λ log p(b) and log p(a|b) − λ log p(a), which finds more related words; "
+    "su, Su Jianlin's log p(b|a) − λ log p(b) (PMI models: both are the inner product)"
+)
+
+
 class RelatedBatchRequest(Request):
-    """The related words of many words, with the same ``topn`` and ``prior_weight``."""
+    """The related words of many words, with the same ``topn``, ``score`` and
+    ``prior_weight``."""
 
     words: list[Word] = Field(description=BATCH_LIMITS)
     topn: Integer = TopN
-    prior_weight: float = Field(
-        default=0.9,
-        ge=0.0,
-        le=2.0,
-        description="Word2Vec: the weight λ of the prior log p(b) subtracted from "
-        "log p(b|a) (PMI models ignore it)",
+    prior_weight: float | None = Field(
+        default=None, ge=0.0, le=2.0, description=PRIOR_WEIGHT_DESCRIPTION
     )
+    score: ScoreForm = Field(default=DEFAULT_SCORE, description=SCORE_DESCRIPTION)
     exact: bool = Field(default=False, description=EXACT_DESCRIPTION)
     effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 

@@ -43,7 +43,7 @@ from wordlens.app.errors import (
     UnknownWordError,
     UnsupportedQueryError,
 )
-from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
+from wordlens.app.families import DEFAULT_SCORE, ScoreForm
 from wordlens.app.json_body import StrictJSONRoute
 from wordlens.app.keywords import KeywordResult, WorkBudget
 from wordlens.app.metrics import (
@@ -94,14 +94,9 @@ TopNQuery = Annotated[int, Query(ge=1, description="number of words to return")]
 ExactQuery = Annotated[bool, Query(description=s.EXACT_DESCRIPTION)]
 EffortQuery = Annotated[int | None, Query(ge=1, description=s.EFFORT_DESCRIPTION)]
 PriorWeightQuery = Annotated[
-    float,
-    Query(
-        ge=0.0,
-        le=2.0,
-        description="Word2Vec: the weight λ of the prior log p(b) subtracted from "
-        "log p(b|a); 1 gives the PMI, below 1 favours frequent words (PMI models ignore it)",
-    ),
+    float | None, Query(ge=0.0, le=2.0, description=s.PRIOR_WEIGHT_DESCRIPTION)
 ]
+ScoreQuery = Annotated[ScoreForm, Query(description=s.SCORE_DESCRIPTION)]
 
 
 def _error(
@@ -535,12 +530,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         w1: WordQuery,
         w2: WordQuery,
         model: ModelQuery = None,
-        prior_weight: PriorWeightQuery = DEFAULT_PRIOR_WEIGHT,
+        prior_weight: PriorWeightQuery = None,
+        score: ScoreQuery = DEFAULT_SCORE,
     ):
         """How strongly w1 and w2 go together (co-occurrence), not how alike they are."""
         m = model_for(model)
-        score, method = m.context_similarity(w1, w2, prior_weight)
-        return s.ContextSimilarity(model=m.name, w1=w1, w2=w2, method=method, score=score)
+        value, method = m.context_similarity(w1, w2, prior_weight, score)
+        return s.ContextSimilarity(model=m.name, w1=w1, w2=w2, method=method, score=value)
 
     @app.get(
         "/related", response_model=s.Neighbours, tags=["related words"], responses=ERROR_RESPONSES
@@ -549,13 +545,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         word: WordQuery,
         topn: TopNQuery = 10,
         model: ModelQuery = None,
-        prior_weight: PriorWeightQuery = DEFAULT_PRIOR_WEIGHT,
+        prior_weight: PriorWeightQuery = None,
         exact: ExactQuery = False,
         effort: EffortQuery = None,
+        score: ScoreQuery = DEFAULT_SCORE,
     ):
         """The words that most go together with ``word`` (context similarity)."""
         m = model_for(model)
-        pairs, method = m.related(word, topn, prior_weight, exact, effort)
+        pairs, method = m.related(word, topn, prior_weight, exact, effort, score)
         return _neighbours(m, method, pairs)
 
     @app.post(
@@ -570,7 +567,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         batch. The batch limits cover its total work (413 beyond them)."""
         m = model_for(request.model)
         answers, method = m.related_batch(
-            request.words, request.topn, request.prior_weight, request.exact, request.effort
+            request.words,
+            request.topn,
+            request.prior_weight,
+            request.exact,
+            request.effort,
+            request.score,
         )
         results = [
             {"word": word, **_batch_answer(answer)}
@@ -598,8 +600,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         """Vocabulary words starting with ``prefix``, most frequent first, paged."""
         m = model_for(model)
+        normalized = m.normalize(prefix)
         words, total = m.complete(prefix, limit, offset)
-        return s.Completion(model=m.name, prefix=m.normalize(prefix), total=total, words=words)
+        suggestions = m.suggest([normalized]).get(normalized, []) if total == 0 else []
+        return s.Completion(
+            model=m.name, prefix=normalized, total=total, words=words, suggestions=suggestions
+        )
 
     # ------------------------------------------------------------- keywords
 

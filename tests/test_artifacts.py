@@ -61,6 +61,8 @@ def test_round_trip(tmp_path):
         "word_hashes.npy",
         "word_hash_rows.npy",
         "word_order.npy",
+        "suggest_keys.npy",
+        "suggest_rows.npy",
     }
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
     assert sorted(p.name for p in path.iterdir()) == sorted(
@@ -461,7 +463,7 @@ def test_the_verify_command_reads_every_file_whatever_the_stamp(tmp_path, monkey
     monkeypatch.setenv("WORDLENS_MODELS", str(tmp_path / "models"))
     assert main(["verify"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("good: ok, 9 files")
+    assert out[0].startswith("good: ok, 11 files")
     assert out[1] == "rotten: FAILED: rotten/vectors.npy: checksum mismatch (corrupted or modified)"
     assert main(["verify", "good"]) == 0
     assert Settings.from_env({"WORDLENS_VERIFY": "full"}).verify_checksums == "full"

@@ -137,9 +137,9 @@ def test_pmi_related_words_are_inner_products(client, engine):
 
 def test_hierarchical_softmax_related_words_are_su_scores(client, engine):
     model = engine.get("word2vec")
-    params = {"word": "war", "topn": 8, "model": "word2vec", "prior_weight": 0.9}
+    params = {"word": "war", "topn": 8, "model": "word2vec", "prior_weight": 0.9, "score": "su"}
     body = client.get("/related", params=params).json()
-    assert body["method"] == "hs"
+    assert body["method"] == "hs_su"
     total = model.counts.sum()
     for neighbour in body["neighbours"][:3]:
         word = neighbour["word"]
@@ -148,9 +148,39 @@ def test_hierarchical_softmax_related_words_are_su_scores(client, engine):
         )
         assert neighbour["score"] == pytest.approx(expected, rel=1e-4)
     pair = client.get(
-        "/context_similarity", params={"w1": "war", "w2": word, "model": "word2vec"}
+        "/context_similarity", params={"w1": "war", "w2": word, "model": "word2vec", "score": "su"}
     ).json()
     assert pair["score"] == pytest.approx(body["neighbours"][2]["score"], rel=1e-5)
+
+
+def test_related_words_score_forms(client, engine):
+    """The default score is the symmetric one (λ 0.4), the same in both directions;
+    an unknown form is a 422 with the JSON error body, on each route."""
+    model = engine.get("word2vec")
+    body = client.get("/related", params={"word": "war", "topn": 5, "model": "word2vec"}).json()
+    assert body["method"] == "hs"
+    assert [(n["word"], n["score"]) for n in body["neighbours"]] == [
+        (w, pytest.approx(s)) for w, s in model.related("war", 5, 0.4, score="symmetric")[0]
+    ]
+    partner = body["neighbours"][0]["word"]
+    there, back = (
+        client.get("/context_similarity", params={"w1": a, "w2": b, "model": "word2vec"}).json()
+        for a, b in (("war", partner), (partner, "war"))
+    )
+    assert there["score"] == pytest.approx(back["score"]) == body["neighbours"][0]["score"]
+    for path, params in (
+        ("/related", {"word": "war", "score": "cosine"}),
+        ("/context_similarity", {"w1": "war", "w2": "peace", "score": "SU"}),
+    ):
+        response = client.get(path, params={**params, "model": "word2vec"})
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "invalid_request"
+    response = client.post("/related/batch", json={"words": ["war"], "score": "pmi"})
+    assert response.status_code == 422
+    batch = client.post(
+        "/related/batch", json={"words": ["war"], "score": "su", "model": "word2vec"}
+    ).json()
+    assert batch["method"] == "hs_su"
 
 
 def test_negative_sampling_related_words_and_keywords(client, engine):

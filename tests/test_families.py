@@ -11,6 +11,7 @@ import pytest
 from wordlens.app.engine import Limits, WordModel
 from wordlens.app.errors import InvalidQueryError, LimitExceededError, UnsupportedQueryError
 from wordlens.app.families import (
+    ContextScore,
     HierarchicalSoftmax,
     NegativeSampling,
     PMIInnerProduct,
@@ -131,10 +132,10 @@ def test_hierarchical_softmax_scores_by_hand(models):
     prior = np.log(COUNTS / COUNTS.sum())
     for w in range(4):
         expected = [by_hand_log_prob(u, w) - 0.9 * prior[u] for u in range(4)]
-        np.testing.assert_allclose(hs.context_scores(WORDS[w]), expected, rtol=1e-5)
+        np.testing.assert_allclose(hs.context_scores(WORDS[w], score="su"), expected, rtol=1e-5)
         assert np.exp([by_hand_log_prob(u, w) for u in range(4)]).sum() == pytest.approx(1.0)
-    score, method = hs.context_similarity("w3", "w0", prior_weight=0.5)
-    assert method == "hs"
+    score, method = hs.context_similarity("w3", "w0", prior_weight=0.5, score="su")
+    assert method == "hs_su"
     assert score == pytest.approx(by_hand_log_prob(0, 3) - 0.5 * prior[0], rel=1e-5)
     result = hs.keywords(["w1", "w2", "w2"], exclude_stopwords=False)
     # per token: the mean log p(u | w) over the 3 tokens
@@ -158,9 +159,9 @@ def test_negative_sampling_scores(models):
     ns = models["ns"]
     log_counts = np.log(COUNTS)
     expected = SYN1NEG.astype(np.float64) @ VECTORS[2] + (0.5 - 0.9) * log_counts
-    np.testing.assert_allclose(ns.context_scores("w2"), expected, rtol=1e-5)
-    score, method = ns.context_similarity("w2", "w1")
-    assert (score, method) == (pytest.approx(expected[1], rel=1e-5), "ns")
+    np.testing.assert_allclose(ns.context_scores("w2", score="su"), expected, rtol=1e-5)
+    score, method = ns.context_similarity("w2", "w1", score="su")
+    assert (score, method) == (pytest.approx(expected[1], rel=1e-5), "ns_su")
     result = ns.keywords(["w0", "w3"], exclude_stopwords=False)
     context = SYN1NEG[0].astype(np.float64) + SYN1NEG[3]
     assert dict(result.keywords) == {  # per token: the mean over the 2 tokens
@@ -169,15 +170,55 @@ def test_negative_sampling_scores(models):
     }
 
 
+def test_the_symmetric_score_averages_both_directions_by_hand(models):
+    """The default score: ½[(log p(b|a) − λ log p(b)) + (log p(a|b) − λ log p(a))],
+    λ = 0.4, for hierarchical softmax; for negative sampling the same average of
+    v_a·c_b + (β − λ) log n(b) and v_b·c_a + (β − λ) log n(a)."""
+    hs, ns = models["hs"], models["ns"]
+    prior, log_counts = np.log(COUNTS / COUNTS.sum()), np.log(COUNTS)
+    vectors, contexts = VECTORS.astype(np.float64), SYN1NEG.astype(np.float64)
+    for a in range(4):
+        su = [by_hand_log_prob(b, a) - 0.4 * prior[b] for b in range(4)]
+        back = [by_hand_log_prob(a, b) - 0.4 * prior[a] for b in range(4)]
+        expected = 0.5 * (np.array(su) + back)
+        np.testing.assert_allclose(hs.context_scores(WORDS[a]), expected, rtol=1e-5)
+        forward = contexts @ vectors[a] + (0.5 - 0.4) * log_counts
+        backward = vectors @ contexts[a] + (0.5 - 0.4) * log_counts[a]
+        np.testing.assert_allclose(
+            ns.context_scores(WORDS[a]), 0.5 * (forward + backward), rtol=1e-5
+        )
+    score, method = hs.context_similarity("w3", "w0", prior_weight=0.7)
+    assert method == "hs"
+    by_hand = 0.5 * (by_hand_log_prob(0, 3) - 0.7 * prior[0] + by_hand_log_prob(3, 0))
+    assert score == pytest.approx(by_hand - 0.5 * 0.7 * prior[3], rel=1e-5)
+    assert hs.context_similarity("w0", "w3", prior_weight=0.7) == (pytest.approx(score), "hs")
+
+
+def test_pmi_has_one_score_form(models):
+    pmi = models["pmi"]
+    assert pmi.context_similarity("w1", "w3", score="su") == pmi.context_similarity("w1", "w3")
+    assert pmi.related("w1", 3, score="su") == pmi.related("w1", 3)
+
+
+def test_an_unknown_score_form_is_refused(models):
+    with pytest.raises(InvalidQueryError, match="unknown context score 'cosine'"):
+        models["hs"].related("w1", 3, score="cosine")
+    with pytest.raises(InvalidQueryError, match="unknown context score"):
+        ContextScore.of("Su")
+
+
+@pytest.mark.parametrize("form", ["symmetric", "su"])
 @pytest.mark.parametrize("name", ["pmi", "hs", "ns"])
-def test_pair_scores_agree_with_the_whole_vocabulary(models, name):
+def test_pair_scores_agree_with_the_whole_vocabulary(models, name, form):
     """Pair scores (context_similarity, evaluation) and whole-vocabulary scores
-    (related words) are two paths to the same numbers."""
+    (related words) are two paths to the same numbers, within the family's margin."""
     family = models[name].family
+    score = ContextScore.of(form, 0.7)
     rows_a, rows_b = np.array([0, 0, 1, 2, 3, 3]), np.array([1, 3, 2, 0, 3, 1])
-    pairs = family.pair_scores(rows_a, rows_b, 0.7)
-    whole = family.context_scores(rows_a, 0.7)[np.arange(len(rows_a)), rows_b]
+    pairs = family.pair_scores(rows_a, rows_b, score)
+    whole = family.context_scores(rows_a, score)[np.arange(len(rows_a)), rows_b]
     np.testing.assert_allclose(pairs, whole, rtol=1e-5)
+    assert (abs(pairs - whole) <= family.context_margin(rows_a, score)).all()
 
 
 def peak_bytes(call) -> int:
@@ -256,3 +297,36 @@ def test_a_batch_budget_bounds_the_keyword_work_of_many_texts(word2vec):
     with pytest.raises(LimitExceededError, match=f"limit is {costs[0] + costs[2]:,}"):
         word2vec.keywords(texts[1], budget=budget)
     assert word2vec.keywords(texts[2], budget=budget).keywords and budget.left == 0
+
+
+def float64_log_prob(model: WordModel, u: int, vectors: np.ndarray) -> np.ndarray:
+    """log p(u | w) for each row of ``vectors`` (n, d), from the stored Huffman path of
+    u, in float64."""
+    arrays = model.model.arrays
+    length = int(arrays["hs_lengths"][u])
+    nodes = np.asarray(arrays["syn1"], dtype=np.float64)[arrays["hs_points"][u][:length]]
+    turns = 1 - 2 * np.asarray(arrays["hs_codes"][u][:length], dtype=np.float64)
+    return -np.logaddexp(0.0, -(vectors @ nodes.T) * turns).sum(axis=1)
+
+
+@pytest.mark.parametrize("form", ["symmetric", "su"])
+def test_trained_hierarchical_softmax_scores_against_float64(word2vec, form):
+    """Both forms on a trained model, against the formula computed in float64."""
+    vectors = np.asarray(word2vec.vectors, dtype=np.float64)
+    counts = np.asarray(word2vec.model.counts, dtype=np.float64)
+    prior = np.log(np.maximum(counts, 1)) - np.log(counts.sum())
+    size = len(vectors)
+    for a in (3, 40, size - 5):
+        forward = np.array(
+            [float64_log_prob(word2vec, b, vectors[a][None])[0] for b in range(size)]
+        )
+        forward -= 0.6 * prior
+        expected = forward
+        if form == "symmetric":
+            expected = 0.5 * (forward + float64_log_prob(word2vec, a, vectors) - 0.6 * prior[a])
+        scores = word2vec.context_scores(word2vec.words[a], 0.6, form)
+        np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4)
+        related, method = word2vec.related(word2vec.words[a], 5, 0.6, score=form)
+        assert method == ("hs" if form == "symmetric" else "hs_su")
+        best = np.argsort(-np.where(np.arange(size) == a, -np.inf, expected))[:5]
+        assert [w for w, _ in related] == [word2vec.words[b] for b in best]

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import running_server
 from wordlens.app.engine import EXACT_BELOW, Engine, SimilarQuery
 from wordlens.app.errors import InvalidQueryError, LimitExceededError, QueryError
-from wordlens.app.families import family_of
+from wordlens.app.families import ContextScore, family_of
 from wordlens.app.server import create_app
 from wordlens.app.settings import Settings
 from wordlens.artifacts import ModelFormatError, load_model, write_model
@@ -372,7 +372,8 @@ def test_the_tree_walk_finds_the_exact_best_words_when_its_beam_is_wide(
         for row in range(0, 600, 30):
             exact = tree.log_prob_all(model.vectors[row]) - prior_weight * family.log_prior
             best = np.argsort(-exact, kind="stable")[:10]
-            found = family.related_words(row, prior_weight, 10, effort=10**6)
+            score = ContextScore.of("su", prior_weight)
+            found = family.related_words(row, score, 10, effort=10**6)
             assert set(found) == set(best), (prior_weight, row)
 
 
@@ -401,16 +402,18 @@ def test_hs_related_words_come_from_the_tree_walk(trained_models, monkeypatch):
     monkeypatch.setattr("wordlens.app.families.TREE_FROM", 0)
     recalls = []
     for word in model.words[:400:8]:
-        found, method = model.related(word, topn=10)
-        exact, _ = model.related(word, topn=10, exact=True)
-        assert (found.search, exact.search, method) == ("tree", "exact", "hs")
+        found, method = model.related(word, topn=10, score="su")
+        exact, _ = model.related(word, topn=10, exact=True, score="su")
+        assert (found.search, exact.search, method) == ("tree", "exact", "hs_su")
         recalls.append(overlap(found, exact))
         scores = dict(exact)
         for w, score in found:
             if w in scores:
                 assert score == pytest.approx(scores[w], abs=1e-6)
     assert np.mean(recalls) >= 0.95
-    assert model.related(model.words[5], topn=10, effort=1)[0].search == "tree"
+    assert model.related(model.words[5], topn=10, effort=1, score="su")[0].search == "tree"
+    # the walk's bound holds for log p(b|a) − λ log p(b) only: the symmetric score scans
+    assert model.related(model.words[5], topn=10)[0].search == "exact"
 
 
 def test_ns_related_words_scan(tmp_path, monkeypatch):

@@ -143,6 +143,7 @@ def test_related_words_and_word_information(client, engine):
         "prefix": "w29",
         "total": 11,
         "words": ["w290", "w291", "w292"],
+        "suggestions": [],
     }
     sentence = client.post(
         "/sentence_similarity", json={"text1": "Paris, café!", "tokens2": ["w4", "zzz"]}

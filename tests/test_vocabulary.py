@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from wordlens import vocabulary
+from wordlens import suggestions, vocabulary
 from wordlens.app.engine import WordModel
 from wordlens.artifacts import ModelFormatError, load_model, write_model
 from wordlens.cli import main
@@ -90,7 +90,10 @@ def check_unknown(model_words):
 def test_lookups_equal_a_dict_and_a_list(tmp_path):
     model = load_model(make_model(tmp_path / "m"))
     assert isinstance(model.words._hashes, np.memmap | np.ndarray)
-    assert model.manifest["word_index"] == {"hash": vocabulary.HASH}
+    assert model.manifest["word_index"] == {
+        "hash": vocabulary.HASH,
+        "suggestions": suggestions.VERSION,
+    }
     check_lookups(WORDS, model.words)
     check_unknown(model.words)
     assert model.index["猫"] == 5 and model.index.get("nope", -1) == -1

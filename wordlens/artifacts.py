@@ -76,7 +76,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from wordlens import vocabulary
+from wordlens import suggestions, vocabulary
 from wordlens.vocabulary import Vocabulary
 
 __all__ = [
@@ -603,7 +603,7 @@ def write_model(
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "output_layers": [],
             **dict(manifest or {}),
-            "word_index": {"hash": vocabulary.HASH},
+            "word_index": {"hash": vocabulary.HASH, "suggestions": suggestions.VERSION},
             "arrays": {
                 name: {"shape": list(array.shape), "dtype": str(as_dtype)}
                 for name, (array, as_dtype) in data.items()
@@ -841,13 +841,28 @@ def _open_vocabulary(
     except (OSError, ValueError) as error:  # ValueError: an empty file
         raise ModelFormatError(f"{shown}: unreadable ({_reason(error)})") from None
     index = {name: np.asarray(arrays.pop(name)) for name in vocabulary.ARRAYS if name in arrays}
+    suggest = {name: np.asarray(arrays.pop(name)) for name in suggestions.ARRAYS if name in arrays}
     stored = manifest.get("word_index")
     try:
         if isinstance(stored, dict) and stored.get("hash") == vocabulary.HASH:
             if len(index) < len(vocabulary.ARRAYS):
                 missing = sorted(vocabulary.ARRAYS.keys() - index.keys())
                 raise ModelFormatError(f"{shown}: its index {missing} is missing")
-            return Vocabulary(np.asarray(blob), index)
+            if stored.get("suggestions") != suggestions.VERSION:
+                started = time.perf_counter()
+                suggest = suggestions.index_arrays(np.asarray(blob))
+                log.info(
+                    "model %s has no stored suggestion index (written before wordlens "
+                    "stored one): built in memory in %.1f s, about 120 bytes a word in "
+                    "each process; `wordlens upgrade %s` stores it",
+                    path.name,
+                    time.perf_counter() - started,
+                    path.name,
+                )
+            elif len(suggest) < len(suggestions.ARRAYS):
+                missing = sorted(suggestions.ARRAYS.keys() - suggest.keys())
+                raise ModelFormatError(f"{shown}: its index {missing} is missing")
+            return Vocabulary(np.asarray(blob), {**index, **suggest})
         started = time.perf_counter()
         words = Vocabulary.build(np.asarray(blob))
     except UnicodeDecodeError as error:
@@ -879,7 +894,7 @@ def upgrade_model(path: str | os.PathLike) -> bool:
     already current."""
     model = load_model(path)
     stored = model.manifest.get("word_index")
-    if isinstance(stored, dict) and stored.get("hash") == vocabulary.HASH:
+    if stored == {"hash": vocabulary.HASH, "suggestions": suggestions.VERSION}:
         return False
     derived = ("vectors", "vectors_norm", "norms")  # written from the vectors
     write_model(

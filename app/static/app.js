@@ -40,7 +40,9 @@ function friendly(error) {
   if (body.code === "unknown_word") {
     const words = body.missing.map((w) => `“${w}”`).join(", ");
     const verb = body.missing.length > 1 ? "are" : "is";
-    return `${words} ${verb} not in the vocabulary of model ${body.model}.`;
+    const offered = Object.values(body.suggestions || {}).flat();
+    const hint = offered.length ? ` Did you mean ${offered.map((w) => `“${w}”`).join(", ")}?` : "";
+    return `${words} ${verb} not in the vocabulary of model ${body.model}.${hint}`;
   }
   if (body.code === "unknown_model") return `Unknown model. Available: ${body.available.join(", ")}.`;
   if (body.code === "unsupported_query") return `This model cannot answer that: ${body.message}`;
@@ -267,7 +269,7 @@ $("word").addEventListener("input", () => {
   suggestionTimer = setTimeout(async () => {
     try {
       const body = await api(query("/complete", { prefix, limit: 8, model: selectedModels()[0] }));
-      if ($("word").value.trim() === prefix) setSuggestions(body.words);
+      if ($("word").value.trim() === prefix) setSuggestions(body.words.length ? body.words : body.suggestions);
     } catch (error) { setSuggestions([]); }
   }, 120);
 });

@@ -1,7 +1,8 @@
 """Score a model on WordSim-353, SimLex-999 and the Google analogies.
 
 Spearman ρ by cosine, and by the context score of the model's family when it has one
-(PMI: the inner product; Word2Vec: log p(b|a) − λ log p(b)); analogy accuracy by
+(PMI: the inner product; Word2Vec: the default, symmetric form of
+log p(b|a) − λ log p(b)); analogy accuracy by
 3CosAdd and 3CosMul. The figures are computed on the model as served, loaded by the
 query engine. The train commands end with :func:`report_model`, which loads the
 query engine only to evaluate (so that training with ``--no-evaluate`` reads no file
@@ -29,12 +30,12 @@ __all__ = ["evaluate_model", "report_model"]
 
 def evaluate_model(model: WordModel) -> dict:
     """Every benchmark figure of a loaded model (see :mod:`wordlens.training.evaluate`)."""
-    from wordlens.app.families import DEFAULT_PRIOR_WEIGHT
+    from wordlens.app.families import ContextScore
 
     family = model.family
 
     def context_scores(rows_a, rows_b):
-        return family.pair_scores(rows_a, rows_b, DEFAULT_PRIOR_WEIGHT)
+        return family.pair_scores(rows_a, rows_b, ContextScore())
 
     return evaluate_vectors(
         model.words,
