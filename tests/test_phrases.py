@@ -1,0 +1,157 @@
+"""Phrases: learned from a corpus whose phrases are known, joined at query time as in
+training, served as words by both families, in-process and over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx2
+import numpy as np
+import pytest
+from conftest import ROOT, running_server, train
+from fastapi.testclient import TestClient
+from phrase_corpus import FILLER, PHRASES, write_phrase_corpus
+
+from wordlens.app.engine import Engine
+from wordlens.app.server import create_app
+from wordlens.app.settings import Settings
+from wordlens.artifacts import load_model
+from wordlens.corpus import Corpus, get_tokenizer
+from wordlens.corpus.phrases import Phrase, PhraseTable, PhraseTokenizer, from_spec
+from wordlens.training.encode import encode_corpus
+from wordlens.training.phrases import PhraseParams, learn_phrases
+
+PARAMS = PhraseParams(threshold=0.5, min_count=5, passes=2)
+OPTIONS = ("--dim", "16", "--min-count", "3", "--no-evaluate", "--phrases")
+PHRASE_OPTIONS = ("--phrase-min-count", "5")
+
+
+@pytest.fixture(scope="module")
+def corpus_path(tmp_path_factory):
+    return write_phrase_corpus(tmp_path_factory.mktemp("phrases") / "phrases.txt")
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, corpus_path):
+    root = tmp_path_factory.mktemp("phrase-models") / "models"
+    train("pmi", corpus_path, root / "pmi", *OPTIONS, *PHRASE_OPTIONS)
+    train(
+        "word2vec",
+        corpus_path,
+        root / "word2vec",
+        *OPTIONS,
+        *PHRASE_OPTIONS,
+        "--epochs",
+        "3",
+        "--workers",
+        "1",
+    )
+    return root
+
+
+def test_learned_table_holds_the_known_phrases_and_no_chance_pair(corpus_path, tmp_path):
+    encoded = encode_corpus(Corpus(corpus_path, get_tokenizer("english")), tmp_path)
+    table = learn_phrases(encoded, PARAMS, ["the"])
+    tokens = {phrase.token for phrase in table.phrases}
+    # "zed qua" meets at every line break, never inside a line: documents bound pairs;
+    # "the" is a stop-word: "the new" never joins.
+    assert tokens == set(PHRASES)
+    assert all(phrase.score > 0.5 and phrase.count >= 5 for phrase in table.phrases)
+    # Without the stop-word list, "the new" is a frequent pair too; filler pairs
+    # never are.
+    loose = {p.token for p in learn_phrases(encoded, PARAMS, []).phrases}
+    assert "the new" in loose
+    assert not loose & {f"{a} {b}" for a in FILLER for b in FILLER}
+
+
+def test_passes_join_greedily_from_the_left_and_never_across_documents():
+    table = PhraseTable(
+        [Phrase(1, "new", "york"), Phrase(1, "york", "city"), Phrase(2, "new york", "city")]
+    )
+    assert table.join(["in", "new", "york", "city", "now"]) == ["in", "new york city", "now"]
+    assert table.join(["york", "city", "new"]) == ["york city", "new"]
+    assert table.runs(["a", "new", "york"]) == [(0, 1), (1, 3)]
+    ids = table.token_ids(["new", "york", "new", "york"])
+    joined, starts = table.join_ids(ids, breaks=np.array([True, False, False, True]))
+    assert starts.tolist() == [0, 2, 3]  # "york" starts a document: "new" stays alone
+    text = table.to_text()
+    assert PhraseTable.from_text(text).digest == table.digest
+    with pytest.raises(ValueError, match="phrases.tsv:1"):
+        PhraseTable.from_text("1\tnew\n")
+
+
+def test_the_tokenizer_joins_as_training_did_and_normalises_query_words(models):
+    for name in ("pmi", "word2vec"):
+        model = load_model(models / name)
+        words = set(model.words)
+        assert set(PHRASES) <= words and "york" not in words and "rates" not in words
+        tokenizer = Engine(models).get(name).tokenizer
+        assert isinstance(tokenizer, PhraseTokenizer)
+        assert tokenizer("Rates at THE New York bank; interest  rates rose") == [
+            "rates",
+            "at",
+            "the",
+            "new york",
+            "bank",
+            "interest rates",
+            "rose",
+        ]
+        for spelling in ("New York", "new_york", " new   york ", "NEW__YORK"):
+            assert tokenizer.normalize(spelling) == "new york"
+        # The spec a counting process gets rebuilds the same tokenizer.
+        assert from_spec(tokenizer.spec)("new york") == ["new york"]
+
+
+@pytest.mark.parametrize("name", ["pmi", "word2vec"])
+def test_phrases_are_words_of_the_api(models, name):
+    with TestClient(create_app(Settings(models_dir=models))) as client:
+        info = client.get("/words/New York", params={"model": name})
+        assert info.status_code == 200, info.text
+        assert info.json()["word"] == "new york"
+        similar = client.get("/most_similar", params={"positive": "new_york", "model": name})
+        assert similar.status_code == 200, similar.text
+        assert "new york" not in [n["word"] for n in similar.json()["neighbours"]]
+        related = client.get("/related", params={"word": "interest rates", "model": name})
+        assert related.status_code == 200, related.text
+        complete = client.get("/complete", params={"prefix": "new y", "model": name}).json()
+        assert complete["words"] == ["new york"]
+        vector = client.get("/vector", params={"word": "New York", "model": name}).json()
+        assert len(vector["vector"]) == 16
+        pair = client.get(
+            "/similarity", params={"w1": "new york", "w2": "interest rates", "model": name}
+        )
+        assert pair.status_code == 200, pair.text
+        text = " ".join(["the new york interest rates"] * 3 + FILLER[:20])
+        keywords = client.post("/keywords", json={"text": text, "model": name, "topn": 50})
+        assert keywords.status_code == 200, keywords.text
+        assert {"new york", "interest rates"} <= {k["word"] for k in keywords.json()["keywords"]}
+        assert client.get("/words/york", params={"model": name}).status_code == 404
+
+
+def test_phrases_over_http(models):
+    with running_server(models) as url:
+        answer = httpx2.get(f"{url}/most_similar", params={"positive": "New York", "topn": 3})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == "pmi"
+        word = httpx2.get(f"{url}/words/new%20york", params={"model": "word2vec"})
+        assert word.status_code == 200 and word.json()["word"] == "new york"
+
+
+def test_counts_carry_the_table_to_the_model(corpus_path, tmp_path):
+    command = [sys.executable, "-m", "wordlens", "-q"]
+    subprocess.run(
+        [*command, "count", "--corpus", str(corpus_path), "--out", str(tmp_path / "counts"),
+         "--workers", "2", "--phrases", *PHRASE_OPTIONS],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [*command, "train", "pmi", "--counts", str(tmp_path / "counts"), "--out",
+         str(tmp_path / "pmi"), "--dim", "16", "--min-count", "3", "--no-evaluate"],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    model = load_model(tmp_path / "pmi")
+    table = PhraseTable.from_text(model.phrases_text() or "")
+    assert {phrase.token for phrase in table.phrases} == set(PHRASES)
+    assert model.manifest["tokenizer"]["phrases"]["sha256"] == table.digest
+    assert "new york" in model.words
