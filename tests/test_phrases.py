@@ -155,3 +155,44 @@ def test_counts_carry_the_table_to_the_model(corpus_path, tmp_path):
     assert {phrase.token for phrase in table.phrases} == set(PHRASES)
     assert model.manifest["tokenizer"]["phrases"]["sha256"] == table.digest
     assert "new york" in model.words
+
+
+@pytest.mark.parametrize("fmt", ["word2vec", "word2vec-bin"])
+def test_export_and_import_keep_phrases(models, tmp_path, fmt):
+    command = [sys.executable, "-m", "wordlens", "-q"]
+    exported = tmp_path / "vectors.txt"
+    subprocess.run(
+        [*command, "export", str(models / "pmi"), "--format", fmt, str(exported)],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    assert b"new_york " in exported.read_bytes()
+    imported = tmp_path / "models" / "imported"
+    subprocess.run(
+        [*command, "import", str(exported), "--format", fmt, "--out", str(imported)],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    original, model = load_model(models / "pmi"), load_model(imported)
+    assert list(model.words) == list(original.words)
+    np.testing.assert_allclose(model.vectors, original.vectors, rtol=1e-6)
+    with TestClient(create_app(Settings(models_dir=imported.parent))) as client:
+        for spelling in ("new_york", "new york"):
+            word = client.get(f"/words/{spelling}", params={"model": "imported"})
+            assert word.status_code == 200 and word.json()["word"] == "new york"
+
+
+def test_import_reads_underscores_as_phrases(tmp_path):
+    source = tmp_path / "google.txt"
+    source.write_text(
+        "4 2\nNew_York 1 0\nNew__York 0 1\n__init__ 1 1\nYork 0.5 0.5\n", encoding="utf-8"
+    )
+    command = [sys.executable, "-m", "wordlens", "-q", "import", str(source), "--format"]
+    subprocess.run(
+        [*command, "word2vec", "--out", str(tmp_path / "m")], cwd=ROOT, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert list(load_model(tmp_path / "m").words) == ["New York", "__init__", "York"]
+    subprocess.run(
+        [*command, "word2vec", "--out", str(tmp_path / "k"), "--keep-underscores"], cwd=ROOT,
+        check=True, capture_output=True,
+    )  # fmt: skip
+    assert list(load_model(tmp_path / "k").words)[:2] == ["New_York", "New__York"]
