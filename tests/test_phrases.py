@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, running_server, train
 from fastapi.testclient import TestClient
 from phrase_corpus import FILLER, PHRASES, write_phrase_corpus
+from test_explorer import CHROMIUM, browser  # noqa: F401 (a fixture)
 
 from wordlens.app.engine import Engine
 from wordlens.app.server import create_app
@@ -196,3 +197,34 @@ def test_import_reads_underscores_as_phrases(tmp_path):
         check=True, capture_output=True,
     )  # fmt: skip
     assert list(load_model(tmp_path / "k").words)[:2] == ["New_York", "New__York"]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_the_explorer_completes_shows_and_highlights_phrases(models, browser):  # noqa: F811
+    with running_server(models) as url:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url + "/")
+        page.wait_for_selector("#model option", state="attached")
+        assert "english + 2 phrases" in page.inner_text("#models")
+        page.fill("#word", "New Y")
+        page.wait_for_selector("#suggestions li")
+        assert page.locator("#suggestions li").all_inner_texts() == ["new york"]
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".column.similar li")
+        assert "“new york”" in page.inner_text("#word-info")
+        text = "Rates at the New  York bank: interest-rates " + " ".join(FILLER[:20])
+        page.fill("#text", text)
+        page.fill("#keyword-topn", "30")
+        page.click("#keywords-form button")
+        page.wait_for_selector("#highlighted mark")
+        marks = page.locator("#highlighted mark").evaluate_all(
+            "marks => marks.map(m => [m.firstChild.textContent, m.dataset.rank])"
+        )
+        marked = dict(marks)
+        assert {"New  York", "interest-rates"} <= set(marked)
+        assert "0" not in marked.values()  # each one found its keyword
+        page.close()
+        assert errors == []

@@ -106,7 +106,8 @@ function renderModels(models) {
       element("td", { text: m.family }),
       element("td", { text: m.vocab_size.toLocaleString() }),
       element("td", { text: String(m.dim) }),
-      element("td", { text: m.tokenizer.name }),
+      element("td", { text: m.tokenizer.phrases && m.tokenizer.phrases.pairs
+        ? `${m.tokenizer.name} + ${m.tokenizer.phrases.pairs.toLocaleString()} phrases` : m.tokenizer.name }),
       element("td", { text: m.output_layers.join(", ") || "none" }),
       element("td", { text: m.training && m.training.seconds ? `${m.training.seconds.toFixed(1)} s` : "—" }),
       element("td", { text: score(e.wordsim353, "spearman_cosine") }),
@@ -345,18 +346,25 @@ $("analogy-form").addEventListener("submit", async (event) => {
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+// A phrase ("new york") is found in text with anything that is not a letter or digit
+// between its words ("New  York", "new-york"), as the tokenizer splits them; a match
+// is looked up without what separates its words.
+const phraseKey = (text) => text.toLowerCase().replace(/[^\p{L}\p{N}']+/gu, "");
+
 // The text with every occurrence of a keyword wrapped in <mark>, built as DOM nodes.
 function highlight(text, keywords) {
-  const ranks = new Map(keywords.map((k, i) => [k.word.toLowerCase(), [i + 1, k.score]]));
+  const ranks = new Map(keywords.map((k, i) => [phraseKey(k.word), [i + 1, k.score]]));
   if (!keywords.length) return [document.createTextNode(text)];
   const alternatives = keywords.map((k) => k.word).sort((x, y) => y.length - x.length).map((w) =>
-    /^[\p{Script=Latin}\p{N}']+$/u.test(w) ? `(?<![\\p{L}\\p{N}])${escapeRegExp(w)}(?![\\p{L}\\p{N}])` : escapeRegExp(w));
+    /^[\p{Script=Latin}\p{N}' ]+$/u.test(w)
+      ? `(?<![\\p{L}\\p{N}])${w.split(" ").map(escapeRegExp).join("[^\\p{L}\\p{N}']+")}(?![\\p{L}\\p{N}])`
+      : w.split(" ").map(escapeRegExp).join("\\s*"));
   const pattern = new RegExp(alternatives.join("|"), "giu");
   const nodes = [];
   let last = 0;
   for (const match of text.matchAll(pattern)) {
     nodes.push(document.createTextNode(text.slice(last, match.index)));
-    const [rank, score] = ranks.get(match[0].toLowerCase()) || [0, 0];
+    const [rank, score] = ranks.get(phraseKey(match[0])) || [0, 0];
     nodes.push(element("mark", { title: `keyword ${rank}, score ${format(score)}`, "data-rank": String(rank) },
       match[0], element("sup", { text: String(rank) })));
     last = match.index + match[0].length;
