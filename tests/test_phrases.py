@@ -72,6 +72,8 @@ def test_passes_join_greedily_from_the_left_and_never_across_documents():
     )
     assert table.join(["in", "new", "york", "city", "now"]) == ["in", "new york city", "now"]
     assert table.join(["york", "city", "new"]) == ["york city", "new"]
+    one_pass = PhraseTable([Phrase(1, "new", "york"), Phrase(1, "york", "city")])
+    assert one_pass.join(["new", "york", "city"]) == ["new york", "city"]
     assert table.runs(["a", "new", "york"]) == [(0, 1), (1, 3)]
     ids = table.token_ids(["new", "york", "new", "york"])
     joined, starts = table.join_ids(ids, breaks=np.array([True, False, False, True]))
@@ -132,7 +134,7 @@ def test_phrases_are_words_of_the_api(models, name):
 
 def test_phrases_over_http(models):
     with running_server(models) as url:
-        answer = httpx2.get(f"{url}/most_similar", params={"positive": "New York", "topn": 3})
+        answer = httpx2.get(f"{url}/most_similar", params={"positive": "New_York", "topn": 3})
         assert answer.status_code == 200, answer.text
         assert answer.json()["model"] == "pmi"
         word = httpx2.get(f"{url}/words/new%20york", params={"model": "word2vec"})
