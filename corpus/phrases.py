@@ -106,6 +106,10 @@ class PhraseTable:
     def __len__(self) -> int:
         return len(self.phrases)
 
+    def __contains__(self, token: object) -> bool:
+        """Whether ``token`` is a word of a pair or a phrase of the table."""
+        return token in self._tokens
+
     @property
     def digest(self) -> str:
         """SHA-256 of the pairs (not their counts): two tables that join alike match."""
@@ -243,7 +247,9 @@ class PhraseTokenizer(Tokenizer):
     alone and counts made with two tables never merge; a model's manifest holds
     :attr:`reference` instead, the table being a file of the model. The limits apply
     to the words before joining. Query words are normalised word by word, white space
-    and underscores between them collapsed to one space (:func:`phrase_query_word`).
+    and underscores between them collapsed to one space (:func:`phrase_query_word`);
+    a query word the base tokenizer splits into the words of one phrase is that
+    phrase ("无线网卡" → "无线 网卡").
     """
 
     def __init__(self, base: Tokenizer, table: PhraseTable):
@@ -254,7 +260,16 @@ class PhraseTokenizer(Tokenizer):
         return self.table.join(self.base(text, max_chars, max_tokens))
 
     def normalize(self, word: str) -> str:
-        return " ".join(self.base.normalize_all(phrase_query_word(word).split(" ")))
+        spelt = " ".join(self.base.normalize_all(phrase_query_word(word).split(" ")))
+        if spelt in self.table:
+            return spelt
+        # A phrase written as the text spells it: "无线网卡" is jieba's "无线", "网卡",
+        # which the table joins into "无线 网卡". Only a whole phrase counts: "c++"
+        # stays "c++", not the tokenizer's "c".
+        tokens = self.base(word, max_chars=len(word) * 18)  # NFKC's longest expansion
+        if len(tokens) > 1 and len(joined := self.table.join(tokens)) == 1:
+            return joined[0]
+        return spelt
 
     def normalize_all(self, words: Iterable[str]) -> list[str]:
         return [self.normalize(word) for word in words]

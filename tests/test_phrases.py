@@ -84,6 +84,15 @@ def test_passes_join_greedily_from_the_left_and_never_across_documents():
         PhraseTable.from_text("1\tnew\n")
 
 
+def test_a_query_word_the_tokenizer_splits_into_a_phrase_is_that_phrase():
+    chinese = PhraseTokenizer(get_tokenizer("jieba"), PhraseTable([Phrase(1, "无线", "网卡")]))
+    assert chinese("买了无线网卡") == ["买", "了", "无线 网卡"]
+    assert chinese.normalize("无线网卡") == chinese.normalize("无线 网卡") == "无线 网卡"
+    english = PhraseTokenizer(get_tokenizer("english"), PhraseTable([Phrase(1, "new", "york")]))
+    assert english.normalize("New-York") == "new york"
+    assert english.normalize("C++") == "c++" and english.normalize("new") == "new"
+
+
 def test_the_tokenizer_joins_as_training_did_and_normalises_query_words(models):
     for name in ("pmi", "word2vec"):
         model = load_model(models / name)
