@@ -15,7 +15,8 @@ vectors were trained: the model's ``family`` (:mod:`wordlens.app.families`) answ
 them, or refuses with :class:`~wordlens.app.errors.UnsupportedQueryError`.
 
 Query words are normalised by the model's own tokenizer (an English model folds
-case), and every word a query needs must be known: otherwise
+case; a model with phrases spells "New_York" or "new  york" as its token "new york",
+and joins them in text as training did), and every word a query needs must be known: otherwise
 :class:`~wordlens.app.errors.UnknownWordError` lists all the missing ones. Words whose
 vector is zero have cosine 0 with everything and never appear in neighbour lists.
 """
@@ -58,7 +59,8 @@ from wordlens.app.keywords import (
     WorkBudget,
 )
 from wordlens.artifacts import Model, ModelFormatError, Verify, find_models, load_model
-from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer, from_spec
+from wordlens.corpus.phrases import PhraseTable, from_spec
+from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer
 from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
 
 __all__ = [
@@ -236,6 +238,16 @@ def _best(
     ]
 
 
+def _model_tokenizer(model: Model) -> Tokenizer:
+    """The tokenizer a model was trained with, joining its phrases if it has a table."""
+    text = model.phrases_text()
+    try:
+        table = None if text is None else PhraseTable.from_text(text, f"{model.name}/phrases.tsv")
+        return from_spec(model.manifest.get("tokenizer") or {"name": "whitespace"}, table)
+    except ValueError as error:
+        raise ModelFormatError(f"{model.name}/manifest.json: {error}") from None
+
+
 class WordModel:
     """Queries on one loaded model (see the module docstring)."""
 
@@ -253,9 +265,7 @@ class WordModel:
         self.norms = self.arrays["norms"]
         self.unit = UnitRows(self.vectors, self.norms)  # cosine similarity
         self.counts = None if model.counts is None else np.asarray(model.counts)
-        self.tokenizer: Tokenizer = from_spec(
-            model.manifest.get("tokenizer") or {"name": "whitespace"}
-        )
+        self.tokenizer: Tokenizer = _model_tokenizer(model)
         self.output_layers: list[str] = list(model.manifest.get("output_layers", []))
         self._zero_rows = np.flatnonzero(self.norms == 0)
         self.index = model.index

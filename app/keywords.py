@@ -8,7 +8,7 @@ or ⟨Σ_{u∈s} v_u, v_w⟩, the summed PMI estimate (``pmi``; its ``cosine`` v
 repeats included.
 
 Candidates are the distinct known words of the text, optionally without stop-words
-(a default list per language in ``stopwords/``, extensible per request), words
+(a default list per language in ``corpus/stopwords/``, extensible per request), words
 shorter than ``min_length`` characters, or words seen fewer than ``min_count`` times.
 Unknown tokens are reported, never fatal.
 
@@ -30,14 +30,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-from pathlib import Path
+from functools import cached_property
 
 import numpy as np
 
 from wordlens.app.errors import InvalidQueryError, LimitExceededError
 from wordlens.app.families import Family
 from wordlens.corpus import Tokenizer
+from wordlens.corpus.stopwords import default_stopwords
 from wordlens.vocabulary import Vocabulary
 
 __all__ = [
@@ -50,30 +50,6 @@ __all__ = [
     "WorkBudget",
     "default_stopwords",
 ]
-
-STOPWORD_DIR = Path(__file__).resolve().parent / "stopwords"
-_STOPWORD_FILES = {
-    "english": ("english",),
-    "whitespace": ("english",),
-    "jieba": ("chinese", "english"),
-}
-
-
-@cache
-def _stopword_file(language: str) -> frozenset[str]:
-    lines = (STOPWORD_DIR / f"{language}.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
-@cache
-def default_stopwords(tokenizer_name: str) -> frozenset[str]:
-    """The default stop-words for a model's tokenizer (English, or Chinese + English)."""
-    return frozenset().union(
-        *(
-            _stopword_file(language)
-            for language in _STOPWORD_FILES.get(tokenizer_name, ("english",))
-        )
-    )
 
 
 #: How many contributing tokens an explanation lists (the rest are summed up).

@@ -221,7 +221,8 @@ def _model_info(model: WordModel) -> s.ModelInfo:
         family=model.family.name,
         dim=manifest["dim"],
         vocab_size=manifest["vocab_size"],
-        tokenizer=model.tokenizer.spec,
+        # The manifest's: a phrase table is named by its size and digest, not listed.
+        tokenizer=manifest.get("tokenizer") or model.tokenizer.spec,
         output_layers=model.output_layers,
         queries=["similarity", *model.family.queries],
         created=manifest.get("created"),

@@ -1,5 +1,6 @@
 """Corpus data and reading: the shipped default corpora, document streaming, tokenisers."""
 
+from wordlens.corpus.phrases import PhraseTable, PhraseTokenizer, from_spec
 from wordlens.corpus.reader import (
     DEFAULT_CHINESE,
     DEFAULT_ENGLISH,
@@ -11,13 +12,15 @@ from wordlens.corpus.reader import (
     iter_documents,
     iter_records,
 )
-from wordlens.corpus.tokenizers import TOKENIZER_NAMES, Tokenizer, from_spec, get_tokenizer
+from wordlens.corpus.tokenizers import TOKENIZER_NAMES, Tokenizer, get_tokenizer
 
 __all__ = [
     "DEFAULT_CHINESE",
     "DEFAULT_ENGLISH",
     "Corpus",
     "CorpusError",
+    "PhraseTable",
+    "PhraseTokenizer",
     "ReadStats",
     "Record",
     "TOKENIZER_NAMES",

@@ -11,6 +11,8 @@ from wordlens.training import vector_formats
 from wordlens.training.vector_formats import VectorFormatError, read_vectors, write_vectors
 
 WORDS = ["the", "Über", "猫", "New_York", "café", "x"]
+# As imported: underscores joining words make a phrase (see tests/test_phrases.py).
+IMPORTED = ["the", "Über", "猫", "New York", "café", "x"]
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +55,12 @@ def test_import_files_written_by_gensim(tmp_path, vectors, fmt):
         main(["-q", "import", str(source), "--format", fmt, "--out", str(models / "imported")]) == 0
     )
     model = load_model(models / "imported")
-    assert model.kind == "imported" and model.counts is None and list(model.words) == WORDS
+    assert model.kind == "imported" and model.counts is None and list(model.words) == IMPORTED
     np.testing.assert_allclose(model.vectors, vectors, rtol=1e-6)
     engine = Engine(models).get("imported")
     assert engine.most_similar(["the"], topn=2) == [
-        (w, pytest.approx(s, rel=1e-5)) for w, s in keyed.most_similar("the", topn=2)
+        (w.replace("_", " "), pytest.approx(s, rel=1e-5))
+        for w, s in keyed.most_similar("the", topn=2)
     ]
 
 
@@ -102,7 +105,7 @@ def test_import_records_the_tokenizer_its_options_describe(tmp_path, vectors, op
     assert (
         main(["-q", "import", str(source), "--format", "glove", "--out", str(out), *options]) == 0
     )
-    assert load_model(out).manifest["tokenizer"] == spec
+    assert load_model(out).manifest["tokenizer"] == {**spec, "phrases": []}
 
 
 @pytest.mark.parametrize(

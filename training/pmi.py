@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from wordlens.artifacts import DTYPES, Model, scratch_directory, write_model
-from wordlens.corpus import Corpus
+from wordlens.corpus import Corpus, from_spec
+from wordlens.training.phrases import PhraseParams, phrase_corpus, stored_tokenizer
 
 if TYPE_CHECKING:
     from wordlens.training.counts import Counts
@@ -178,11 +179,13 @@ def train_pmi(
     params: PMIParams,
     out: str | os.PathLike,
     align_to: str | os.PathLike | None = None,
+    phrases: PhraseParams | None = None,
 ) -> Path:
     """Count ``corpus`` on ``params.threads`` local processes
     (:func:`training.distributed.count_corpus`, into a scratch folder beside ``out``), then
     :func:`train_pmi_counts`: the model at ``out``, replacing any model there. Returns
-    the model's path."""
+    the model's path. With ``phrases``, phrases are learned from the corpus first and
+    counted as single tokens (:func:`training.phrases.phrase_corpus`)."""
     from wordlens.training.counts import load_counts
     from wordlens.training.distributed import count_corpus
 
@@ -190,6 +193,8 @@ def train_pmi(
     assert window is not None and weighting is not None  # PMIParams resolved them
     old = _old_model(align_to, params)
     with scratch_directory(out) as scratch:
+        if phrases is not None:
+            corpus = phrase_corpus(corpus, phrases, scratch)
         path = count_corpus(
             corpus.path,
             tokenizer=corpus.tokenizer,
@@ -219,7 +224,8 @@ def train_pmi_counts(
     """Train PMI vectors from co-occurrence counts and write the model at ``out``,
     replacing any model there. Returns the model's path.
 
-    The counts' window and weighting must be the settings'. ``min_count`` and
+    The counts' window and weighting must be the settings'; counts made with phrases
+    (their tokenizer lists the phrase table) give a model with that table. ``min_count`` and
     ``max_vocab`` choose the leading words of the counts (they are stored most frequent
     first). ``align_to`` (an old model, optional) rotates the new vectors onto its own
     (:mod:`training.align`); the report goes into the manifest's ``alignment``.
@@ -250,6 +256,7 @@ def train_pmi_counts(
         params.min_count,
     )
     words = counts.words[:kept]
+    tokenizer, table = stored_tokenizer(from_spec(counts.tokenizer))
     vectors, training = _vectors(counts, kept, params)
     manifest: dict[str, Any] = {}
     if old is not None:
@@ -267,7 +274,7 @@ def train_pmi_counts(
         vectors=vectors,
         counts=np.asarray(counts.counts[:kept]),
         manifest={
-            "tokenizer": counts.tokenizer,
+            "tokenizer": tokenizer,
             "corpus": corpus_summary(counts),
             "params": params.manifest_params(),
             "training": training,
@@ -275,6 +282,7 @@ def train_pmi_counts(
             **manifest,
         },
         dtype=params.dtype,
+        phrases=table,
     )
 
 

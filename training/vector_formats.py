@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,7 +26,14 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FORMATS", "UNICODE_ERRORS", "VectorFormatError", "read_vectors", "write_vectors"]
+__all__ = [
+    "FORMATS",
+    "UNICODE_ERRORS",
+    "VectorFormatError",
+    "phrases_from_underscores",
+    "read_vectors",
+    "write_vectors",
+]
 
 FORMATS = ("word2vec", "word2vec-bin", "glove")
 UNICODE_ERRORS = ("strict", "replace", "ignore")  # as bytes.decode's errors, and gensim's
@@ -39,10 +47,13 @@ class VectorFormatError(ValueError):
 
 
 def write_vectors(path: str | Path, words: Sequence[str], vectors: np.ndarray, fmt: str) -> None:
-    """Write ``words`` and their ``vectors`` (V, d) in format ``fmt``."""
+    """Write ``words`` and their ``vectors`` (V, d) in format ``fmt``. The formats end
+    a word at a space: a phrase's spaces are written as underscores ("new_york"), as
+    word2vec's published GoogleNews vectors spell phrases."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     vectors = np.asarray(vectors, dtype=np.float32)
+    words = [word.replace(" ", "_") for word in words]
     with open(path, "wb") as stream:
         if fmt != "glove":
             stream.write(f"{len(words)} {vectors.shape[1]}\n".encode())
@@ -66,6 +77,19 @@ def write_vectors(path: str | Path, words: Sequence[str], vectors: np.ndarray, f
                         for name, line in zip(names, text.getvalue().splitlines(), strict=True)
                     ).encode("utf-8")
                 )
+
+
+_JOINING_UNDERSCORES = re.compile(r"(?<=[^_])_+(?=[^_])")
+
+
+def phrases_from_underscores(words: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Words with their joining underscores as single spaces ("New_York" → "New
+    York"; "_", "__init__" keep theirs), and the rows kept (int64): a word that becomes
+    one seen before is left out (the first, most frequent, stays)."""
+    spelt = [_JOINING_UNDERSCORES.sub(" ", word) for word in words]
+    _, first = np.unique(np.array(spelt, dtype=object), return_index=True)
+    kept = np.sort(first)
+    return [spelt[row] for row in kept.tolist()], kept
 
 
 def _decode(raw: bytes, where: str, unicode_errors: str) -> str:

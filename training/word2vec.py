@@ -28,6 +28,7 @@ import numpy as np
 
 from wordlens.artifacts import DTYPES, scratch_directory, write_model
 from wordlens.corpus import Corpus
+from wordlens.training.phrases import PhraseParams, phrase_corpus, stored_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,14 @@ class Word2VecParams:
             )
 
 
+# gensim's file mode splits lines on spaces: a phrase's space is written as a
+# no-break space, which no token holds (every tokenizer splits on Unicode white space).
+_PHRASE_SPACE = "\xa0"
+
+
 def tokenise_to_file(documents: Iterable[list[str]], path: Path) -> tuple[Counter, int]:
-    """Write each tokenised document as one space-separated line; count the words.
+    """Write each tokenised document as one space-separated line, the spaces inside a
+    phrase ("new york") as no-break spaces; count the words (as given).
 
     Returns (word counts, number of non-empty documents written).
     """
@@ -98,7 +105,9 @@ def tokenise_to_file(documents: Iterable[list[str]], path: Path) -> tuple[Counte
         for tokens in documents:
             if tokens:
                 counter.update(tokens)
-                stream.write(" ".join(tokens))
+                # Three C-level passes instead of a Python call per token (no token
+                # holds a newline).
+                stream.write("\n".join(tokens).replace(" ", _PHRASE_SPACE).replace("\n", " "))
                 stream.write("\n")
                 lines += 1
     return counter, lines
@@ -146,7 +155,8 @@ def fit_word2vec(
     """Train skip-gram Word2Vec on tokenised documents.
 
     The tokens are written to a temporary file in ``scratch_dir`` (default: the
-    system's temporary directory). Returns (gensim ``Word2Vec`` model, word counts
+    system's temporary directory); phrases are spelt there, and in the gensim model,
+    with a no-break space. Returns (gensim ``Word2Vec`` model, word counts
     before ``min_count``, figures) where figures holds ``tokenise_seconds``,
     ``train_seconds``, ``words_per_second`` and ``documents``.
     """
@@ -180,7 +190,10 @@ def fit_word2vec(
             seed=params.seed,
             epochs=params.epochs,
         )
-        model.build_vocab_from_freq(counter, corpus_count=lines)
+        model.build_vocab_from_freq(
+            {word.replace(" ", _PHRASE_SPACE): count for word, count in counter.items()},
+            corpus_count=lines,
+        )
         progress = _progress(params.epochs, total_words)
         started = time.perf_counter()
         model.train(
@@ -200,26 +213,36 @@ def fit_word2vec(
     return model, counter, figures
 
 
-def train_word2vec(corpus: Corpus, params: Word2VecParams, out: str | os.PathLike) -> Path:
+def train_word2vec(
+    corpus: Corpus,
+    params: Word2VecParams,
+    out: str | os.PathLike,
+    phrases: PhraseParams | None = None,
+) -> Path:
     """Train Word2Vec on ``corpus`` and write the model, output layer included, at
     ``out`` (replacing any model there). Returns the model's path. The token file
-    goes to a scratch folder beside ``out`` that a killed run's successor removes."""
+    goes to a scratch folder beside ``out`` that a killed run's successor removes.
+    With ``phrases``, phrases are learned from the corpus first and trained on as
+    single tokens; the table is stored in the model."""
     import gensim
 
     started = time.perf_counter()
     with scratch_directory(out) as scratch:
+        if phrases is not None:
+            corpus = phrase_corpus(corpus, phrases, scratch)
         model, counter, figures = fit_word2vec(corpus, params, scratch)
+    tokenizer, table = stored_tokenizer(corpus.tokenizer)
     layers, arrays = output_layer_arrays(model)
     seconds = time.perf_counter() - started
     return write_model(
         out,
         kind="word2vec",
-        words=list(model.wv.index_to_key),
+        words=[word.replace(_PHRASE_SPACE, " ") for word in model.wv.index_to_key],
         vectors=model.wv.vectors,
         counts=model.wv.expandos["count"],
         arrays=arrays,
         manifest={
-            "tokenizer": corpus.tokenizer.spec,
+            "tokenizer": tokenizer,
             "corpus": corpus.describe(sum(counter.values()), len(counter)),
             "params": {"sg": 1, **asdict(params)},
             "training": {
@@ -232,6 +255,7 @@ def train_word2vec(corpus: Corpus, params: Word2VecParams, out: str | os.PathLik
             "output_layers": layers,
         },
         dtype=params.dtype,
+        phrases=table,
     )
 
 

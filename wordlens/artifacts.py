@@ -24,6 +24,9 @@ A model is a directory::
                          syn1 float32 (V, d) (the V − 1 inner nodes of the Huffman
                          tree, and gensim's unused last row), hs_points int32 (V, L),
                          hs_codes int8 (V, L), hs_lengths int32 (V,), syn1neg float32 (V, d)
+      phrases.tsv        the learned phrase table, for models trained with phrases
+                         (:mod:`wordlens.corpus.phrases` reads and writes its text;
+                         the manifest's tokenizer names it by digest)
       neighbours_*.faiss approximate neighbour indexes, optional, described under the
                          manifest's ``neighbours`` field (:mod:`wordlens.neighbours`
                          writes them through :func:`add_files`)
@@ -105,6 +108,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WORDS = "words.txt"
+PHRASES = "phrases.tsv"
 STAMP = ".verified.json"
 #: How ``vectors`` may be stored: float16 halves the matrix (see the README's figures).
 DTYPES = ("float32", "float16")
@@ -350,6 +354,16 @@ class Model:
     def __len__(self) -> int:
         return len(self.words)
 
+    def phrases_text(self) -> str | None:
+        """The text of the model's phrase table (``phrases.tsv``, checked as every
+        listed file is when the model loaded), or None for a model without one."""
+        if PHRASES not in self.manifest["files"]:
+            return None
+        try:
+            return (self.path / PHRASES).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ModelFormatError(f"{_shown(self.path / PHRASES)}: unreadable ({error})") from None
+
     def watch(self, name: str) -> None:
         """Add the model file ``name``, memory-mapped by a caller (an index), to the
         files :meth:`check_unchanged` checks."""
@@ -532,6 +546,7 @@ def write_model(
     arrays: Mapping[str, np.ndarray] | None = None,
     manifest: Mapping[str, Any] | None = None,
     dtype: str = "float32",
+    phrases: str | None = None,
 ) -> Path:
     """Write a model directory atomically, replacing any model already at ``path``.
 
@@ -549,6 +564,8 @@ def write_model(
         ``training``, ``evaluation``, ``output_layers``, …).
     dtype : how ``vectors`` are stored, one of :data:`DTYPES`; ``norms`` are those of
         the stored rows, float32.
+    phrases : the text of the phrase table the tokenizer joins with
+        (``PhraseTable.to_text()``), stored as ``phrases.tsv``; None: no phrases.
 
     Returns the final path. The model is published already verified (its stamp
     written): its checksums are computed from the files as written.
@@ -593,6 +610,8 @@ def write_model(
 
     with publish_directory(path) as partial:
         (partial / WORDS).write_bytes(words_text)
+        if phrases is not None:
+            (partial / PHRASES).write_text(phrases, encoding="utf-8")
         for name, (array, as_dtype) in data.items():
             _save(partial / f"{name}.npy", array, as_dtype)
         document = {

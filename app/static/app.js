@@ -108,7 +108,8 @@ function renderModels(models) {
       element("td", { text: m.family }),
       element("td", { text: m.vocab_size.toLocaleString() }),
       element("td", { text: String(m.dim) }),
-      element("td", { text: m.tokenizer.name }),
+      element("td", { text: m.tokenizer.phrases && m.tokenizer.phrases.pairs
+        ? `${m.tokenizer.name} + ${m.tokenizer.phrases.pairs.toLocaleString()} phrases` : m.tokenizer.name }),
       element("td", { text: m.output_layers.join(", ") || "none" }),
       element("td", { text: m.training && m.training.seconds ? `${m.training.seconds.toFixed(1)} s` : "—" }),
       element("td", { text: score(e.wordsim353, "spearman_cosine") }),

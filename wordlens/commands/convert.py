@@ -11,6 +11,12 @@ the server answers those with a clear 409 error. Query words are matched as the
 ``--tokenizer`` normalises them: ``whitespace`` (default) keeps them exact and
 case-sensitive, as in word2vec's published files; ``--lowercase`` folds case (GloVe
 files are lower-case); ``english`` also applies that tokenizer's Unicode folding.
+
+Phrases: export writes a phrase's spaces as underscores ("new_york", the formats end
+a word at a space); import reads underscores joining two parts of a word as a phrase
+("New_York" → "New York", as GoogleNews spells phrases; ``--keep-underscores`` keeps
+them), and query words of such a model are spelt as phrases ("New_York" and "New
+York" both find it).
 """
 
 from __future__ import annotations
@@ -27,7 +33,13 @@ from wordlens.commands.options import (
     positive_int,
     tokenizer_from_args,
 )
-from wordlens.training.vector_formats import FORMATS, UNICODE_ERRORS, read_vectors, write_vectors
+from wordlens.training.vector_formats import (
+    FORMATS,
+    UNICODE_ERRORS,
+    phrases_from_underscores,
+    read_vectors,
+    write_vectors,
+)
 
 
 class Export:
@@ -72,6 +84,11 @@ class Import:
             default="strict",
             help="what to do with bytes that are not UTF-8",
         )
+        parser.add_argument(
+            "--keep-underscores",
+            action="store_true",
+            help="keep underscores inside words (default: 'New_York' is the phrase 'New York')",
+        )
         add_tokenizer_arguments(parser, default="whitespace")
         add_dtype_argument(parser)
         add_index_argument(parser)
@@ -89,14 +106,21 @@ class Import:
         if not args.file.is_file():
             raise ValueError(f"vectors file not found: {args.file}")
         words, vectors = read_vectors(args.file, args.format, args.limit, args.unicode_errors)
-        tokenizer = tokenizer_from_args(args)
+        spec = tokenizer_from_args(args).spec
+        if not args.keep_underscores:
+            words, kept = phrases_from_underscores(words)
+            if len(kept) < len(vectors):
+                print(f"{len(vectors) - len(kept):,} words left out: spelt as an earlier one")
+                vectors = vectors[kept]
+            if any(" " in word for word in words):
+                spec["phrases"] = []  # query words spelt as phrases; no table to join text
         path = write_model(
             args.out,
             kind="imported",
             words=words,
             vectors=vectors,
             manifest={
-                "tokenizer": tokenizer.spec,
+                "tokenizer": spec,
                 "source": {"file": str(args.file), "format": args.format, "limit": args.limit},
             },
             dtype=args.dtype,

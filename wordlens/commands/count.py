@@ -15,7 +15,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from wordlens.commands.options import add_corpus_arguments, positive_int, tokenizer_from_args
+from wordlens.commands.options import (
+    add_corpus_arguments,
+    add_phrase_arguments,
+    corpus_from_args,
+    phrase_params_from_args,
+    positive_int,
+)
 from wordlens.training.pmi import WEIGHTINGS
 
 COMMAND = ("count",)
@@ -34,6 +40,7 @@ def positive_number(text: str) -> float:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_corpus_arguments(parser)
+    add_phrase_arguments(parser)
     # Not required=True: argparse would then demand it of "count merge" too.
     parser.add_argument(
         "--out", metavar="COUNTS", help="counts folder to write (required); replaced atomically"
@@ -98,11 +105,19 @@ def counts_summary(path, seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from wordlens.artifacts import scratch_directory
     from wordlens.training.distributed import count_corpus
+    from wordlens.training.phrases import phrase_corpus
 
     if args.out is None:
         raise ValueError("count needs --out COUNTS, the counts folder to write")
     started = time.perf_counter()
+    corpus = corpus_from_args(args)
+    if phrases := phrase_params_from_args(args):
+        # Learned here, on one machine; the counting processes get the table with
+        # the tokenizer's spec, and the counts keep it for the model.
+        with scratch_directory(args.out) as scratch:
+            corpus = phrase_corpus(corpus, phrases, scratch)
     bars: list[tqdm] = []  # opened at the first report: errors found before show none
 
     def progress(done: int, total: int) -> None:
@@ -113,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = count_corpus(
             args.corpus,
-            tokenizer=tokenizer_from_args(args),
+            tokenizer=corpus.tokenizer,
             text_field=args.text_field,
             out=args.out,
             window=args.window,

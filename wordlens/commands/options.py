@@ -83,6 +83,48 @@ def corpus_from_args(args: argparse.Namespace) -> Corpus:
     return Corpus(args.corpus, tokenizer_from_args(args), text_field=args.text_field)
 
 
+def add_phrase_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--phrases`` and its settings, read back by :func:`phrase_params_from_args`."""
+    from wordlens.training.phrases import PhraseParams
+
+    defaults = PhraseParams()
+    parser.add_argument(
+        "--phrases",
+        action="store_true",
+        help="learn phrases (adjacent pairs with high normalised PMI, e.g. 'new york') "
+        "from the corpus first, and treat them as single words",
+    )
+    parser.add_argument(
+        "--phrase-threshold",
+        type=float,
+        default=defaults.threshold,
+        help="with --phrases: join pairs whose normalised PMI is above this, in (-1, 1) "
+        "(%(default)s)",
+    )
+    parser.add_argument(
+        "--phrase-min-count",
+        type=positive_int,
+        default=defaults.min_count,
+        help="with --phrases: join pairs seen at least this many times (%(default)s)",
+    )
+    parser.add_argument(
+        "--phrase-passes",
+        type=positive_int,
+        default=defaults.passes,
+        help="with --phrases: passes of joining; pass 2 joins phrases into longer ones "
+        "(%(default)s)",
+    )
+
+
+def phrase_params_from_args(args: argparse.Namespace):
+    """The :class:`~wordlens.training.phrases.PhraseParams` of ``--phrases``, or None."""
+    from wordlens.training.phrases import PhraseParams
+
+    if not args.phrases:
+        return None
+    return PhraseParams(args.phrase_threshold, args.phrase_min_count, args.phrase_passes)
+
+
 def add_output_argument(parser: argparse.ArgumentParser, default_name: str) -> None:
     """``--out DIR``: where the model is written (default: models directory / name)."""
     parser.add_argument(

@@ -22,10 +22,12 @@ import argparse
 from wordlens.commands.options import (
     add_corpus_arguments,
     add_index_argument,
+    add_phrase_arguments,
     add_training_arguments,
     build_index,
     corpus_from_args,
     output_path,
+    phrase_params_from_args,
     positive_int,
 )
 from wordlens.corpus import DEFAULT_ENGLISH
@@ -138,6 +140,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="rotate the new vectors onto this older model's (orthogonal Procrustes over "
         "the shared words) and report how far neighbours moved",
     )
+    add_phrase_arguments(parser)
     add_index_argument(parser)
 
 
@@ -151,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
 
         if args.corpus is not DEFAULT_ENGLISH:
             raise ValueError("give --counts or --corpus, not both")
+        if args.phrases:
+            raise ValueError(
+                "--phrases applies when counting: use 'wordlens count --phrases', "
+                "whose counts carry their phrase table to the model"
+            )
         counts = load_counts(args.counts)
         window = counts.window if window is None else window
         weighting = counts.weighting if weighting is None else weighting
@@ -176,7 +184,9 @@ def run(args: argparse.Namespace) -> int:
     )
     out = output_path(args, "pmi")
     if counts is None:
-        path = train_pmi(corpus_from_args(args), params, out, args.align_to)
+        path = train_pmi(
+            corpus_from_args(args), params, out, args.align_to, phrase_params_from_args(args)
+        )
     else:
         path = train_pmi_counts(counts, params, out, args.align_to)
     build_index(path, args.index)

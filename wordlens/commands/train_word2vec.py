@@ -14,10 +14,12 @@ import argparse
 from wordlens.commands.options import (
     add_corpus_arguments,
     add_index_argument,
+    add_phrase_arguments,
     add_training_arguments,
     build_index,
     corpus_from_args,
     output_path,
+    phrase_params_from_args,
     positive_int,
 )
 from wordlens.training.word2vec import Word2VecParams, train_word2vec
@@ -82,6 +84,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.workers,
         help="training threads (default: all cores)",
     )
+    add_phrase_arguments(parser)
     add_index_argument(parser)
 
 
@@ -104,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         dtype=args.dtype,
     )
-    path = train_word2vec(corpus_from_args(args), params, output_path(args, "word2vec"))
+    path = train_word2vec(
+        corpus_from_args(args),
+        params,
+        output_path(args, "word2vec"),
+        phrases=phrase_params_from_args(args),
+    )
     build_index(path, args.index)
     report_model(path, evaluate=not args.no_evaluate)
     return 0
