@@ -7,8 +7,9 @@ YAKE's (``pip install yake``; n-grams up to 3 words; Chinese documents are given
 it segmented by jieba, words joined by spaces, since YAKE splits on white space).
 
 A keyword matches a gold one when equal after lower-casing (and, in Chinese, without
-spaces). A gold keyword is a phrase when the model's tokenizer splits it in several
-tokens; a model whose tokenizer joins phrases (a phrase table) can find them.
+spaces). A gold keyword is a phrase when the model's tokenizer without its phrase
+table splits it in several tokens; a model whose tokenizer joins phrases (a phrase
+table) can find them.
 
     .venv/bin/python bench/keyphrase_eval.py models/pmi models/word2vec \
         models/word2vec-zh --diversity 0 0.3 --yake
@@ -24,6 +25,8 @@ from common import ROOT, table
 
 from wordlens.app.engine import WordModel
 from wordlens.artifacts import load_model
+from wordlens.corpus import Tokenizer
+from wordlens.corpus.phrases import PhraseTokenizer
 
 GOLD = ROOT / "tests/data/keyphrases.tsv"
 LANGUAGE = {"english": "en", "jieba": "zh"}
@@ -82,8 +85,14 @@ def main() -> None:
         language = LANGUAGE[model.tokenizer.name]
         documents = gold_documents(language)
 
-        def is_phrase(keyword: str, model: WordModel = model) -> bool:
-            return len(model.tokenizer(keyword)) > 1
+        # A phrase is several words to the tokenizer without a phrase table, whatever
+        # this model's table joins.
+        words = model.tokenizer
+        if isinstance(words, PhraseTokenizer):
+            words = words.base
+
+        def is_phrase(keyword: str, words: Tokenizer = words) -> bool:
+            return len(words(keyword)) > 1
 
         for diversity in args.diversity:
 
