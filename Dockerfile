@@ -61,13 +61,15 @@ RUN for model in pmi word2vec; do \
       /opt/wordlens/bin/python -m wordlens -q evaluate /models/$model --save >/dev/null || exit 1; \
     done
 
-# The sources the server runs, compiled once; the corpus files stay out.
+# The sources the server runs, compiled once; the corpus files stay out (the
+# stop-word lists, which keywords and phrases read, stay in).
 FROM base AS sources
 WORKDIR /opt/wordlens-src
 COPY wordlens ./wordlens
 COPY app ./app
 COPY training ./training
 COPY corpus/*.py ./corpus/
+COPY corpus/stopwords ./corpus/stopwords
 RUN mkdir bin \
     && printf '#!/opt/wordlens/bin/python\nimport sys\nfrom wordlens.cli import main\nif __name__ == "__main__":\n    sys.exit(main())\n' \
        > bin/wordlens \
