@@ -76,8 +76,12 @@ def test_service_endpoints(client):
     }
     models = {m["name"]: m for m in client.get("/models").json()}
     assert {name: (m["kind"], m["family"], m["queries"]) for name, m in models.items()} == {
-        "pmi": ("pmi", "pmi", ["similarity", "context_similarity", "keywords", "correlation"]),
-        "word2vec": ("word2vec", "hs", ["similarity", "context_similarity", "keywords"]),
+        "pmi": (
+            "pmi",
+            "pmi",
+            ["similarity", "context_similarity", "keywords", "correlation", "infer"],
+        ),
+        "word2vec": ("word2vec", "hs", ["similarity", "context_similarity", "keywords", "infer"]),
         "imported": ("imported", "vectors", ["similarity"]),
     }
     assert models["pmi"]["kind"] == "pmi" and models["pmi"]["vocab_size"] == len(WORDS)
