@@ -454,18 +454,35 @@ class _Word2Vec(Family):
         return Window((size - np.arange(size, dtype=np.float64)) / size, keep_places=False)
 
     @cached_property
-    def vector_prior(self) -> tuple[np.ndarray, np.ndarray]:
-        """The Gaussian prior of an inferred vector: the mean (d,) and precision
-        (1 / variance, (d,)) of the model's vectors, dimension by dimension."""
-        mean = np.zeros(self.vectors.shape[1])
+    def prior_precision(self) -> np.ndarray:
+        """The precision (d,) of the Gaussian prior of an inferred vector: zero mean
+        (the mean of the model's vectors is a direction every word shares; pulling
+        towards it made inferred vectors hubs: 0.40 top-10 hits against 0.65 on 57
+        words, bench/bench_infer.py) and, per dimension, 1 / the mean square of the
+        model's vectors."""
         square = np.zeros(self.vectors.shape[1])
         for block in row_blocks(len(self.vectors), self.vectors.shape[1]):
             part = self.vectors[block].astype(np.float64)
-            mean += part.sum(axis=0)
             square += (part * part).sum(axis=0)
-        mean /= len(self.vectors)
-        variance = np.maximum(square / len(self.vectors) - mean * mean, 1e-12)
-        return mean, 1 / variance
+        return len(self.vectors) / np.maximum(square, 1e-12)
+
+    @cached_property
+    def kept(self) -> np.ndarray:
+        """How often training kept each word (V,): gensim's downsampling of frequent
+        words, (sqrt(n / t) + 1)·t / n capped at 1 with t = sample × total count; the
+        evidence is weighted alike, so that "the" and "of" count as training saw them."""
+        counts = np.exp(self.log_counts)
+        sample = float(self.params.get("sample", 0) or 0)
+        if sample <= 0:
+            return np.ones_like(counts)
+        threshold = sample * counts.sum()
+        return np.minimum((np.sqrt(counts / threshold) + 1) * threshold / counts, 1.0)
+
+    def _fit(
+        self, rows: np.ndarray, half: np.ndarray, linear: np.ndarray, iterations: int
+    ) -> tuple[np.ndarray, int]:
+        precision = self.prior_precision
+        return fit_logistic(rows, half, linear, np.zeros_like(precision), precision, iterations)
 
 
 class HierarchicalSoftmax(_Word2Vec):
@@ -527,15 +544,16 @@ class HierarchicalSoftmax(_Word2Vec):
 
     def infer(self, evidence: Evidence, iterations: int, exclude: int | None = None) -> Fit:
         """MAP of Σ_c a_c log p(c | w) over the context words' Huffman paths, the tree
-        (``syn1``) fixed. Confidence: Σ_c a_c (log p(c | w) − log p(c)) / Σ_c a_c, the
-        PMI the vector gives its contexts (the word's own row is on no path: the
+        (``syn1``) fixed, a_c the window weights times :attr:`kept`. Confidence:
+        Σ_c a_c (log p(c | w) − log p(c)) / Σ_c a_c, the PMI the vector gives its
+        contexts (the word's own row is on no path: the
         inner nodes belong to no word)."""
-        rows, half, linear = self.tree.path_weights(evidence.rows, evidence.weights)
-        mean, precision = self.vector_prior
-        vector, steps = fit_logistic(rows, half, linear, mean, precision, iterations)
-        likelihood = self.tree.log_prob_sum(vector[None], evidence.rows, evidence.weights)[0]
-        prior = evidence.weights @ self.log_prior[evidence.rows]
-        return Fit(vector, float((likelihood - prior) / evidence.weights.sum()), steps)
+        weights = evidence.weights * self.kept[evidence.rows]
+        rows, half, linear = self.tree.path_weights(evidence.rows, weights)
+        vector, steps = self._fit(rows, half, linear, iterations)
+        likelihood = self.tree.log_prob_sum(vector[None], evidence.rows, weights)[0]
+        prior = weights @ self.log_prior[evidence.rows]
+        return Fit(vector, float((likelihood - prior) / weights.sum()), steps)
 
 
 class NegativeSampling(_Word2Vec):
@@ -587,16 +605,14 @@ class NegativeSampling(_Word2Vec):
         noise = np.exp(self.noise_exponent * self.log_counts)
         if exclude is not None:
             noise[exclude] = 0
-        turned = negatives * evidence.weights.sum() * noise / noise.sum()
+        weights = evidence.weights * self.kept[evidence.rows]
+        turned = negatives * weights.sum() * noise / noise.sum()
         through = turned.copy()
-        through[evidence.rows] += evidence.weights
-        mean, precision = self.vector_prior
+        through[evidence.rows] += weights
         half = through / 2
-        vector, steps = fit_logistic(
-            self.contexts, half, half - turned, mean, precision, iterations
-        )
+        vector, steps = self._fit(self.contexts, half, half - turned, iterations)
         dots = self.contexts[evidence.rows].astype(np.float64) @ vector
-        confidence = evidence.weights @ dots / evidence.weights.sum() + np.log(negatives)
+        confidence = weights @ dots / weights.sum() + np.log(negatives)
         return Fit(vector, float(confidence), steps)
 
 

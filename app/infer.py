@@ -2,10 +2,10 @@
 
 A request gives ``contexts``, texts in which the unknown word occurs. Its occurrences
 are the spans written in square brackets (``"a cup of [flurb] this morning"``), or,
-in a text without brackets, the tokens equal to ``word`` once folded by the model's
-tokenizer. The context words of an occurrence are the vocabulary words within the
-model's training window around it, each weighted as training weighted it
-(:class:`Window`); all occurrences add up to the :class:`Evidence`.
+in a text where no brackets hold ``word``, the tokens equal to it once folded by the
+model's tokenizer (brackets around other words are plain text). The context words
+of an occurrence are the vocabulary words within the model's training window around
+it, each weighted as training weighted it (:class:`Window`); all occurrences add up to the :class:`Evidence`.
 
 The fit holds everything the model learnt fixed and finds the one vector that
 explains the evidence best, in the model's own terms (the family's ``infer``):
@@ -95,6 +95,9 @@ def occurrences(
     the word (normalised). InvalidQueryError when the text has no occurrence, or its
     brackets name another word than ``word``."""
     pieces = MARKER.split(text)
+    marked = {normalize(name.strip()) for name in pieces[1::2]}
+    if word is not None and normalize(word) not in marked:
+        pieces = [text]  # brackets that mark another word are plain text
     if len(pieces) == 1:
         if word is None:
             raise InvalidQueryError(
@@ -106,20 +109,22 @@ def occurrences(
         if None not in tokens:
             raise InvalidQueryError(f"the context does not contain {word!r}: {text[:80]!r}")
         return tokens, target
-    marked = {normalize(name.strip()) for name in pieces[1::2]}
     target = normalize(word) if word is not None else min(marked)
-    if marked != {target}:
+    if word is None and len(marked) > 1:
         raise InvalidQueryError(
-            f"the brackets of a context mark {sorted(marked)!r}, not {target!r}: "
-            "mark only the unknown word"
+            f"the brackets of a context mark {sorted(marked)!r}: mark only the unknown "
+            "word, or give it as `word`"
         )
-    tokens = []
+    tokens, plain = [], ""
     for i, piece in enumerate(pieces):
-        if i % 2:
-            tokens.append(None)
+        if i % 2 == 0:
+            plain += piece
+        elif normalize(piece.strip()) != target:
+            plain += f"[{piece}]"  # another word's brackets: text
         else:
-            tokens += tokenize(piece)
-    return tokens, target
+            tokens += [*tokenize(plain), None]
+            plain = ""
+    return [*tokens, *tokenize(plain)], target
 
 
 def evidence(

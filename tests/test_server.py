@@ -440,3 +440,30 @@ def test_the_document_states_the_limits_and_the_strict_forms(models_dir):
     related = document["paths"]["/related"]["get"]["parameters"]
     assert next(p for p in related if p["name"] == "topn")["schema"]["maximum"] == 50
     assert set(document["paths"]["/keywords"]["post"]["responses"]) >= {"404", "413", "422"}
+
+
+def test_infer(client, engine):
+    contexts = ["The [flurb] said Friday an investigation of the election", "the [flurb] said"]
+    body = client.post("/infer", json={"contexts": contexts, "model": "word2vec", "topn": 5})
+    assert body.status_code == 200, body.text
+    found = body.json()
+    expected = engine.get("word2vec").infer(contexts, topn=5)
+    assert found["word"] == "flurb" and found["method"] == "hs" and not found["known"]
+    assert found["vector"] == pytest.approx(expected.vector.tolist(), rel=1e-6)
+    assert pairs({"neighbours": found["similar"]}) == expected.similar
+    assert found["occurrences"] == 2
+    assert client.post("/infer", json={"contexts": contexts, "model": "word2vec"}).json() == (
+        client.post("/infer", json={"contexts": contexts, "model": "word2vec"}).json()
+    )
+    body = error(
+        client.post("/infer", json={"contexts": contexts, "model": "imported"}),
+        409,
+        "unsupported_query",
+    )
+    error(client.post("/infer", json={"contexts": ["no marker"]}), 422, "invalid_query")
+    error(client.post("/infer", json={"contexts": ["a b"], "word": "c"}), 422, "invalid_query")
+    error(client.post("/infer", json={"contexts": []}), 422, "invalid_request")
+    error(client.post("/infer", json={"contexts": "a [b] c"}), 422, "invalid_request")
+    too_many = error(client.post("/infer", json={"contexts": ["[b] w1"] * 1001}), 413, "too_large")
+    assert too_many["limit"] == 1000
+    assert "/infer" in client.get("/openapi.json").json()["paths"]
