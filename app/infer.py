@@ -5,7 +5,8 @@ are the spans written in square brackets (``"a cup of [flurb] this morning"``), 
 in a text where no brackets hold ``word``, the tokens equal to it once folded by the
 model's tokenizer (brackets around other words are plain text). The context words
 of an occurrence are the vocabulary words within the model's training window around
-it, each weighted as training weighted it (:class:`Window`); all occurrences add up to the :class:`Evidence`.
+it, each weighted as training weighted it (:class:`Window`); all occurrences add up
+to the :class:`Evidence`.
 
 The fit holds everything the model learnt fixed and finds the one vector that
 explains the evidence best, in the model's own terms (the family's ``infer``):
