@@ -2,6 +2,8 @@
 tiny trained models: a known word's own corpus sentences, its row left out of the
 fit, give a vector near it, for each family; bad requests are refused."""
 
+import json
+
 import numpy as np
 import pytest
 from conftest import train
@@ -80,3 +82,13 @@ def test_bad_requests(models):
     with pytest.raises(LimitExceededError) as error:
         small.infer(["the [flurb] said"] * 3)
     assert error.value.details["limit"] == 2
+
+
+def test_command_line(trained_models, capsys):
+    from wordlens.cli import main
+
+    model = str(trained_models / "word2vec")
+    assert main(["infer", "--model", model, "--json", "the [flurb] said", "a [flurb] jury"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["word"] == "flurb" and answer["occurrences"] == 2
+    assert len(answer["similar"]) == 10 and answer["method"] == "hs"
