@@ -51,6 +51,7 @@ from wordlens.app.families import (
     UnitRows,
     family_of,
 )
+from wordlens.app.infer import check_contexts, evidence, occurrences
 from wordlens.app.keywords import (
     KeywordExtractor,
     KeywordOptions,
@@ -68,6 +69,7 @@ __all__ = [
     "SUGGESTED_WORDS",
     "Answer",
     "Engine",
+    "Inferred",
     "Limits",
     "Neighbours",
     "QueryVectors",
@@ -114,7 +116,10 @@ class Limits:
     tokenising; ``max_keyword_products`` the work of one text's keyword scores, in
     products of two vectors (hierarchical softmax: candidate words × tree nodes on
     the text's paths; the other families one per token and candidate);
-    ``max_effort`` the search effort (the index's candidate list) of one query.
+    ``max_effort`` the search effort (the index's candidate list) of one query;
+    ``max_infer_contexts`` the contexts of one ``infer`` query (their characters in
+    all ``max_text_chars``, their tokens ``max_tokens``), and
+    ``max_infer_iterations`` its optimiser's steps (Word2Vec; a bound, not an error).
 
     A batch of queries (``most_similar_batch``, ``related_batch``) holds at most
     ``max_batch_queries`` queries, ``max_batch_words`` query words in all (and
@@ -132,6 +137,8 @@ class Limits:
     max_batch_words: int = 10_000
     max_batch_neighbours: int = 100_000
     max_effort: int = 4096
+    max_infer_contexts: int = 1000
+    max_infer_iterations: int = 200
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,28 @@ class QueryVectors:
 
 
 Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """A vector inferred for ``word`` by :meth:`WordModel.infer`: ``vector`` (d,)
+    float32; ``similar`` its nearest words by cosine; ``confidence`` the mean PMI
+    (nats) it gives its context words; ``method`` the family (pmi, hs, ns);
+    ``occurrences`` of the word found, distinct ``context_words`` used, ``unknown``
+    context tokens skipped; optimiser ``iterations``; ``known``: the word is in the
+    vocabulary (then ``left_out`` says whether its own row was kept out of the fit)."""
+
+    word: str
+    vector: np.ndarray
+    similar: Neighbours
+    confidence: float
+    method: str
+    occurrences: int
+    context_words: int
+    unknown: list[str]
+    iterations: int
+    known: bool
+    left_out: bool
 
 
 def _best(
@@ -777,10 +806,17 @@ class WordModel:
         return Neighbours(self._ranked(scores[None], topn, [rows_pos + rows_neg])[0], "exact")
 
     def similar_by_vector(
-        self, vector: Sequence[float], topn: int = 10, restrict_vocab: int | None = None
+        self,
+        vector: Sequence[float],
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+        effort: int | None = None,
     ) -> Neighbours:
-        """Words closest by cosine to a raw vector of the model's dimension."""
+        """Words closest by cosine to a raw vector of the model's dimension; from the
+        model's neighbour index as for :meth:`most_similar` (``exact``, ``effort``)."""
         self.check_topn(topn)
+        self._check_effort(effort)
         if len(vector) != self.vectors.shape[1]:  # before converting a list of any length
             raise InvalidQueryError(
                 f"vector has {len(vector):,} components, the model has {self.vectors.shape[1]}"
@@ -794,7 +830,18 @@ class WordModel:
         if not np.isfinite(length) or length == 0:
             raise InvalidQueryError("the vector must be finite and non-zero")
         limit = self._restricted(restrict_vocab)
-        scores = self.unit.scores((query / length).astype(np.float32), limit)
+        unit = query / length
+        if not exact:
+
+            def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
+                return self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows)
+
+            (found,) = self._index_neighbours(
+                "cosine", unit.astype(np.float32)[None], topn, limit, [[]], effort, rescore
+            )
+            if found is not None:
+                return found
+        scores = self.unit.scores(unit.astype(np.float32), limit)
         return Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
 
     def doesnt_match(self, words: Sequence[str]) -> str:
@@ -1042,6 +1089,78 @@ class WordModel:
             self.limits.max_keyword_products,
             budget,
             located,
+        )
+
+    # ------------------------------------------------------ inferred vectors
+
+    def infer(
+        self,
+        contexts: Sequence[str],
+        word: str | None = None,
+        topn: int = 10,
+        leave_out: bool = False,
+        exact: bool = False,
+        effort: int | None = None,
+    ) -> Inferred:
+        """A vector for ``word`` (usually outside the vocabulary) from texts it occurs
+        in (see :mod:`wordlens.app.infer` for the forms: ``[word]`` marks, or
+        ``word``), fitted by the model's family with all it learnt held fixed, and its
+        ``topn`` nearest words by cosine (:meth:`similar_by_vector`; ``exact``,
+        ``effort`` as there). ``leave_out``: a known word's own row takes no part in
+        the fit (leave-one-out evaluation; it stays among the neighbours).
+
+        InvalidQueryError for a context without the word or with no vocabulary word
+        within the window; LimitExceededError beyond ``max_infer_contexts``, or
+        ``max_text_chars`` characters or ``max_tokens`` tokens in all;
+        UnsupportedQueryError for a family that cannot infer (imported vectors)."""
+        self.family.require("infer")
+        self.check_topn(topn)
+        self._check_effort(effort)
+        limits = self.limits
+        check_contexts(contexts, limits.max_infer_contexts, limits.max_text_chars)
+        token_lists, target, tokens = [], None, 0
+        for position, text in enumerate(contexts):
+            try:
+                found, name = occurrences(text, word, self.tokenize, self.normalize)
+            except InvalidQueryError as error:
+                raise InvalidQueryError(f"context {position}: {error.message}") from None
+            if target is not None and name != target:
+                raise InvalidQueryError(
+                    f"context {position} marks {name!r}, context 0 {target!r}: "
+                    "one unknown word per query"
+                )
+            target, tokens = name, tokens + len(found)
+            if tokens > limits.max_tokens:
+                raise LimitExceededError(
+                    f"contexts of more than {limits.max_tokens:,} tokens in all; the limit "
+                    f"is {limits.max_tokens:,}",
+                    limit=limits.max_tokens,
+                )
+            token_lists.append(found)
+        assert target is not None  # at least one context
+        row = int(self.words.lookup([target])[0])
+        exclude = row if leave_out and row >= 0 else None
+        found_evidence = evidence(
+            token_lists, self.words.lookup, self.family.infer_window(), exclude
+        )
+        if not len(found_evidence.rows):
+            raise InvalidQueryError(
+                f"no word of the vocabulary within the window around {target!r}",
+                unknown=found_evidence.unknown,
+            )
+        fit = self.family.infer(found_evidence, limits.max_infer_iterations, exclude)
+        return Inferred(
+            word=target,
+            vector=fit.vector.astype(np.float32),
+            similar=self.similar_by_vector(fit.vector.tolist(), topn, exact=exact, effort=effort),
+            confidence=fit.confidence,
+            method=self.family.name,
+            occurrences=found_evidence.occurrences,
+            context_words=len(found_evidence.rows),
+            unknown=found_evidence.unknown,
+            iterations=fit.iterations,
+            known=row >= 0,
+            left_out=exclude is not None,
         )
 
     # ---------------------------------------------------- sentence similarity

@@ -47,8 +47,9 @@ from typing import ClassVar, Literal, get_args
 
 import numpy as np
 
-from wordlens.app.blocks import products
+from wordlens.app.blocks import products, row_blocks
 from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
+from wordlens.app.infer import Evidence, Fit, Window, fit_logistic, pmi_targets
 from wordlens.app.output_layer import LOG_PROB_ALL_BYTES, HuffmanTree
 from wordlens.artifacts import Model
 
@@ -130,6 +131,7 @@ QUERIES = {
     "trained with wordlens)",
     "keywords": "an output layer and word counts (a PMI or Word2Vec model trained with wordlens)",
     "correlation": "a PMI model, whose inner products estimate PMI",
+    "infer": "an output layer and word counts (a PMI or Word2Vec model trained with wordlens)",
 }
 
 
@@ -260,6 +262,7 @@ class Family:
     def __init__(self, model: Model):
         self.model_name = model.name
         self.vectors = np.asarray(model.vectors)
+        self.params: dict = model.manifest.get("params", {})
 
     @classmethod
     def fits(cls, model: Model) -> bool:
@@ -371,6 +374,16 @@ class Family:
         """Su's correlation similarity over the ``n`` most frequent words."""
         raise self._refusal("correlation")
 
+    def infer_window(self) -> Window:
+        """The window training laid around each word (see :mod:`wordlens.app.infer`)."""
+        raise self._refusal("infer")
+
+    def infer(self, evidence: Evidence, iterations: int, exclude: int | None = None) -> Fit:
+        """The vector that best explains ``evidence`` with everything the model learnt
+        held fixed, in at most ``iterations`` optimiser steps; the row ``exclude`` (a
+        word's own, for leave-one-out evaluation) takes no part in the fit."""
+        raise self._refusal("infer")
+
 
 class VectorsOnly(Family):
     """Imported vectors, or any model without counts and an output layer: cosine only."""
@@ -382,12 +395,13 @@ class PMIInnerProduct(Family):
 
     name = "pmi"
     description = "PMI vectors: inner products estimate PMI"
-    queries = ("context_similarity", "keywords", "correlation")
+    queries = ("context_similarity", "keywords", "correlation", "infer")
     keyword_variants = ("default", "cosine")
 
     def __init__(self, model: Model):
         super().__init__(model)
         self.norms = np.asarray(model.norms)
+        self._counts = model.counts
         self._lock = threading.Lock()
         self._correlation: OrderedDict[int, CorrelationBasis] = OrderedDict()
 
@@ -458,11 +472,55 @@ class PMIInnerProduct(Family):
                 self._correlation.popitem(last=False)
         return basis
 
+    def infer_window(self) -> Window:
+        size = int(self.params.get("window", 8))
+        distance = np.arange(1, size + 1, dtype=np.float64)
+        weights = 1 / distance if self.params.get("weighting") == "distance" else np.ones(size)
+        return Window(weights, keep_places=True)
+
+    @cached_property
+    def _gram(self) -> np.ndarray:
+        """VᵀV (d, d) float64: one pass over the vectors, a block at a time."""
+        dim = self.vectors.shape[1]
+        gram = np.zeros((dim, dim))
+        for block in row_blocks(len(self.vectors), dim):
+            part = self.vectors[block].astype(np.float64)
+            gram += part.T @ part
+        return gram
+
+    @cached_property
+    def _priors(self) -> tuple[np.ndarray, np.ndarray]:
+        """p(c), the unigram distribution (V,), and the context distribution p(c)^cds
+        normalised, both float64."""
+        counts = np.maximum(np.asarray(self._counts, dtype=np.float64), 1)
+        smoothed = counts ** float(self.params.get("cds", 1.0))
+        return counts / counts.sum(), smoothed / smoothed.sum()
+
+    def infer(self, evidence: Evidence, iterations: int, exclude: int | None = None) -> Fit:
+        """Least squares over the new row of the shifted positive PMI matrix: the
+        targets y (:func:`~wordlens.app.infer.pmi_targets`, one occurrence's window
+        weight as the prior's pseudo-count) for the context words, 0 for every other
+        word, fitted by v = (VᵀV + ρI)⁻¹ Σ_c y_c v_c (ρ = 10⁻⁶ of the mean eigenvalue
+        keeps it solvable). A closed form: no iterations."""
+        prior, context_prior = self._priors
+        pseudo = 2 * float(self.infer_window().weights.sum())
+        shift = float(self.params.get("shift_k", 1.0))
+        targets = pmi_targets(evidence, prior, context_prior, pseudo, shift)
+        rows = self.vectors[evidence.rows].astype(np.float64)
+        gram = self._gram
+        if exclude is not None:
+            own = self.vectors[exclude].astype(np.float64)
+            gram = gram - np.outer(own, own)
+        ridge = 1e-6 * np.trace(gram) / len(gram)
+        vector = np.linalg.solve(gram + ridge * np.eye(len(gram)), rows.T @ targets)
+        confidence = evidence.weights @ (rows @ vector) / evidence.weights.sum()
+        return Fit(vector, float(confidence), 0)
+
 
 class _Word2Vec(Family):
     """Shared by the Word2Vec families: log p(b) from the corpus counts."""
 
-    queries = ("context_similarity", "keywords")
+    queries = ("context_similarity", "keywords", "infer")
     keyword_variants = ("default",)
     prior_weighted = True
     layer: ClassVar[str]
@@ -528,6 +586,43 @@ class _Word2Vec(Family):
     ) -> np.ndarray:
         """Su's score of rows_a[i] → rows_b[i], computed exactly in float64, (n,)."""
         raise NotImplementedError
+
+    def infer_window(self) -> Window:
+        # gensim draws each word's window uniformly from 1 … window: a word at
+        # distance d is seen with probability (window − d + 1) / window.
+        size = int(self.params.get("window", 5))
+        return Window((size - np.arange(size, dtype=np.float64)) / size, keep_places=False)
+
+    @cached_property
+    def prior_precision(self) -> np.ndarray:
+        """The precision (d,) of the Gaussian prior of an inferred vector: zero mean
+        (the mean of the model's vectors is a direction every word shares; pulling
+        towards it made inferred vectors hubs: 0.40 top-10 hits against 0.65 on 57
+        words, bench/bench_infer.py) and, per dimension, 1 / the mean square of the
+        model's vectors."""
+        square = np.zeros(self.vectors.shape[1])
+        for block in row_blocks(len(self.vectors), self.vectors.shape[1]):
+            part = self.vectors[block].astype(np.float64)
+            square += (part * part).sum(axis=0)
+        return len(self.vectors) / np.maximum(square, 1e-12)
+
+    @cached_property
+    def kept(self) -> np.ndarray:
+        """How often training kept each word (V,): gensim's downsampling of frequent
+        words, (sqrt(n / t) + 1)·t / n capped at 1 with t = sample × total count; the
+        evidence is weighted alike, so that "the" and "of" count as training saw them."""
+        counts = np.exp(self.log_counts)
+        sample = float(self.params.get("sample", 0) or 0)
+        if sample <= 0:
+            return np.ones_like(counts)
+        threshold = sample * counts.sum()
+        return np.minimum((np.sqrt(counts / threshold) + 1) * threshold / counts, 1.0)
+
+    def _fit(
+        self, rows: np.ndarray, half: np.ndarray, linear: np.ndarray, iterations: int
+    ) -> tuple[np.ndarray, int]:
+        precision = self.prior_precision
+        return fit_logistic(rows, half, linear, np.zeros_like(precision), precision, iterations)
 
 
 class HierarchicalSoftmax(_Word2Vec):
@@ -620,6 +715,19 @@ class HierarchicalSoftmax(_Word2Vec):
         # each pair walks the token's path: at most the tree's depth products
         return len(tokens) * len(keywords) * self.tree.depth
 
+    def infer(self, evidence: Evidence, iterations: int, exclude: int | None = None) -> Fit:
+        """MAP of Σ_c a_c log p(c | w) over the context words' Huffman paths, the tree
+        (``syn1``) fixed, a_c the window weights times :attr:`kept`. Confidence:
+        Σ_c a_c (log p(c | w) − log p(c)) / Σ_c a_c, the PMI the vector gives its
+        contexts (the word's own row is on no path: the
+        inner nodes belong to no word)."""
+        weights = evidence.weights * self.kept[evidence.rows]
+        rows, half, linear = self.tree.path_weights(evidence.rows, weights)
+        vector, steps = self._fit(rows, half, linear, iterations)
+        likelihood = self.tree.log_prob_sum(vector[None], evidence.rows, weights)[0]
+        prior = weights @ self.log_prior[evidence.rows]
+        return Fit(vector, float((likelihood - prior) / weights.sum()), steps)
+
 
 class NegativeSampling(_Word2Vec):
     """Word2Vec skip-gram with negative sampling only: the ``syn1neg`` context rows."""
@@ -673,6 +781,26 @@ class NegativeSampling(_Word2Vec):
     ) -> np.ndarray:
         keyword_rows = self.vectors[keywords].astype(np.float64)
         return (keyword_rows @ self.contexts[tokens].astype(np.float64).T) * weights  # v_w·c_u
+
+    def infer(self, evidence: Evidence, iterations: int, exclude: int | None = None) -> Fit:
+        """MAP of Σ_c a_c [log σ(w·c_c) + k E_{n∼noise} log σ(−w·c_n)], ``syn1neg``
+        fixed: the expected negatives over the whole noise distribution
+        n(c)^β / Σ n^β (no sampling, so the same answer every time; the word's own
+        row ``exclude`` is no noise word). Confidence: the mean w·c_c + log k, Levy and
+        Goldberg's estimate of PMI(w, c)."""
+        negatives = float(self.params.get("negative", 5))
+        noise = np.exp(self.noise_exponent * self.log_counts)
+        if exclude is not None:
+            noise[exclude] = 0
+        weights = evidence.weights * self.kept[evidence.rows]
+        turned = negatives * weights.sum() * noise / noise.sum()
+        through = turned.copy()
+        through[evidence.rows] += weights
+        half = through / 2
+        vector, steps = self._fit(self.contexts, half, half - turned, iterations)
+        dots = self.contexts[evidence.rows].astype(np.float64) @ vector
+        confidence = weights @ dots / weights.sum() + np.log(negatives)
+        return Fit(vector, float(confidence), steps)
 
 
 #: Every family, in the order they are tried; the first that fits a model answers for it.

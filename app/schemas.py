@@ -144,6 +144,25 @@ class Neighbour(BaseModel):
     score: float
 
 
+class Inferred(BaseModel):
+    model: str
+    word: str = Field(description="the word, folded by the model's tokenizer")
+    method: str = Field(description="the fit: pmi, hs or ns (the model's family)")
+    known: bool = Field(description="the word is in the vocabulary (the fit ignores its vector)")
+    confidence: float = Field(
+        description="the mean PMI (nats) the inferred vector gives its context words by "
+        "the model's own estimate (PMI: ⟨v, v_c⟩; hs: log p(c|w) − log p(c); ns: "
+        "w·c + log k): higher means the contexts pin the word down better (README)"
+    )
+    vector: list[float] = Field(description="the inferred vector, of the model's dimension")
+    similar: list[Neighbour] = Field(description="nearest known words by cosine, best first")
+    search: Literal["exact", "index", "tree"] = Field(description="how `similar` was found")
+    occurrences: int = Field(description="occurrences of the word in the contexts")
+    context_words: int = Field(description="distinct vocabulary words within the window")
+    unknown: list[str] = Field(description="context tokens outside the vocabulary, skipped")
+    iterations: int = Field(description="optimiser steps (0: PMI's closed form)")
+
+
 class Neighbours(BaseModel):
     model: str
     method: str = Field(
@@ -268,6 +287,25 @@ class SimilarByVectorRequest(Request):
     )
     topn: Integer = TopN
     restrict_vocab: PositiveInteger | None = None
+
+
+class InferRequest(Request):
+    """Texts in which a word outside the vocabulary occurs, to infer its vector from."""
+
+    contexts: list[str] = Field(
+        min_length=1,
+        description="texts containing the word: each occurrence written in square "
+        "brackets ('a cup of [flurb] this morning'), or, in a text without brackets, "
+        "every token equal to `word`. A text without the word is refused (422); "
+        "characters and tokens in all are bounded as for one text (413).",
+    )
+    word: Word | None = Field(
+        default=None,
+        description="the word (default: the one in brackets); needed for texts without brackets",
+    )
+    topn: Integer = TopN
+    exact: bool = Field(default=False, description=EXACT_DESCRIPTION)
+    effort: PositiveInteger | None = Field(default=None, description=EFFORT_DESCRIPTION)
 
 
 class WordsRequest(Request):

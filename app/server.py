@@ -134,6 +134,7 @@ def _limit_bounds(settings: Settings) -> dict[str, dict[str, int]]:
         **dict.fromkeys(("text", "text1", "text2"), text),
         "documents": {"maxItems": settings.max_batch_documents},
         "queries": {"maxItems": limits.max_batch_queries},
+        "contexts": {"maxItems": limits.max_infer_contexts},
     }
 
 
@@ -479,6 +480,32 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         m = model_for(request.model)
         return _neighbours(
             m, "cosine", m.similar_by_vector(request.vector, request.topn, request.restrict_vocab)
+        )
+
+    @app.post(
+        "/infer", response_model=s.Inferred, tags=["similar words"], responses=ERROR_RESPONSES
+    )
+    def infer(request: s.InferRequest):
+        """A vector for a word outside the vocabulary, inferred from texts it occurs in
+        with everything the model learnt held fixed, and its nearest known words.
+        409 for imported vectors (no output layer to fit against)."""
+        m = model_for(request.model)
+        found = m.infer(
+            request.contexts, request.word, request.topn, exact=request.exact, effort=request.effort
+        )
+        return s.Inferred(
+            model=m.name,
+            word=found.word,
+            method=found.method,
+            known=found.known,
+            confidence=found.confidence,
+            vector=found.vector.tolist(),
+            similar=[s.Neighbour(word=w, score=v) for w, v in found.similar],
+            search=found.similar.search,
+            occurrences=found.occurrences,
+            context_words=found.context_words,
+            unknown=found.unknown,
+            iterations=found.iterations,
         )
 
     @app.post(

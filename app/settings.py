@@ -75,6 +75,10 @@ class Settings:
                 "WORDLENS_MAX_BATCH_NEIGHBOURS", Limits.max_batch_neighbours
             ),
             max_effort=integer("WORDLENS_MAX_EFFORT", Limits.max_effort),
+            max_infer_contexts=integer("WORDLENS_MAX_INFER_CONTEXTS", Limits.max_infer_contexts),
+            max_infer_iterations=integer(
+                "WORDLENS_MAX_INFER_ITERATIONS", Limits.max_infer_iterations
+            ),
         )
         return cls(
             models_dir=Path(env.get("WORDLENS_MODELS", "models")),

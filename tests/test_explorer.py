@@ -209,3 +209,19 @@ def test_api_docs_work_offline(offline, url):
     offline.goto(url + "/redoc")
     offline.wait_for_selector("text=/most_similar")
     shoot(offline, "api-redoc")
+
+
+def test_an_unknown_word_is_inferred_from_sentences(page, url):
+    page.fill("#word", "flurb")
+    page.press("#word", "Enter")
+    page.wait_for_selector("#infer-form:not([hidden])")
+    sentences = ["the flurb said friday", "a flurb of the county"]
+    page.fill("#infer-contexts", "\n".join(sentences))
+    page.click("#infer-form button")
+    page.wait_for_selector(".column.similar li")
+    expected = httpx2.post(
+        f"{url}/infer", json={"word": "flurb", "contexts": sentences, "topn": 10}
+    ).json()
+    assert column_words(page, ".column.similar") == [n["word"] for n in expected["similar"]]
+    assert "confidence" in page.inner_text(".column.similar h3")
+    shoot(page, "infer")

@@ -91,8 +91,13 @@ def test_each_manifest_gets_its_family(models):
     for name, family in expected.items():
         assert type(models[name].family) is family, name
         assert type(family_of(models[name].model)) is family
-    assert models["pmi"].family.queries == ("context_similarity", "keywords", "correlation")
-    assert models["hs"].family.queries == ("context_similarity", "keywords")
+    assert models["pmi"].family.queries == (
+        "context_similarity",
+        "keywords",
+        "correlation",
+        "infer",
+    )
+    assert models["hs"].family.queries == ("context_similarity", "keywords", "infer")
     assert models["imported"].family.queries == ()
 
 

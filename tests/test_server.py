@@ -76,8 +76,12 @@ def test_service_endpoints(client):
     }
     models = {m["name"]: m for m in client.get("/models").json()}
     assert {name: (m["kind"], m["family"], m["queries"]) for name, m in models.items()} == {
-        "pmi": ("pmi", "pmi", ["similarity", "context_similarity", "keywords", "correlation"]),
-        "word2vec": ("word2vec", "hs", ["similarity", "context_similarity", "keywords"]),
+        "pmi": (
+            "pmi",
+            "pmi",
+            ["similarity", "context_similarity", "keywords", "correlation", "infer"],
+        ),
+        "word2vec": ("word2vec", "hs", ["similarity", "context_similarity", "keywords", "infer"]),
         "imported": ("imported", "vectors", ["similarity"]),
     }
     assert models["pmi"]["kind"] == "pmi" and models["pmi"]["vocab_size"] == len(WORDS)
@@ -475,3 +479,30 @@ def test_bad_keyword_options_get_422(client, option):
         response = client.post(path, json={**body, **option})
         assert response.status_code == 422, (path, option)
         assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_infer(client, engine):
+    contexts = ["The [flurb] said Friday an investigation of the election", "the [flurb] said"]
+    body = client.post("/infer", json={"contexts": contexts, "model": "word2vec", "topn": 5})
+    assert body.status_code == 200, body.text
+    found = body.json()
+    expected = engine.get("word2vec").infer(contexts, topn=5)
+    assert found["word"] == "flurb" and found["method"] == "hs" and not found["known"]
+    assert found["vector"] == pytest.approx(expected.vector.tolist(), rel=1e-6)
+    assert pairs({"neighbours": found["similar"]}) == expected.similar
+    assert found["occurrences"] == 2
+    assert client.post("/infer", json={"contexts": contexts, "model": "word2vec"}).json() == (
+        client.post("/infer", json={"contexts": contexts, "model": "word2vec"}).json()
+    )
+    body = error(
+        client.post("/infer", json={"contexts": contexts, "model": "imported"}),
+        409,
+        "unsupported_query",
+    )
+    error(client.post("/infer", json={"contexts": ["no marker"]}), 422, "invalid_query")
+    error(client.post("/infer", json={"contexts": ["a b"], "word": "c"}), 422, "invalid_query")
+    error(client.post("/infer", json={"contexts": []}), 422, "invalid_request")
+    error(client.post("/infer", json={"contexts": "a [b] c"}), 422, "invalid_request")
+    too_many = error(client.post("/infer", json={"contexts": ["[b] w1"] * 1001}), 413, "too_large")
+    assert too_many["limit"] == 1000
+    assert "/infer" in client.get("/openapi.json").json()["paths"]

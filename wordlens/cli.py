@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "wordlens.commands.upgrade",
     "wordlens.commands.serve",
     "wordlens.commands.keywords",
+    "wordlens.commands.infer",
 )
 
 

@@ -142,6 +142,7 @@ function column(kind, title, note, result) {
 
 async function explore(word) {
   clearError("word-error");
+  $("infer-form").hidden = true;
   const topn = Number($("topn").value) || 10;
   const names = selectedModels();
   $("neighbours").setAttribute("aria-busy", "true");
@@ -169,6 +170,32 @@ async function explore(word) {
     $("neighbours").replaceChildren();
     $("map-figure").hidden = true;
     showError("word-error", error);
+    // An unknown word: offer to infer its vector from example sentences.
+    if (error.body && error.body.code === "unknown_word") {
+      $("infer-word").textContent = word;
+      $("infer-form").hidden = false;
+    }
+  } finally {
+    $("neighbours").removeAttribute("aria-busy");
+  }
+}
+
+// The vector of an unknown word, inferred from the sentences of the textarea
+// (POST /infer, each model that answers it): its similar words and the confidence.
+async function infer() {
+  clearError("word-error");
+  const word = $("infer-word").textContent;
+  const contexts = $("infer-contexts").value.split("\n").map((line) => line.trim()).filter(Boolean);
+  const topn = Number($("topn").value) || 10;
+  const names = selectedModels().filter((model) => answers(model, "infer"));
+  $("neighbours").setAttribute("aria-busy", "true");
+  try {
+    const results = await Promise.all(names.map((model) =>
+      api("/infer", { model, word, contexts, topn }).catch((error) => error)));
+    $("neighbours").replaceChildren(...results.map((result, i) => column(
+      "similar", `Inferred — ${names[i]}`,
+      result instanceof ApiError ? "" : `confidence ${format(result.confidence)} from ${result.occurrences} occurrences`,
+      result instanceof ApiError ? result : { neighbours: result.similar })));
   } finally {
     $("neighbours").removeAttribute("aria-busy");
   }
@@ -296,6 +323,11 @@ $("word-form").addEventListener("submit", (event) => {
   setSuggestions([]);
   const word = $("word").value.trim();
   if (word) explore(word);
+});
+
+$("infer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  infer();
 });
 
 $("neighbours").addEventListener("click", (event) => {

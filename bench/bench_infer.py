@@ -1,0 +1,134 @@
+"""Leave-one-out evaluation of inferred vectors (``WordModel.infer``).
+
+For 200 frequent words of each model (a seeded choice among vocabulary ranks 101 to
+3,000, leaving out the 100 most frequent words and the default stop-words, whose
+contexts say little about them, and tokens with no letter), take the first 20
+documents (lines) of the model's own training corpus that contain the word, and
+infer its vector from 1, 5 and 20 of them with the word's own row left out of the fit
+(``leave_out=True``: not a context word, not in the PMI Gram matrix, not a noise word;
+it stays among the candidate neighbours, and in the Word2Vec prior's mean and
+variance, 1 row of 29,130). Reported per model and number of sentences: how often the
+true word is among the 10 nearest neighbours (cosine, exact scan) of the inferred
+vector, the mean cosine to the true vector, the mean confidence, and the time per
+query; then the top-10 hit rate by confidence tercile over all runs, to show how
+confidence tracks accuracy.
+
+    .venv/bin/python bench/bench_infer.py [--models /work/main/models] [--words 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from common import table
+from threadpoolctl import threadpool_limits
+
+from wordlens.app.engine import Engine, WordModel
+from wordlens.app.keywords import default_stopwords
+from wordlens.corpus.reader import iter_documents
+
+SIZES = (1, 5, 20)
+
+
+def chosen_words(model: WordModel, count: int, seed: int) -> list[str]:
+    stop = default_stopwords(model.tokenizer.name)
+    pool = [
+        model.words[row]
+        for row in range(100, min(3000, len(model)))
+        if model.words[row] not in stop and any(ch.isalpha() for ch in model.words[row])
+    ]
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(pool, size=count, replace=False).tolist())
+
+
+def sentences_of(model: WordModel, words: list[str], each: int) -> dict[str, list[str]]:
+    """The first ``each`` documents of the model's corpus containing each word."""
+    found: dict[str, list[str]] = {word: [] for word in words}
+    wanted = set(words)
+    for text in iter_documents(model.manifest["corpus"]["path"]):
+        for word in wanted.intersection(model.tokenize(text)):
+            found[word].append(text)
+            if len(found[word]) == each:
+                wanted.discard(word)
+        if not wanted:
+            break
+    return found
+
+
+def evaluate(model: WordModel, sentences: dict[str, list[str]]) -> list[dict]:
+    runs = []
+    for size in SIZES:
+        for word, texts in sentences.items():
+            started = time.perf_counter()
+            found = model.infer(texts[:size], word=word, topn=10, leave_out=True, exact=True)
+            seconds = time.perf_counter() - started
+            true = model.vector(word).astype(np.float64)
+            cosine = found.vector @ true / (np.linalg.norm(found.vector) * np.linalg.norm(true))
+            runs.append(
+                {
+                    "size": size,
+                    "hit": word in dict(found.similar),
+                    "cosine": float(cosine),
+                    "confidence": found.confidence,
+                    "seconds": seconds,
+                }
+            )
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", type=Path, default=Path("/work/main/models"))
+    parser.add_argument("--words", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args()
+    engine = Engine(args.models)
+    rows, tercile_rows = [], []
+    with threadpool_limits(1):
+        for name in ("pmi", "word2vec"):
+            model = engine.get(name)
+            words = chosen_words(model, args.words, args.seed)
+            sentences = sentences_of(model, words, max(SIZES))
+            sentences = {w: texts for w, texts in sentences.items() if len(texts) == max(SIZES)}
+            runs = evaluate(model, sentences)
+            for size in SIZES:
+                some = [run for run in runs if run["size"] == size]
+                rows.append(
+                    {
+                        "model": f"{name} ({model.family.name})",
+                        "sentences": size,
+                        "words": len(some),
+                        "top-10 hit": f"{np.mean([r['hit'] for r in some]):.1%}",
+                        "mean cosine": f"{np.mean([r['cosine'] for r in some]):.3f}",
+                        "confidence": f"{np.mean([r['confidence'] for r in some]):.3f}",
+                        "ms/query": f"{1000 * np.median([r['seconds'] for r in some]):.1f}",
+                    }
+                )
+            confidence = np.array([r["confidence"] for r in runs])
+            hits = np.array([r["hit"] for r in runs])
+            edges = np.quantile(confidence, [1 / 3, 2 / 3])
+            bucket = np.searchsorted(edges, confidence)
+            for third, label in enumerate(("low", "middle", "high")):
+                inside = bucket == third
+                low, high = confidence[inside].min(), confidence[inside].max()
+                tercile_rows.append(
+                    {
+                        "model": name,
+                        "confidence tercile": label,
+                        "range": f"{low:.3f} … {high:.3f}",
+                        "runs": int(inside.sum()),
+                        "top-10 hit": f"{hits[inside].mean():.1%}",
+                    }
+                )
+            print(table(rows[-len(SIZES) :]), flush=True)
+    print()
+    print(table(rows))
+    print()
+    print(table(tercile_rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Vectors inferred for unknown words (``WordModel.infer``, ``POST /infer``) on the
+tiny trained models: a known word's own corpus sentences, its row left out of the
+fit, give a vector near it, for each family; bad requests are refused."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import train
+
+from wordlens.app.engine import Engine, Limits, WordModel
+from wordlens.app.errors import InvalidQueryError, LimitExceededError
+from wordlens.artifacts import load_model
+
+
+@pytest.fixture(scope="module")
+def models(trained_models, tiny_corpus, tmp_path_factory):
+    ns = train(
+        "word2vec",
+        tiny_corpus,
+        tmp_path_factory.mktemp("ns") / "ns",
+        "--dim", "24", "--min-count", "3", "--epochs", "3", "--workers", "1",
+        "--no-hs", "--negative", "5", "--no-evaluate",
+    )  # fmt: skip
+    engine = Engine(trained_models)
+    return {
+        "pmi": engine.get("pmi"),
+        "hs": engine.get("word2vec"),
+        "ns": WordModel(load_model(ns)),
+    }
+
+
+def sentences(path, word, count):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if word in line.lower().split()][:count]
+
+
+@pytest.mark.parametrize("family", ["pmi", "hs", "ns"])
+def test_a_known_word_left_out_lands_near_itself(models, tiny_corpus, family):
+    model = models[family]
+    assert model.family.name == family
+    texts = sentences(tiny_corpus, "jury", 20)
+    found = model.infer(texts, word="jury", topn=100, leave_out=True)
+    assert found.known and found.left_out and found.method == family
+    # the tiny models (24 dimensions, 90,000 tokens) are rough: "jury" is among the
+    # nearest 15 % of the vocabulary (pmi 0, hs 3 %, ns 10 %; the default models:
+    # bench/bench_infer.py)
+    unit = (found.vector / np.linalg.norm(found.vector)).astype(np.float32)
+    cosines = model.unit.scores(unit, len(model))
+    rank = int((cosines > cosines[model.id("jury")]).sum())
+    assert rank < 0.15 * len(model), rank
+    true = model.vector("jury")
+    cosine = found.vector @ true / np.linalg.norm(found.vector) / np.linalg.norm(true)
+    assert cosine > 0.3
+    # deterministic: the same request, the same answer
+    again = model.infer(texts, word="jury", topn=100, leave_out=True)
+    assert np.array_equal(again.vector, found.vector) and again.similar == found.similar
+
+
+def test_markers_and_words_agree(models):
+    model = models["hs"]
+    marked = model.infer(["The [flurb] said Friday an investigation of the election"])
+    named = model.infer(["The flurb said Friday an investigation of the election"], word="Flurb")
+    assert marked.word == named.word == "flurb" and not marked.known
+    assert np.array_equal(marked.vector, named.vector)
+    assert marked.occurrences == 1 and marked.context_words >= 3
+
+
+def test_bad_requests(models):
+    model = models["pmi"]
+    with pytest.raises(InvalidQueryError, match="does not contain"):
+        model.infer(["the jury said"], word="flurb")
+    with pytest.raises(InvalidQueryError, match="square brackets"):
+        model.infer(["no marker here"])
+    with pytest.raises(InvalidQueryError, match="one unknown word"):
+        model.infer(["a [flurb] b", "a [blorp] b"])
+    with pytest.raises(InvalidQueryError, match="no word of the vocabulary"):
+        model.infer(["qqqzz [flurb] zzqqq"])
+    with pytest.raises(InvalidQueryError, match="at least one"):
+        model.infer([])
+    small = WordModel(model.model, Limits(max_infer_contexts=2))
+    with pytest.raises(LimitExceededError) as error:
+        small.infer(["the [flurb] said"] * 3)
+    assert error.value.details["limit"] == 2
+
+
+def test_command_line(trained_models, capsys):
+    from wordlens.cli import main
+
+    model = str(trained_models / "word2vec")
+    assert main(["infer", "--model", model, "--json", "the [flurb] said", "a [flurb] jury"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["word"] == "flurb" and answer["occurrences"] == 2
+    assert len(answer["similar"]) == 10 and answer["method"] == "hs"
