@@ -46,12 +46,14 @@ CONFIG = {
             # the model's dimension (models differ) and not be all zeros; each text
             # of sentence_similarity needs a word of the vocabulary (unknown query
             # words are 404 elsewhere, and are valid data too); positive and negative
-            # words that cancel out (king − king) leave no direction to search.
+            # words that cancel out (king − king) leave no direction to search; each
+            # context of /infer must contain the word it names or brackets.
             "include-name": [
                 "GET /most_similar",
                 "POST /most_similar",
                 "POST /similar_by_vector",
                 "POST /sentence_similarity",
+                "POST /infer",
             ],
             "checks": {
                 "positive_data_acceptance": {
