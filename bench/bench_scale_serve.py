@@ -487,11 +487,11 @@ def measure_vectors(rows: int, dim: int, args: argparse.Namespace, report: dict)
 
 
 def engine_timings(
-    models: Path, name: str, query: str, words: list[str]
+    models: Path, name: str, query: str, words: list[str], **options: Any
 ) -> dict[str, tuple[float, float]]:
-    """(p50, p99) ms of the engine's ``query`` (``most_similar`` or ``related``, top 10)
-    on each of ``words``, in this process on one BLAS thread (as each server worker):
-    ``default``, and ``exact=true`` when the method takes ``exact``."""
+    """(p50, p99) ms of the engine's ``query`` (``most_similar`` or ``related``, top 10,
+    and ``options``) on each of ``words``, in this process on one BLAS thread (as each
+    server worker): ``default``, and ``exact=true`` when the method takes ``exact``."""
     from threadpoolctl import threadpool_limits
 
     from wordlens.app.engine import Engine
@@ -500,9 +500,11 @@ def engine_timings(
     method = getattr(model, query)
     first = (lambda w: [w]) if query == "most_similar" else (lambda w: w)
     with threadpool_limits(1):
-        figures = {"default": timed(lambda w: method(first(w), topn=10), words)}
+        figures = {"default": timed(lambda w: method(first(w), topn=10, **options), words)}
         if "exact" in inspect.signature(method).parameters:
-            figures["exact=true"] = timed(lambda w: method(first(w), topn=10, exact=True), words)
+            figures["exact=true"] = timed(
+                lambda w: method(first(w), topn=10, exact=True, **options), words
+            )
     return figures
 
 
@@ -520,13 +522,15 @@ def gensim_timings(
         return timed(lambda w: keyed.most_similar(w, topn=10), words)
 
 
-def exact_related_top(engine: Any, words: list[str], rows: np.ndarray, k: int = 10) -> np.ndarray:
-    """int64 (n, k): the top k of each word's full context scores (the exact answer:
-    every word scored by the family's formula), the word itself left out; one word at
-    a time (a (V,) float64 temporary)."""
+def exact_related_top(
+    engine: Any, words: list[str], rows: np.ndarray, score: str, k: int = 10
+) -> np.ndarray:
+    """int64 (n, k): the top k of each word's full context scores of form ``score``
+    (the exact answer: every word scored by the family's formula), the word itself
+    left out; one word at a time (a (V,) float64 temporary)."""
     return np.vstack(
         [
-            top_rows(engine.context_scores(word)[None], k, np.array([row]))
+            top_rows(engine.context_scores(word, score=score)[None], k, np.array([row]))
             for word, row in zip(words, rows, strict=True)
         ]
     )
@@ -552,14 +556,14 @@ def measure_word2vec(args: argparse.Namespace, report: dict) -> None:
     with threadpool_limits(1):
         engine = Engine(model.parent, verify=False).get(W2V_MODEL)
         started = time.perf_counter()
-        exact = exact_related_top(engine, words, queries)
+        exact = exact_related_top(engine, words, queries, args.w2v_score)
         print(
             f"word2vec {rows:,}: exact related in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
     del engine
-    in_process = engine_timings(model.parent, W2V_MODEL, "related", words)
-    base = [f"/related?model={W2V_MODEL}&word={w}&topn=10" for w in words]
+    in_process = engine_timings(model.parent, W2V_MODEL, "related", words, score=args.w2v_score)
+    base = [f"/related?model={W2V_MODEL}&word={w}&topn=10&score={args.w2v_score}" for w in words]
     with serving(model.parent, args.workers, args.ready_timeout) as server:
         at_start = workers_memory(server["pid"])
         modes = {"default": ""}
@@ -577,6 +581,7 @@ def measure_word2vec(args: argparse.Namespace, report: dict) -> None:
         report["related"].append(
             {
                 "layer": args.w2v_layer,
+                "score": args.w2v_score,
                 "words": f"{rows:,}",
                 "asked": mode,
                 **figures,
@@ -624,6 +629,13 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=200, help="in-process timed queries")
     parser.add_argument(
         "--related-queries", type=int, default=100, help="related words queries (%(default)s)"
+    )
+    parser.add_argument(
+        "--w2v-score",
+        choices=["su", "symmetric"],
+        default="su",
+        help="Word2Vec related-words score: Su's (the tree walk answers it at scale) or "
+        "the symmetric default, which scans (%(default)s)",
     )
     parser.add_argument("--ready-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=15)
