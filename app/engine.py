@@ -858,6 +858,7 @@ class WordModel:
     # ------------------------------------------------ Su's correlation similarity
 
     def _similarity_basis(self, method: str, correlation_n: int) -> UnitRows:
+        self.check_correlation_n(correlation_n)  # whatever the method: the document says so
         if method == "cosine":
             return self.unit
         if method == "correlation":
@@ -870,11 +871,14 @@ class WordModel:
         profiles (models whose family answers ``correlation``: PMI). The last
         CORRELATION_CACHE n are kept; a new one costs about 15 ms (default model)."""
         self.family.require("correlation")
+        self.check_correlation_n(n)
+        return self.family.correlation_basis(min(n, len(self.words)))
+
+    def check_correlation_n(self, n: int) -> None:
         if not 2 <= n <= self.limits.max_correlation_n:
             raise InvalidQueryError(
                 f"correlation_n must be between 2 and {self.limits.max_correlation_n}, got {n}"
             )
-        return self.family.correlation_basis(min(n, len(self.words)))
 
     def correlation_similarity(self, w1: str, w2: str, n: int = 1000) -> float:
         a, b = self.correlation_basis(n).rows(self.ids([w1, w2]))

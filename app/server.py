@@ -381,6 +381,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         """Cosine similarity of two words, or Su's correlation similarity (PMI)."""
         m = model_for(model)
+        m.check_correlation_n(correlation_n)  # whatever the method: the document says so
         value = (
             m.similarity(w1, w2)
             if method == "cosine"

@@ -506,3 +506,13 @@ def test_infer(client, engine):
     too_many = error(client.post("/infer", json={"contexts": ["[b] w1"] * 1001}), 413, "too_large")
     assert too_many["limit"] == 1000
     assert "/infer" in client.get("/openapi.json").json()["paths"]
+
+
+def test_correlation_n_is_bounded_whatever_the_method(client):
+    # The document bounds correlation_n for every method; a cosine query past it is
+    # refused too (schemathesis found one accepted).
+    for answer in (
+        client.post("/most_similar", json={"positive": ["w1"], "correlation_n": 50_001}),
+        client.get("/similarity", params={"w1": "w1", "w2": "w2", "correlation_n": 50_001}),
+    ):
+        assert error(answer, 422, "invalid_query")["message"].startswith("correlation_n must")
