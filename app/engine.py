@@ -858,7 +858,6 @@ class WordModel:
     # ------------------------------------------------ Su's correlation similarity
 
     def _similarity_basis(self, method: str, correlation_n: int) -> UnitRows:
-        self.check_correlation_n(correlation_n)  # whatever the method: the document says so
         if method == "cosine":
             return self.unit
         if method == "correlation":

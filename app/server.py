@@ -381,7 +381,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         """Cosine similarity of two words, or Su's correlation similarity (PMI)."""
         m = model_for(model)
-        m.check_correlation_n(correlation_n)  # whatever the method: the document says so
+        m.check_correlation_n(correlation_n)  # whatever the method, as documented
         value = (
             m.similarity(w1, w2)
             if method == "cosine"
@@ -391,6 +391,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     def _most_similar(request: s.MostSimilarRequest) -> s.Neighbours:
         m = model_for(request.model)
+        m.check_correlation_n(request.correlation_n)  # whatever the method, as documented
         if request.method == "cosmul":
             pairs = m.most_similar_cosmul(
                 request.positive, request.negative, request.topn, request.restrict_vocab
