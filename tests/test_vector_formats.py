@@ -205,3 +205,65 @@ def test_import_as_float16(tmp_path, vectors):
     np.testing.assert_array_equal(model.vectors, small.astype(np.float16))
     pmi = Engine(tmp_path).get("m")
     assert pmi.similarity("the", "the") == pytest.approx(1.0, abs=1e-6)
+
+
+def read_projector(folder):
+    """The two files as the Embedding Projector reads them (its data-provider.ts):
+    vectors one row of tab-separated numbers a line; metadata a header when its first
+    line holds a tab, then one row a line, blank lines skipped."""
+    vectors = np.loadtxt(folder / "vectors.tsv", delimiter="\t", dtype=np.float32, ndmin=2)
+    lines = (folder / "metadata.tsv").read_text(encoding="utf-8").split("\n")
+    assert "\t" in lines[0] and lines[-1] == ""
+    rows = [line.split("\t") for line in lines[1:-1] if line.strip()]
+    return vectors, lines[0].split("\t"), rows
+
+
+def test_projector_export_writes_vectors_and_metadata(tmp_path, vectors):
+    words = ["the", "new york", "猫", "tab\tword", "café", "x"]
+    model = write_model(
+        tmp_path / "m", kind="pmi", words=words, vectors=vectors, counts=np.arange(60, 0, -10)
+    )
+    out = tmp_path / "projector" / "pmi"
+    assert main(["-q", "export", str(model), "--format", "projector", str(out)]) == 0
+    read_back, header, rows = read_projector(out)
+    np.testing.assert_array_equal(read_back, vectors)
+    assert header == ["word", "rank", "count", "norm"]
+    assert [row[:3] for row in rows] == [
+        ["the", "1", "60"],
+        ["new york", "2", "50"],
+        ["猫", "3", "40"],
+        ["tab word", "4", "30"],
+        ["café", "5", "20"],
+        ["x", "6", "10"],
+    ]
+    norms = np.array([float(row[3]) for row in rows])
+    np.testing.assert_allclose(norms, np.linalg.norm(vectors.astype(np.float64), axis=1), rtol=1e-5)
+
+
+def test_export_limit_writes_the_most_frequent_words(tmp_path):
+    vectors = np.random.default_rng(6).normal(size=(len(WORDS), 7)).astype(np.float32)
+    model = write_model(
+        tmp_path / "m", kind="imported", words=WORDS, vectors=vectors, dtype="float16"
+    )
+    out = tmp_path / "projector"
+    assert (
+        main(["-q", "export", str(model), "--format", "projector", str(out), "--limit", "2"]) == 0
+    )
+    read_back, header, rows = read_projector(out)
+    np.testing.assert_array_equal(read_back, vectors[:2].astype(np.float16).astype(np.float32))
+    assert header == ["word", "rank", "norm"]  # imported vectors have no counts
+    assert [row[:2] for row in rows] == [["the", "1"], ["Über", "2"]]
+    text = tmp_path / "v.txt"
+    assert (
+        main(["-q", "export", str(model), "--format", "word2vec", str(text), "--limit", "3"]) == 0
+    )
+    assert read_vectors(text, "word2vec")[0] == WORDS[:3]
+
+
+def test_projector_export_refuses_a_file_as_its_folder(tmp_path, vectors, capsys):
+    model = write_model(tmp_path / "m", kind="imported", words=WORDS, vectors=vectors)
+    out = tmp_path / "taken"
+    out.write_text("mine")
+    assert main(["-q", "export", str(model), "--format", "projector", str(out)]) == 1
+    assert "is a file: the projector format writes a folder" in capsys.readouterr().err
+    assert out.read_text() == "mine"

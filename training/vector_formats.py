@@ -4,6 +4,9 @@
 ``word2vec-bin``  binary (the word2vec C tool's): the header line, then per word its
                   UTF-8 bytes, a space, d little-endian float32 and a newline
 ``glove``         text without header: one "word x1 … xd" line per word
+``projector``     (export only) a folder for the TensorFlow Embedding Projector:
+                  ``vectors.tsv`` (one row of tab-separated values per word, no
+                  header) and ``metadata.tsv`` (a header, then one row per word)
 
 Files written here load back unchanged with gensim's
 ``KeyedVectors.load_word2vec_format`` (``binary=True`` for word2vec-bin,
@@ -18,7 +21,7 @@ import io
 import logging
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,15 +30,20 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "EXPORT_FORMATS",
     "FORMATS",
+    "PROJECTOR_FILES",
     "UNICODE_ERRORS",
     "VectorFormatError",
     "phrases_from_underscores",
     "read_vectors",
+    "write_projector",
     "write_vectors",
 ]
 
 FORMATS = ("word2vec", "word2vec-bin", "glove")
+EXPORT_FORMATS = (*FORMATS, "projector")
+PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
 UNICODE_ERRORS = ("strict", "replace", "ignore")  # as bytes.decode's errors, and gensim's
 _ROWS_PER_BLOCK = 4096
 _BLOCK_BYTES = 1 << 20  # text parsed (or _ROWS_PER_BLOCK lines), bytes read, at a time
@@ -46,20 +54,34 @@ class VectorFormatError(ValueError):
     """A vectors file that does not follow its format."""
 
 
+def _float32_blocks(vectors: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """(rows, block float32) for consecutive blocks of ``vectors`` (V, d): a float16
+    or memory-mapped matrix is converted a block at a time, never copied whole."""
+    for start in range(0, len(vectors), _ROWS_PER_BLOCK):
+        rows = slice(start, start + _ROWS_PER_BLOCK)
+        yield rows, np.asarray(vectors[rows], dtype=np.float32)
+
+
+def _text_lines(block: np.ndarray, delimiter: str) -> list[str]:
+    """The rows of ``block`` (k, d) as text, 9 significant digits (float32 exactly)."""
+    text = io.StringIO()
+    np.savetxt(text, block, fmt="%.9g", delimiter=delimiter)
+    return text.getvalue().splitlines()
+
+
 def write_vectors(path: str | Path, words: Sequence[str], vectors: np.ndarray, fmt: str) -> None:
-    """Write ``words`` and their ``vectors`` (V, d) in format ``fmt``. The formats end
-    a word at a space: a phrase's spaces are written as underscores ("new_york"), as
-    word2vec's published GoogleNews vectors spell phrases."""
+    """Write ``words`` and their ``vectors`` (V, d) in format ``fmt`` (one of
+    :data:`FORMATS`). The formats end a word at a space: a phrase's spaces are
+    written as underscores ("new_york"), as word2vec's published GoogleNews vectors
+    spell phrases."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    vectors = np.asarray(vectors, dtype=np.float32)
     words = [word.replace(" ", "_") for word in words]
     with open(path, "wb") as stream:
         if fmt != "glove":
             stream.write(f"{len(words)} {vectors.shape[1]}\n".encode())
-        for start in range(0, len(words), _ROWS_PER_BLOCK):
-            block = vectors[start : start + _ROWS_PER_BLOCK]
-            names = words[start : start + _ROWS_PER_BLOCK]
+        for rows, block in _float32_blocks(vectors):
+            names = words[rows]
             if fmt == "word2vec-bin":
                 little = block.astype("<f4")
                 stream.write(
@@ -69,14 +91,53 @@ def write_vectors(path: str | Path, words: Sequence[str], vectors: np.ndarray, f
                     )
                 )
             else:
-                text = io.StringIO()
-                np.savetxt(text, block, fmt="%.9g")
                 stream.write(
                     "".join(
                         f"{name} {line}\n"
-                        for name, line in zip(names, text.getvalue().splitlines(), strict=True)
+                        for name, line in zip(names, _text_lines(block, " "), strict=True)
                     ).encode("utf-8")
                 )
+
+
+def write_projector(
+    folder: str | Path,
+    words: Sequence[str],
+    vectors: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+) -> tuple[Path, Path]:
+    """Write ``vectors`` (V, d) and their ``words`` for the TensorFlow Embedding
+    Projector into ``folder`` (created if missing): ``vectors.tsv``, one row of d
+    tab-separated values per word and no header, and ``metadata.tsv``, a header
+    ``word`` + the names of ``columns`` (each a (V,) array: numbers written as
+    they are, floats with 6 significant digits), then one row per word. Returns the
+    two paths.
+
+    Several columns, so always a header: the projector reads a first metadata line
+    holding a tab as the column names, and skips blank lines, which a word alone
+    could be. A phrase keeps its spaces; a tab inside a word (which would split the
+    row) is written as a space.
+    """
+    if not columns:
+        raise ValueError("the projector's metadata needs a column besides the word")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file: the projector format writes a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    vectors_path, metadata_path = (folder / name for name in PROJECTOR_FILES)
+    with open(vectors_path, "w", encoding="utf-8", newline="\n") as stream:
+        for _, block in _float32_blocks(vectors):
+            stream.writelines(f"{line}\n" for line in _text_lines(block, "\t"))
+    values = [
+        np.char.mod("%.6g" if array.dtype.kind == "f" else "%d", np.asarray(array)).tolist()
+        for array in columns.values()
+    ]
+    with open(metadata_path, "w", encoding="utf-8", newline="\n") as stream:
+        stream.write("\t".join(["word", *columns]) + "\n")
+        stream.writelines(
+            "\t".join([word.replace("\t", " "), *row]) + "\n"
+            for word, *row in zip(words, *values, strict=True)
+        )
+    return vectors_path, metadata_path
 
 
 _JOINING_UNDERSCORES = re.compile(r"(?<=[^_])_+(?=[^_])")

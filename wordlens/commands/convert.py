@@ -2,7 +2,10 @@
 
 ``wordlens export MODEL --format word2vec|word2vec-bin|glove OUT`` writes files that
 gensim's ``KeyedVectors.load_word2vec_format`` reads back (``binary=True`` for
-word2vec-bin, ``no_header=True`` for glove).
+word2vec-bin, ``no_header=True`` for glove). ``--format projector OUT`` writes the
+folder OUT with ``vectors.tsv`` and ``metadata.tsv`` (word, rank, count, norm) for
+the TensorFlow Embedding Projector (https://projector.tensorflow.org, "Load").
+``--limit N`` writes only the N most frequent words.
 
 ``wordlens import FILE --format ... --out MODEL`` turns pretrained vectors (e.g.
 published GloVe or word2vec files) into a servable model: cosine queries work;
@@ -24,6 +27,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from wordlens.artifacts import load_model, model_path, write_model
 from wordlens.commands.options import (
     add_dtype_argument,
@@ -34,17 +39,23 @@ from wordlens.commands.options import (
     tokenizer_from_args,
 )
 from wordlens.training.vector_formats import (
+    EXPORT_FORMATS,
     FORMATS,
     UNICODE_ERRORS,
     phrases_from_underscores,
     read_vectors,
+    write_projector,
     write_vectors,
 )
+
+#: Rows past which the Embedding Projector, which holds every row in the browser,
+#: gets slow; an export beyond it says how to write fewer.
+PROJECTOR_ROWS = 100_000
 
 
 class Export:
     COMMAND = ("export",)
-    HELP = "write a model's vectors as word2vec (text or binary) or GloVe files"
+    HELP = "write a model's vectors as word2vec, GloVe or Embedding Projector files"
 
     @staticmethod
     def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,14 +64,43 @@ class Export:
             metavar="MODEL",
             help="model directory, or a model name in the models directory",
         )
-        parser.add_argument("--format", required=True, choices=FORMATS)
-        parser.add_argument("out", metavar="OUT", help="file to write")
+        parser.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+        parser.add_argument(
+            "out",
+            metavar="OUT",
+            help="file to write; for projector, the folder to write vectors.tsv and "
+            "metadata.tsv into (created if missing)",
+        )
+        parser.add_argument(
+            "--limit",
+            type=positive_int,
+            default=None,
+            help="write only the N most frequent words (the first N rows)",
+        )
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         model = load_model(model_path(args.model))
-        write_vectors(args.out, model.words, model.vectors, args.format)
-        print(f"{len(model.words):,} vectors of {model.dim} dimensions written to {args.out}")
+        rows = slice(0, args.limit)
+        words, vectors = model.words[rows], model.vectors[rows]
+        if args.format != "projector":
+            write_vectors(args.out, words, vectors, args.format)
+            print(f"{len(words):,} vectors of {model.dim} dimensions written to {args.out}")
+            return 0
+        columns = {"rank": np.arange(1, len(words) + 1)}
+        if model.counts is not None:
+            columns["count"] = model.counts[rows]
+        columns["norm"] = model.norms[rows]
+        paths = write_projector(args.out, words, vectors, columns)
+        print(
+            f"{len(words):,} vectors of {model.dim} dimensions written to "
+            f"{paths[0]} and {paths[1]}: load both at https://projector.tensorflow.org"
+        )
+        if len(words) > PROJECTOR_ROWS:
+            print(
+                f"the projector gets slow past {PROJECTOR_ROWS:,} rows: "
+                "--limit N writes the N most frequent words"
+            )
         return 0
 
 
