@@ -51,12 +51,14 @@ test: install
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
-# ruff (lint and format), mypy, and import-linter's layer and cycle contracts.
+# ruff (lint and format), mypy, import-linter's layer and cycle contracts, and
+# hadolint on the Dockerfile (every rule, warnings and infos included).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/hadolint --no-color Dockerfile
 
 format: install
 	$(BIN)/ruff format .
