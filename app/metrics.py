@@ -32,20 +32,18 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wordlens.app.supervisor import MULTIPROCESS_DIR
+
 if TYPE_CHECKING:
     from wordlens.app.engine import Engine
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
-    "MULTIPROCESS_DIR",
     "RequestMetrics",
     "answering_model",
     "publish_models",
     "scrape",
 ]
-
-#: The environment variable prometheus-client reads for its multiprocess mode.
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # Latency buckets from 1 ms (a cached cosine query) to 10 s (a large keyword batch).
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -9,9 +9,10 @@ that dies on the same socket, so the connections the kernel queued there wait fo
 the replacement rather than being refused. Workers exit when the supervisor dies.
 Each worker memory-maps the same model files: one copy in the page cache.
 
-The supervisor imports neither numpy nor the models: it stays small. It also makes
-the folder where the workers keep their metrics (:mod:`wordlens.app.metrics`), and
-removes it when the server stops.
+The supervisor imports neither numpy, the models nor prometheus-client: it stays
+small, and starts the workers sooner. It also makes the folder where the workers
+keep their metrics (:mod:`wordlens.app.metrics`), and removes it when the server
+stops.
 """
 
 from __future__ import annotations
@@ -33,10 +34,9 @@ from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from wordlens.app.metrics import MULTIPROCESS_DIR
 from wordlens.processes import exit_with_parent
 
-__all__ = ["LOG_FORMATS", "JSONFormatter", "logging_config", "serve"]
+__all__ = ["LOG_FORMATS", "MULTIPROCESS_DIR", "JSONFormatter", "logging_config", "serve"]
 
 log = logging.getLogger("wordlens.supervisor")
 
@@ -45,6 +45,10 @@ _RESTART_PAUSE = 1.0  # seconds before restarting a worker that died young
 _YOUNG = 10.0  # seconds: a worker dying sooner than this is restarted after a pause
 _STOP_GRACE = 15.0  # seconds a worker has to finish its requests when the server stops
 
+
+#: The environment variable prometheus-client reads for its multiprocess mode: the
+#: folder the supervisor makes for the workers' metrics files.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 #: ``--log-format`` / WORDLENS_LOG_FORMAT values.
 LOG_FORMATS = ("plain", "json")

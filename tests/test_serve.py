@@ -1,6 +1,7 @@
 """``wordlens serve`` as processes: keep-alive connections spread over the workers, a
 killed worker is replaced and gets its share, workers end with the supervisor, log
-lines carry time, level and process but no absolute path, no Server header."""
+lines carry time, level and process but no absolute path, no Server header; the
+supervisor starts its workers without importing what only they need."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import running_server
+from conftest import ROOT, running_server
 from procfs import connection_owners, parent_of, server_workers
 
 CONNECTIONS = 64
@@ -111,3 +114,23 @@ def test_log_lines_have_time_level_and_process_and_no_paths(server, trained_mode
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines and all(LOG_LINE.match(line) for line in lines), text
     assert str(trained_models) not in text and str(trained_models.resolve()) not in text
+
+
+def test_the_supervisor_imports_nothing_its_workers_import(tmp_path):
+    """Before the workers start, ``wordlens serve`` reads its command line and imports
+    the supervisor: neither numpy, prometheus-client, FastAPI, the query engine nor the
+    pipeline, which would delay every worker (each imports what it needs itself)."""
+    code = (
+        "import sys\n"
+        "from wordlens.cli import build_parser\n"
+        "build_parser(['serve']).parse_args(['serve'])\n"
+        "import wordlens.app.supervisor\n"
+        "heavy = ('numpy', 'prometheus_client', 'fastapi', 'wordlens.app.engine',\n"
+        "         'wordlens.training')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,19 +1,21 @@
 """The ``wordlens`` command line: one tool, one subcommand per job.
 
-Each subcommand lives in its own module (or a class of one, named ``module:Class``),
-which exposes
+:data:`COMMANDS` lists every subcommand: its words on the command line (e.g.
+``("train", "pmi")``), one line for ``wordlens --help``, and the module (or a class
+of one, named ``module:Class``) that does the work, which exposes
 
-- ``COMMAND``: its words on the command line, e.g. ``("train", "pmi")``;
-- ``HELP``: one line for ``wordlens --help``;
 - ``configure(parser)``: adds its arguments;
 - ``run(args) -> int``: does the work and returns the exit status.
 
 A command may head a group of its own as well (``count``, and ``count merge``): it
-comes before them in :data:`COMMAND_MODULES`.
+comes before them in :data:`COMMANDS`.
 
-Those modules import their heavy dependencies inside ``run`` so that ``--help`` and
-every other subcommand start quickly. Errors print as one line
-(``wordlens: error: …``); set ``WORDLENS_DEBUG=1`` to see the traceback.
+Only the modules of the command group being run are imported (the help of every
+other command is in the table), and those modules import their heavy dependencies
+inside ``run``: ``--help`` and every subcommand start quickly, and ``wordlens
+serve``'s supervisor imports neither numpy nor the pipeline before it starts the
+workers. Errors print as one line (``wordlens: error: …``); set
+``WORDLENS_DEBUG=1`` to see the traceback.
 """
 
 from __future__ import annotations
@@ -24,28 +26,95 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from wordlens import __version__
 
-COMMAND_MODULES = (
-    "wordlens.commands.corpus_stats",
-    "wordlens.commands.count",
-    "wordlens.commands.count_merge",
-    "wordlens.commands.train_pmi",
-    "wordlens.commands.train_word2vec",
-    "wordlens.commands.evaluate",
-    "wordlens.commands.verify",
-    "wordlens.commands.convert:Export",
-    "wordlens.commands.convert:Import",
-    "wordlens.commands.index",
-    "wordlens.commands.upgrade",
-    "wordlens.commands.serve",
-    "wordlens.commands.keywords",
-    "wordlens.commands.infer",
+COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("corpus", "stats"),
+        "read a corpus and print its size and tokenising speed",
+        "wordlens.commands.corpus_stats",
+    ),
+    (
+        ("count",),
+        "count co-occurrences into a counts folder (local processes or a Dask cluster)",
+        "wordlens.commands.count",
+    ),
+    (
+        ("count", "merge"),
+        "merge counts folders (exact: the counts of the corpora together)",
+        "wordlens.commands.count_merge",
+    ),
+    (
+        ("train", "pmi"),
+        "train PMI word vectors (closed form or Su's AdaGrad trainer)",
+        "wordlens.commands.train_pmi",
+    ),
+    (
+        ("train", "word2vec"),
+        "train Word2Vec (skip-gram, hierarchical softmax) vectors with gensim",
+        "wordlens.commands.train_word2vec",
+    ),
+    (
+        ("evaluate",),
+        "score a model on WordSim-353, SimLex-999 and the Google analogies",
+        "wordlens.commands.evaluate",
+    ),
+    (
+        ("verify",),
+        "read every file of models whole and check their checksums",
+        "wordlens.commands.verify",
+    ),
+    (
+        ("export",),
+        "write a model's vectors as word2vec, GloVe or Embedding Projector files",
+        "wordlens.commands.convert:Export",
+    ),
+    (
+        ("import",),
+        "turn word2vec or GloVe vector files into a servable model",
+        "wordlens.commands.convert:Import",
+    ),
+    (
+        ("index",),
+        "build a model's approximate neighbour index (for models made without one)",
+        "wordlens.commands.index",
+    ),
+    (
+        ("upgrade",),
+        "write older models again in the current format (the shared word index)",
+        "wordlens.commands.upgrade",
+    ),
+    (("serve",), "start the HTTP server", "wordlens.commands.serve"),
+    (
+        ("keywords",),
+        "extract keywords from files of documents (JSON Lines out)",
+        "wordlens.commands.keywords",
+    ),
+    (
+        ("infer",),
+        "infer a vector for an unknown word from example sentences",
+        "wordlens.commands.infer",
+    ),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(entry: str) -> tuple[Any, str | None]:
+    """The object a :data:`COMMANDS` entry names (a module, or ``module:Class``),
+    imported, and its description (its docstring, else its module's)."""
+    module_name, _, attribute = entry.partition(":")
+    module = importlib.import_module(module_name)
+    command = getattr(module, attribute) if attribute else module
+    return command, command.__doc__ or module.__doc__
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand. With ``argv``, only the commands of the group
+    it names (its first word that is not an option: ``serve``, ``train``, …) are
+    imported and given their arguments; the others are listed by their help line
+    alone, since argparse will not parse them. Without, all are."""
+    named = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     parser = argparse.ArgumentParser(
         prog="wordlens",
         description="Train PMI and Word2Vec word vectors and serve similar words, "
@@ -58,12 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
     leaves: dict[str, argparse.ArgumentParser] = {}
-    for entry in COMMAND_MODULES:
-        module_name, _, attribute = entry.partition(":")
-        module = importlib.import_module(module_name)
-        if attribute:
-            module = getattr(module, attribute)
-        *group_path, leaf = module.COMMAND
+    for words, help_line, entry in COMMANDS:
+        *group_path, leaf = words
         subparsers = commands
         for word in group_path:
             if word not in groups:
@@ -78,13 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
                     )
             subparsers = groups[word]
         command = subparsers.add_parser(
-            leaf,
-            help=module.HELP,
-            description=module.__doc__ or importlib.import_module(module_name).__doc__,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            leaf, help=help_line, formatter_class=argparse.RawDescriptionHelpFormatter
         )
-        module.configure(command)
-        command.set_defaults(run=module.run)
+        if named is None or words[0] == named:
+            module, command.description = command_module(entry)
+            module.configure(command)
+            command.set_defaults(run=module.run)
         if not group_path:
             leaves[leaf] = command
     return parser
@@ -95,8 +159,8 @@ TRAINING_MODULES = ("gensim", "scipy", "numba")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",

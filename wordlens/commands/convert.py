@@ -54,9 +54,6 @@ PROJECTOR_ROWS = 100_000
 
 
 class Export:
-    COMMAND = ("export",)
-    HELP = "write a model's vectors as word2vec, GloVe or Embedding Projector files"
-
     @staticmethod
     def configure(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -105,9 +102,6 @@ class Export:
 
 
 class Import:
-    COMMAND = ("import",)
-    HELP = "turn word2vec or GloVe vector files into a servable model"
-
     @staticmethod
     def configure(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("file", metavar="FILE", type=Path, help="vectors file")

@@ -9,9 +9,6 @@ import time
 
 from wordlens.commands.options import add_corpus_arguments, corpus_from_args, positive_int
 
-COMMAND = ("corpus", "stats")
-HELP = "read a corpus and print its size and tokenising speed"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_corpus_arguments(parser, positional=True)

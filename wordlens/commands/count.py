@@ -24,9 +24,6 @@ from wordlens.commands.options import (
 )
 from wordlens.training.pmi import WEIGHTINGS
 
-COMMAND = ("count",)
-HELP = "count co-occurrences into a counts folder (local processes or a Dask cluster)"
-
 
 def positive_number(text: str) -> float:
     try:

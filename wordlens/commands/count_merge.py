@@ -14,9 +14,6 @@ import time
 
 from wordlens.commands.options import positive_int
 
-COMMAND = ("count", "merge")
-HELP = "merge counts folders (exact: the counts of the corpora together)"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="COUNTS", help="counts folders to merge")

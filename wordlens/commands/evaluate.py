@@ -22,9 +22,6 @@ from wordlens.training.evaluate import evaluate_vectors, format_scores
 if TYPE_CHECKING:
     from wordlens.app.engine import WordModel
 
-COMMAND = ("evaluate",)
-HELP = "score a model on WordSim-353, SimLex-999 and the Google analogies"
-
 __all__ = ["evaluate_model", "report_model"]
 
 

@@ -13,9 +13,6 @@ import argparse
 from wordlens.artifacts import model_path
 from wordlens.commands.options import add_index_argument, build_index
 
-COMMAND = ("index",)
-HELP = "build a model's approximate neighbour index (for models made without one)"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -15,9 +15,6 @@ from pathlib import Path
 
 from wordlens.artifacts import model_path
 
-COMMAND = ("infer",)
-HELP = "infer a vector for an unknown word from example sentences"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("contexts", nargs="*", metavar="CONTEXT", help="texts with the word")

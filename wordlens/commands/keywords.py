@@ -28,9 +28,6 @@ import os
 import signal
 import sys
 
-COMMAND = ("keywords",)
-HELP = "extract keywords from files of documents (JSON Lines out)"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

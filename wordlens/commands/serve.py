@@ -10,9 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 
-COMMAND = ("serve",)
-HELP = "start the HTTP server"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     env = os.environ

@@ -41,9 +41,6 @@ from wordlens.training.pmi import (
     train_pmi_counts,
 )
 
-COMMAND = ("train", "pmi")
-HELP = "train PMI word vectors (closed form or Su's AdaGrad trainer)"
-
 DEFAULTS = PMIParams()
 
 

@@ -24,9 +24,6 @@ from wordlens.commands.options import (
 )
 from wordlens.training.word2vec import Word2VecParams, train_word2vec
 
-COMMAND = ("train", "word2vec")
-HELP = "train Word2Vec (skip-gram, hierarchical softmax) vectors with gensim"
-
 DEFAULTS = Word2VecParams()
 
 

@@ -11,9 +11,6 @@ import time
 
 from wordlens.artifacts import model_path, upgrade_model
 
-COMMAND = ("upgrade",)
-HELP = "write older models again in the current format (the shared word index)"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -15,9 +15,6 @@ import time
 
 from wordlens.artifacts import ModelFormatError, find_models, model_path, models_dir, verify_model
 
-COMMAND = ("verify",)
-HELP = "read every file of models whole and check their checksums"
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
