@@ -72,10 +72,14 @@ class HuffmanTree:
         words = len(self._lengths)
         width = self._points.shape[1] if self._points.ndim == 2 else 0
         # The tree, top-down: for each inner node below the root, its parent, the
-        # (parent, turn) step leading to it and its depth, gathered a block of words
-        # at a time so that no (V, L) array is held; then each word's last step.
-        found: list[tuple[np.ndarray, ...]] = []
+        # (parent, turn) step leading to it and its depth, scattered from a block of
+        # words' paths at a time (a node's are the same on every path through it, so
+        # repeats write equal values), so that no (V, L) array is held; then each
+        # word's last step.
         # int32 throughout: these O(nodes) arrays are what each server worker holds.
+        parent_of = np.zeros(self.nodes, dtype=np.int32)
+        turn_of = np.zeros(self.nodes, dtype=np.int32)
+        depth_of = np.zeros(self.nodes, dtype=np.int32)  # 0: the root, or on no path
         self.children = np.full((self.nodes, 2), -words - 1, dtype=np.int32)
         self.last_nodes = np.zeros(words, dtype=np.int32)
         self.last_steps = np.zeros(words, dtype=np.int32)
@@ -85,16 +89,10 @@ class HuffmanTree:
             inside = points < self.nodes
             steps = points + codes * self.nodes
             below = inside[:, 1:]
-            depths = np.broadcast_to(np.arange(1, width), below.shape)[below]
-            kids, first = np.unique(points[:, 1:][below], return_index=True)
-            found.append(
-                (
-                    kids,
-                    points[:, :-1][below][first],
-                    steps[:, :-1][below][first],
-                    depths[first],
-                )
-            )
+            kids = points[:, 1:][below]
+            parent_of[kids] = points[:, :-1][below]
+            turn_of[kids] = steps[:, :-1][below]
+            depth_of[kids] = np.broadcast_to(np.arange(1, width), below.shape)[below]
             last = np.arange(len(rows)), self._lengths[block] - 1
             self.last_nodes[block], self.last_steps[block] = points[last], steps[last]
             # children[node, code]: the inner node a turn leads to, or −(word + 1) for a
@@ -103,20 +101,12 @@ class HuffmanTree:
             ends = np.arange(width) == (self._lengths[block] - 1)[:, None]
             following = np.where(ends, -rows[:, None] - 1, following)
             self.children[points[inside], codes[inside]] = following[inside]
-        if found:
-            children, parents, turns, depths = (
-                np.concatenate(parts) for parts in zip(*found, strict=True)
-            )
-        else:
-            children = parents = turns = depths = np.zeros(0, dtype=np.int64)
-        children, first = np.unique(children, return_index=True)
-        children, parents, turns = (
-            array.astype(np.int32) for array in (children, parents[first], turns[first])
-        )
-        depths = depths[first]
+        # Each depth's nodes in ascending order: a stable sort of the nodes by depth.
+        by_depth = np.argsort(depth_of, kind="stable").astype(np.int32)
+        bounds = np.cumsum(np.bincount(depth_of, minlength=1))
         self.levels = [
-            (children[depths == d], parents[depths == d], turns[depths == d])
-            for d in range(1, int(depths.max(initial=0)) + 1)
+            (nodes, parent_of[nodes], turn_of[nodes])
+            for nodes in np.split(by_depth, bounds[:-1])[1:]
         ]
         self.depth = int(self._lengths.max(initial=0))  # the longest path, in nodes
         self.largest_node = float(np.linalg.norm(self.syn1, axis=1).max(initial=0.0))
