@@ -61,21 +61,26 @@ def synthetic_words(size: int, seed: int = 0) -> list[str]:
     return list(words)[:size]
 
 
-def model_path(data: Path, size: int) -> Path:
+def write_words_model(path: Path, words: list[str]) -> None:
+    """A model of ``words`` with one-dimensional vectors (only the words matter here),
+    matched as written (the whitespace tokenizer); says how long writing took."""
     from wordlens.artifacts import write_model
 
+    started = time.perf_counter()
+    write_model(
+        path,
+        kind="imported",
+        words=words,
+        vectors=np.ones((len(words), 1), dtype=np.float32),
+        manifest={"tokenizer": {"name": "whitespace"}},
+    )
+    print(f"{len(words):,} words written in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def model_path(data: Path, size: int) -> Path:
     path = data / f"vocabulary-{size}"
     if not (path / "manifest.json").is_file():
-        words = synthetic_words(size)
-        started = time.perf_counter()
-        write_model(
-            path,
-            kind="imported",
-            words=words,
-            vectors=np.ones((size, 1), dtype=np.float32),
-            manifest={"tokenizer": {"name": "whitespace"}},
-        )
-        print(f"{size:,} words written in {time.perf_counter() - started:.1f} s", flush=True)
+        write_words_model(path, synthetic_words(size))
     return path
 
 

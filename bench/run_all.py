@@ -38,6 +38,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench_ann.py", ["--size", "50000"], []),
     ("bench_engine.py", [], []),
     ("bench_vocabulary.py", ["--sizes", "100k"], []),
+    ("bench_suggestions.py", ["--sizes", "100k", "--queries", "500", "--seconds", "2"], []),
     ("bench_batch.py", ["--repeat", "1"], []),
     ("bench_dtype.py", [], []),
     ("bench_import.py", ["--words", "100000", "--formats", "word2vec-bin"], ["--index", "auto"]),
