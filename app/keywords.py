@@ -222,14 +222,13 @@ class KeywordExtractor:
             )
         if budget is not None:
             budget.spend(products)
-        scores = self.family.keyword_scores(distinct, multiplicity, candidates, options.variant)
+        scoring = self.family.keyword_scoring(distinct, multiplicity, candidates, options.variant)
         scale = 1 / len(rows) if self.family.keyword_per_token(options.variant) else 1.0
-        scores *= scale
+        scores = scoring.scores * scale
         order = np.lexsort((candidates, -scores))  # best first; ties: lower row
         if options.diversity > 0:
-            chosen = order[
-                self._diverse(candidates[order], scores[order], picked, options.diversity)
-            ]
+            vectors = scoring.vectors[order]
+            chosen = order[self._diverse(vectors, scores[order], picked, options.diversity)]
         else:
             chosen = order[:picked]
         keywords = candidates[chosen]
@@ -238,22 +237,23 @@ class KeywordExtractor:
             for row, score in zip(keywords.tolist(), scores[chosen].tolist(), strict=True)
         ]
         if options.explain:
-            terms = self.family.keyword_contributions(
-                distinct, multiplicity, keywords, options.variant
-            )
-            result.explanations = self._explain(distinct, terms * scale, keywords, located)
+            terms = scoring.terms(chosen)
+            terms *= scale
+            result.explanations = self._explain(distinct, terms, keywords, located)
         return result
 
+    @staticmethod
     def _diverse(
-        self, ranked: np.ndarray, scores: np.ndarray, count: int, diversity: float
+        vectors: np.ndarray, scores: np.ndarray, count: int, diversity: float
     ) -> np.ndarray:
-        """Positions in ``ranked`` (candidate rows, best score first) of ``count``
-        keywords picked by maximal marginal relevance, λ = 1 − ``diversity``: the
-        relevance is the score scaled to [0, 1] over the candidates, the redundancy
-        the largest cosine similarity to a keyword already picked."""
+        """Positions in the candidates ranked best score first (their ``vectors``
+        (C, d) and ``scores`` (C,)) of ``count`` keywords picked by maximal marginal
+        relevance, λ = 1 − ``diversity``: the relevance is the score scaled to [0, 1]
+        over the candidates, the redundancy the largest cosine similarity to a keyword
+        already picked."""
         spread = scores[0] - scores[-1]
         relevance = (scores - scores[-1]) / spread if spread > 0 else np.ones_like(scores)
-        vectors = np.asarray(self.family.vectors[ranked], dtype=np.float64)
+        vectors = np.asarray(vectors, dtype=np.float64)
         lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
         unit = np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
         # candidates × candidates once; each pick then costs a few (C,) operations
