@@ -22,6 +22,7 @@ tab).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class PhraseTable:
 
     phrases: list[Phrase]
     _tokens: dict[str, int] = field(init=False, repr=False)
+    _pairs: frozenset[tuple[str, str]] = field(init=False, repr=False)
     _keys: list[np.ndarray] = field(init=False, repr=False)
     _joined: list[np.ndarray] = field(init=False, repr=False)
 
@@ -86,6 +88,7 @@ class PhraseTable:
             for token in (phrase.left, phrase.right, phrase.token):
                 tokens.setdefault(token, len(tokens))
         self._tokens = tokens
+        self._pairs = frozenset((phrase.left, phrase.right) for phrase in self.phrases)
         size = max(len(tokens), 1)
         self._keys, self._joined = [], []
         for step in range(1, self.passes + 1):
@@ -145,6 +148,13 @@ class PhraseTable:
             ids, starts, breaks = join_pairs(ids, starts, breaks, keys, joined, size)
         return ids, starts
 
+    def may_join(self, tokens: Sequence[str]) -> bool:
+        """Whether a pass may join any of ``tokens``: some adjacent pair of them is a
+        pair of the table (if none is, the first pass joins nothing, and so neither
+        does any later one). One set look-up per pair, in C: most texts hold no
+        phrase, and this spares them the passes."""
+        return not self._pairs.isdisjoint(itertools.pairwise(tokens))
+
     def runs(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
         """The [start, end) token-index runs of ``tokens`` that become one token each,
         in order, covering every token (a token left alone is a run of one)."""
@@ -154,7 +164,7 @@ class PhraseTable:
 
     def join(self, tokens: Sequence[str]) -> list[str]:
         """``tokens`` with the table's phrases joined ("new", "york" → "new york")."""
-        if not self.phrases or len(tokens) < 2:
+        if not self.may_join(tokens):
             return list(tokens)
         return [
             tokens[start] if end - start == 1 else " ".join(tokens[start:end])
@@ -220,6 +230,8 @@ def join_pairs(
     pairs = left * size + right
     at = np.minimum(np.searchsorted(keys, pairs), len(keys) - 1)
     marked = (keys[at] == pairs) & (left >= 0) & (right >= 0) & ~breaks[1:]
+    if not marked.any():  # most passes over a short text
+        return ids, starts, breaks
     positions = np.flatnonzero(_greedy(marked))
     ids = ids.copy()
     ids[positions] = joined[at[positions]]
@@ -265,9 +277,9 @@ class PhraseTokenizer(Tokenizer):
         """The base tokenizer's spans, a phrase's words joined into one span from the
         start of its first word to the end of its last."""
         words = self.base.spans(text, max_chars, max_tokens)
-        if not self.table.phrases or len(words) < 2:
-            return words
         tokens = [token for token, _, _ in words]
+        if not self.table.may_join(tokens):
+            return words
         return [
             words[start]
             if end - start == 1

@@ -84,6 +84,15 @@ def test_passes_join_greedily_from_the_left_and_never_across_documents():
         PhraseTable.from_text("1\tnew\n")
 
 
+def test_a_pair_of_words_first_joined_in_a_later_pass_is_joined():
+    """Texts whose adjacent pairs are in no pass skip the passes; a pair of plain words
+    a later pass learned is no such text."""
+    table = PhraseTable([Phrase(1, "new", "york"), Phrase(2, "big", "apple")])
+    assert table.join(["the", "big", "apple"]) == ["the", "big apple"]
+    assert table.runs(["big", "apple", "new", "york"]) == [(0, 2), (2, 4)]
+    assert table.join(["apple", "big", "york"]) == ["apple", "big", "york"]
+
+
 def test_a_query_word_the_tokenizer_splits_into_a_phrase_is_that_phrase():
     chinese = PhraseTokenizer(get_tokenizer("jieba"), PhraseTable([Phrase(1, "无线", "网卡")]))
     assert chinese("买了无线网卡") == ["买", "了", "无线 网卡"]
