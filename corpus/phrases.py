@@ -222,21 +222,23 @@ def join_pairs(
     ``keys`` are the pairs to join, sorted int64 left·``size`` + right, ``joined`` the
     id each becomes; ``starts`` (int64 (n,)) are carried along (the joined token keeps
     its first token's) as are ``breaks`` (bool (n,), tokens that start a document: no
-    pair joins across one). Returns the three arrays after the pass.
+    pair joins across one). Returns the three arrays after the pass: a few array
+    operations when nothing joins, as in most passes over a short text.
     """
     if len(ids) < 2 or not len(keys):
         return ids, starts, breaks
     left, right = ids[:-1], ids[1:]
     pairs = left * size + right
-    at = np.minimum(np.searchsorted(keys, pairs), len(keys) - 1)
-    marked = (keys[at] == pairs) & (left >= 0) & (right >= 0) & ~breaks[1:]
-    if not marked.any():  # most passes over a short text
+    at = np.searchsorted(keys, pairs)
+    # an unknown left token (−1) makes a negative key, which no pair has
+    marked = (keys.take(at, mode="clip") == pairs) & (right >= 0) & ~breaks[1:]
+    if not marked.any():
         return ids, starts, breaks
-    positions = np.flatnonzero(_greedy(marked))
+    chosen = _greedy(marked)
+    positions = np.flatnonzero(chosen)
     ids = ids.copy()
     ids[positions] = joined[at[positions]]
-    keep = np.ones(len(ids), dtype=bool)
-    keep[positions + 1] = False
+    keep = np.concatenate(([True], ~chosen))  # a joined pair's right token goes
     return ids[keep], starts[keep], breaks[keep]
 
 
@@ -244,6 +246,8 @@ def _greedy(marked: np.ndarray) -> np.ndarray:
     """Of the marked pairs (bool (n−1,): pair j joins tokens j and j+1), those a scan
     from the left joins: in each run of consecutive marked pairs, every other one from
     the run's start."""
+    if not (marked[1:] & marked[:-1]).any():  # no two pairs overlap: each joins
+        return marked
     index = np.arange(len(marked))
     first = marked & ~np.concatenate(([False], marked[:-1]))
     run_start = np.maximum.accumulate(np.where(first, index, 0))
