@@ -261,17 +261,18 @@ class KeywordExtractor:
         spread = scores[0] - scores[-1]
         relevance = (scores - scores[-1]) / spread if spread > 0 else np.ones_like(scores)
         vectors = np.asarray(vectors, dtype=np.float64)
-        lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+        # np.linalg.norm's own sum, without its wrapper's cost on a short text
+        lengths = np.sqrt((vectors * vectors).sum(axis=1, keepdims=True))
         unit = np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
-        # candidates × candidates once; each pick then costs a few (C,) operations
-        penalty = diversity * (unit @ unit.T)
-        gain = (1 - diversity) * relevance
-        value = gain - penalty[0]  # gain − the largest penalty of a picked keyword
+        # candidates × candidates once: row p, each candidate's value were p picked
+        # (gain − its penalty); each pick then costs three (C,) operations
+        after = (1 - diversity) * relevance - diversity * (unit @ unit.T)
+        value = after[0].copy()  # gain − the largest penalty of a picked keyword
         picked = [0]  # the most relevant first, whatever the diversity
         for _ in range(count - 1):
             value[picked[-1]] = -np.inf
-            picked.append(int(np.argmax(value)))  # ties: the better score
-            np.minimum(value, gain - penalty[picked[-1]], out=value)
+            picked.append(int(value.argmax()))  # ties: the better score
+            np.minimum(value, after[picked[-1]], out=value)
         return np.array(picked, dtype=np.int64)
 
     def _explain(
