@@ -263,14 +263,15 @@ class KeywordExtractor:
         vectors = np.asarray(vectors, dtype=np.float64)
         # np.linalg.norm's own sum, without its wrapper's cost on a short text
         lengths = np.sqrt((vectors * vectors).sum(axis=1, keepdims=True))
-        unit = np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
+        unit = vectors / np.where(lengths > 0, lengths, 1.0)  # a zero row stays zero
         # candidates × candidates once: row p, each candidate's value were p picked
-        # (gain − its penalty); each pick then costs three (C,) operations
+        # (gain − its penalty; −∞ for p itself); each pick then costs two (C,)
+        # operations
         after = (1 - diversity) * relevance - diversity * (unit @ unit.T)
+        np.fill_diagonal(after, -np.inf)
         value = after[0].copy()  # gain − the largest penalty of a picked keyword
         picked = [0]  # the most relevant first, whatever the diversity
         for _ in range(count - 1):
-            value[picked[-1]] = -np.inf
             picked.append(int(value.argmax()))  # ties: the better score
             np.minimum(value, after[picked[-1]], out=value)
         return np.array(picked, dtype=np.int64)
