@@ -11,6 +11,10 @@ greedily from the left, as gensim's ``Phrases`` does: in a run "a b c" where bot
 The same vectorised routine (:meth:`PhraseTable.join_ids`) joins the token ids of a
 corpus chunk when phrases are learned and counted, and a text's tokens at query time
 (:meth:`PhraseTable.runs`), so text is joined exactly as in training.
+
+No phrase crosses punctuation the base tokenizer drops, nor so a sentence's end:
+"… in york. new plans …" never learns or joins "york new" (:func:`phrase_breaks`);
+a hyphen inside a word is no such punctuation ("new-york" is "new york").
 :class:`PhraseTokenizer` wraps a model's tokenizer with its table; it is itself a
 :class:`~wordlens.corpus.tokenizers.Tokenizer`.
 
@@ -26,6 +30,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -40,11 +45,16 @@ __all__ = [
     "PhraseTokenizer",
     "from_spec",
     "join_pairs",
+    "phrase_breaks",
     "phrase_query_word",
+    "segments",
 ]
 
 PHRASES_FILE = "phrases.tsv"
 _SEPARATORS = re.compile(r"[\s_]+")
+# What no phrase crosses between two tokens: punctuation or a symbol (anything but a
+# letter, a digit or white space, "_" included), except a hyphen inside a word.
+_BREAKING = re.compile(r"(?!(?<=\w)-(?=\w))[^\w\s]|_")
 
 
 def phrase_query_word(word: str) -> str:
@@ -155,20 +165,24 @@ class PhraseTable:
         phrase, and this spares them the passes."""
         return not self._pairs.isdisjoint(itertools.pairwise(tokens))
 
-    def runs(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
+    def runs(
+        self, tokens: Sequence[str], breaks: np.ndarray | None = None
+    ) -> list[tuple[int, int]]:
         """The [start, end) token-index runs of ``tokens`` that become one token each,
-        in order, covering every token (a token left alone is a run of one)."""
-        _, starts = self.join_ids(self.token_ids(tokens))
+        in order, covering every token (a token left alone is a run of one); no run
+        crosses a token marked in ``breaks`` (bool (n,), :func:`phrase_breaks`)."""
+        _, starts = self.join_ids(self.token_ids(tokens), breaks)
         ends = np.append(starts[1:], len(tokens))
         return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
-    def join(self, tokens: Sequence[str]) -> list[str]:
-        """``tokens`` with the table's phrases joined ("new", "york" → "new york")."""
+    def join(self, tokens: Sequence[str], breaks: np.ndarray | None = None) -> list[str]:
+        """``tokens`` with the table's phrases joined ("new", "york" → "new york"),
+        none across a token marked in ``breaks`` (as for :meth:`runs`)."""
         if not self.may_join(tokens):
             return list(tokens)
         return [
             tokens[start] if end - start == 1 else " ".join(tokens[start:end])
-            for start, end in self.runs(tokens)
+            for start, end in self.runs(tokens, breaks)
         ]
 
     def to_text(self) -> str:
@@ -207,6 +221,30 @@ class PhraseTable:
         except (TypeError, ValueError):
             raise ValueError("phrases must be [pass, left, right, count, score] rows") from None
         return cls(phrases)
+
+
+def phrase_breaks(text: str, spans: Sequence[tuple[str, int, int]]) -> np.ndarray:
+    """bool (n,): which of the tokens of ``text`` (``spans``, the base tokenizer's
+    (token, start, end)) no phrase may join to the token before: the text between
+    them holds punctuation or a symbol (a hyphen inside a word aside). One regular
+    expression over the text and two sorted searches: no work per token."""
+    marks = np.fromiter(map(re.Match.start, _BREAKING.finditer(text)), dtype=np.int64)
+    breaks = np.zeros(len(spans), dtype=bool)
+    if len(spans) > 1 and len(marks):
+        starts = np.fromiter(map(itemgetter(1), spans), dtype=np.int64, count=len(spans))
+        ends = np.fromiter(map(itemgetter(2), spans), dtype=np.int64, count=len(spans))
+        # marks before each token's start, against those before the last one's end
+        breaks[1:] = np.searchsorted(marks, starts[1:]) > np.searchsorted(marks, ends[:-1])
+    return breaks
+
+
+def segments(tokenizer: Tokenizer, text: str) -> list[list[str]]:
+    """The tokens of ``text`` by ``tokenizer`` (a base one), cut where no phrase may
+    join (:func:`phrase_breaks`): what phrases are learned from."""
+    spans = tokenizer.spans(text)
+    tokens = list(map(itemgetter(0), spans))
+    cuts = np.flatnonzero(phrase_breaks(text, spans)).tolist()
+    return [tokens[start:end] for start, end in itertools.pairwise([0, *cuts, len(tokens)])]
 
 
 def join_pairs(
@@ -273,7 +311,11 @@ class PhraseTokenizer(Tokenizer):
         self.name = base.name
 
     def _tokens(self, text: str, max_chars: int | None, max_tokens: int | None) -> Iterable[str]:
-        return self.table.join(self.base(text, max_chars, max_tokens))
+        tokens = self.base(text, max_chars, max_tokens)
+        if not self.table.may_join(tokens):  # most texts: no need of where tokens are
+            return tokens
+        spans = self.base.spans(text, max_chars, max_tokens)
+        return self.table.join(tokens, phrase_breaks(text, spans))
 
     def spans(
         self, text: str, max_chars: int | None = None, max_tokens: int | None = None
@@ -281,14 +323,14 @@ class PhraseTokenizer(Tokenizer):
         """The base tokenizer's spans, a phrase's words joined into one span from the
         start of its first word to the end of its last."""
         words = self.base.spans(text, max_chars, max_tokens)
-        tokens = [token for token, _, _ in words]
+        tokens = list(map(itemgetter(0), words))
         if not self.table.may_join(tokens):
             return words
         return [
             words[start]
             if end - start == 1
             else (" ".join(tokens[start:end]), words[start][1], words[end - 1][2])
-            for start, end in self.table.runs(tokens)
+            for start, end in self.table.runs(tokens, phrase_breaks(text, words))
         ]
 
     def normalize(self, word: str) -> str:
