@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -1067,11 +1068,11 @@ class WordModel:
         located = None
         if isinstance(text, str) and settings.explain:
             spans = self.token_spans(text)
-            tokens = [token for token, _, _ in spans]
+            tokens = list(map(itemgetter(0), spans))
             found = self._rows(tokens, normalized=True)
             rows, unknown = self._split(tokens, found)
-            offsets = np.array([(start, end) for _, start, end in spans], dtype=np.int64)
-            located = Located(np.array(found, dtype=np.int64), offsets.reshape(-1, 2), tokens)
+            places = list(map(itemgetter(1, 2), spans))
+            located = Located(np.array(found, dtype=np.int64), places, tokens)
         elif isinstance(text, str):
             tokens = self.tokenize(text)
             rows, unknown = self.known(tokens, normalized=True)
@@ -1079,10 +1080,10 @@ class WordModel:
             tokens = list(text)
             rows, unknown = self.known(tokens)
             if settings.explain:  # a token list: spans are token positions
-                positions = np.arange(len(tokens), dtype=np.int64)
                 forms = self.tokenizer.normalize_all(tokens)
                 rows_of = np.array(self._rows(forms, normalized=True), dtype=np.int64)
-                located = Located(rows_of, np.stack([positions, positions + 1], 1), forms)
+                places = list(zip(range(len(tokens)), range(1, len(tokens) + 1), strict=True))
+                located = Located(rows_of, places, forms)
         return self._keywords.extract(
             method,
             rows,

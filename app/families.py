@@ -50,6 +50,7 @@ import numpy as np
 from wordlens.app.blocks import products, row_blocks
 from wordlens.app.errors import InvalidQueryError, UnsupportedQueryError
 from wordlens.app.infer import Evidence, Fit, Window, fit_logistic, pmi_targets
+from wordlens.app.keyword_scoring import InnerProducts, KeywordScoring, PathSums
 from wordlens.app.output_layer import LOG_PROB_ALL_BYTES, HuffmanTree
 from wordlens.artifacts import Model
 
@@ -340,29 +341,22 @@ class Family:
             )
         return self.name if variant == "default" else f"{self.name}_{variant}"
 
-    def keyword_scores(
+    def keyword_scoring(
         self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
-    ) -> np.ndarray:
-        """Scores (len(candidates),) of candidate rows as keywords of a text made of the
-        distinct token rows ``tokens``, each occurring ``weights`` times."""
+    ) -> KeywordScoring:
+        """The scores of candidate rows as keywords of a text made of the distinct
+        token rows ``tokens``, each occurring ``weights`` times, with what each token
+        adds to them (:class:`~wordlens.app.keyword_scoring.KeywordScoring`)."""
         raise self._refusal("keywords")
 
     def keyword_products(self, tokens: np.ndarray, candidates: np.ndarray) -> int:
-        """What ``keyword_scores`` of these rows costs, in products of two vectors:
+        """What ``keyword_scoring`` of these rows costs, in products of two vectors:
         one per token and one per candidate here (a sum, then a product each)."""
         return len(tokens) + len(candidates)
 
-    def keyword_contributions(
-        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
-    ) -> np.ndarray:
-        """What each distinct token row of ``tokens`` (its ``weights`` repeats
-        together) adds to the score of each row of ``keywords``, float64
-        (len(keywords), len(tokens)); each row sums to ``keyword_scores`` (within
-        float error)."""
-        raise self._refusal("keywords")
-
     def contribution_products(self, tokens: np.ndarray, keywords: np.ndarray) -> int:
-        """What ``keyword_contributions`` costs, in products of two vectors."""
+        """What the terms of ``keywords`` (:meth:`KeywordScoring.terms`) cost, in
+        products of two vectors, at most."""
         return len(tokens) * len(keywords)
 
     def keyword_per_token(self, variant: str) -> bool:
@@ -431,27 +425,18 @@ class PMIInnerProduct(Family):
         a, b = self.vectors[rows_a].astype(np.float64), self.vectors[rows_b].astype(np.float64)
         return np.einsum("ij,ij->i", a, b)
 
-    def keyword_scores(
+    def keyword_scoring(
         self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
-    ) -> np.ndarray:
-        total = weights @ self.vectors[tokens]  # Σ v_u over every token, repeats included
-        scores = self.vectors[candidates] @ total
-        if variant == "cosine":
-            length = np.linalg.norm(total) * self.norms[candidates].astype(np.float64)
-            scores = np.divide(scores, length, out=np.zeros_like(scores), where=length > 0)
-        return scores
-
-    def keyword_contributions(
-        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
-    ) -> np.ndarray:
-        keyword_rows = self.vectors[keywords].astype(np.float64)
+    ) -> InnerProducts:
+        # ⟨Σ v_u, v_w⟩ over every token u, repeats included
         token_rows = self.vectors[tokens].astype(np.float64)
-        terms = (keyword_rows @ token_rows.T) * weights  # ⟨v_u, v_w⟩ per token u
+        lengths = None
         if variant == "cosine":
             total = np.linalg.norm(weights @ token_rows)
-            length = (total * self.norms[keywords].astype(np.float64))[:, None]
-            terms = np.divide(terms, length, out=np.zeros_like(terms), where=length > 0)
-        return terms
+            lengths = total * self.norms[candidates].astype(np.float64)
+        return InnerProducts(
+            self.vectors[candidates].astype(np.float64), token_rows, weights, lengths
+        )
 
     def keyword_per_token(self, variant: str) -> bool:
         return variant != "cosine"  # a cosine is of fixed scale already
@@ -697,19 +682,14 @@ class HierarchicalSoftmax(_Word2Vec):
         log_prob = self.tree.log_prob(self.vectors[rows_a], rows_b)
         return log_prob - prior_weight * self.log_prior[rows_b]
 
-    def keyword_scores(
+    def keyword_scoring(
         self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
-    ) -> np.ndarray:
-        return self.tree.log_prob_sum(self.vectors[candidates], tokens, weights)
+    ) -> PathSums:
+        return PathSums(self.tree.text_paths(tokens, weights), self.vectors[candidates])
 
     def keyword_products(self, tokens: np.ndarray, candidates: np.ndarray) -> int:
         # every candidate against every inner node on the tokens' paths
         return len(candidates) * self.tree.path_nodes(tokens)
-
-    def keyword_contributions(
-        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
-    ) -> np.ndarray:
-        return self.tree.log_prob_table(self.vectors[keywords], tokens) * weights
 
     def contribution_products(self, tokens: np.ndarray, keywords: np.ndarray) -> int:
         # each pair walks the token's path: at most the tree's depth products
@@ -770,17 +750,15 @@ class NegativeSampling(_Word2Vec):
         bias = (self.noise_exponent - prior_weight) * self.log_counts[rows_b]
         return np.einsum("ij,ij->i", a, b) + bias
 
-    def keyword_scores(
+    def keyword_scoring(
         self, tokens: np.ndarray, weights: np.ndarray, candidates: np.ndarray, variant: str
-    ) -> np.ndarray:
-        context = weights @ self.contexts[tokens]
-        return self.vectors[candidates] @ context
-
-    def keyword_contributions(
-        self, tokens: np.ndarray, weights: np.ndarray, keywords: np.ndarray, variant: str
-    ) -> np.ndarray:
-        keyword_rows = self.vectors[keywords].astype(np.float64)
-        return (keyword_rows @ self.contexts[tokens].astype(np.float64).T) * weights  # v_w·c_u
+    ) -> InnerProducts:
+        # v_w · Σ c_u over every token u, repeats included
+        return InnerProducts(
+            self.vectors[candidates].astype(np.float64),
+            self.contexts[tokens].astype(np.float64),
+            weights,
+        )
 
     def infer(self, evidence: Evidence, iterations: int, exclude: int | None = None) -> Fit:
         """MAP of Σ_c a_c [log σ(w·c_c) + k E_{n∼noise} log σ(−w·c_n)], ``syn1neg``

@@ -32,7 +32,7 @@ import numpy as np
 
 from wordlens.app.blocks import products, row_blocks
 
-__all__ = ["LOG_PROB_ALL_BYTES", "HuffmanTree"]
+__all__ = ["LOG_PROB_ALL_BYTES", "HuffmanTree", "TextPaths"]
 
 #: Peak bytes that :meth:`HuffmanTree.log_prob_all` holds per query and vocabulary
 #: word, as measured with tracemalloc (float64: the two turns and the reach of each
@@ -224,19 +224,6 @@ class HuffmanTree:
             result[block] = np.where(inside, _log_sigmoid(turns * dots), 0.0).sum(axis=1)
         return result
 
-    def log_prob_table(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """log p(targets[j] | w_i) for every input vector (k, d) and target row (t,),
-        float64 (k, t): the inner nodes on the targets' paths are gathered once, for
-        all the vectors, with one (k, d)·(d, t·L) product (a few targets and vectors,
-        as a text's keywords and tokens: memory k·t·L)."""
-        points, codes = self.paths(np.asarray(targets, dtype=np.int64))  # (t, L)
-        inside = points < self.nodes
-        nodes = self.syn1[np.where(inside, points, 0)]  # (t, L, d)
-        dots = np.asarray(vectors, dtype=np.float32) @ nodes.reshape(-1, nodes.shape[-1]).T
-        turns = 1 - 2 * codes.astype(np.float64)
-        terms = _log_sigmoid(dots.reshape(len(vectors), *points.shape) * turns)
-        return np.where(inside, terms, 0.0).sum(axis=2)
-
     def log_prob_from(self, vectors: np.ndarray, target: int) -> np.ndarray:
         """log p(target | w) of one target word for every input vector v_w of
         ``vectors`` (V, d), float64 (V,): the target's path nodes (L, d) against a
@@ -261,34 +248,9 @@ class HuffmanTree:
     def log_prob_sum(
         self, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
-        """Σ_j weights[j] · log p(targets[j] | w_i) for input vectors (n, d), float64 (n,).
-
-        The same as Σ_j weights[j] · ``log_prob`` of each (w_i, targets[j]) pair, node by
-        node: with
-        x_ik = v_i·syn1[k], a path through node k adds log σ(x_ik) − code·x_ik, so
-        the sum is Σ_k through_k · log σ(x_ik) − turned_k · x_ik; with
-        log σ(x) = x/2 − (|x| + 2·log(1 + exp(−|x|)))/2 that is two products:
-        x @ (through/2 − turned) − (|x| + 2·log(1 + exp(−|x|))) @ through/2,
-        a block of input vectors at a time (memory bounded whatever n and the paths).
-        """
-        rows, half, linear = self.path_weights(
-            np.asarray(targets, dtype=np.int64), np.asarray(weights, dtype=np.float64)
-        )
-        vectors = np.asarray(vectors, dtype=np.float32)
-        scores = np.empty(len(vectors))
-        for block in row_blocks(len(vectors), len(rows)):  # (block, nodes) at a time
-            dots = vectors[block] @ rows.T
-            size = np.abs(dots)
-            # float32 log is vectorised, log1p is not (8× slower); what log1p would add
-            # is below 6e-8 per term.
-            rest = np.negative(size)
-            np.exp(rest, out=rest)
-            rest += 1
-            np.log(rest, out=rest)
-            rest *= 2
-            rest += size
-            scores[block] = dots.astype(np.float64) @ linear - rest.astype(np.float64) @ half
-        return scores
+        """Σ_j weights[j] · log p(targets[j] | w_i) for input vectors (n, d), float64 (n,):
+        :meth:`TextPaths.sums` of :meth:`text_paths`."""
+        return self.text_paths(targets, weights).sums(vectors)
 
     def path_weights(
         self, targets: np.ndarray, weights: np.ndarray
@@ -296,20 +258,29 @@ class HuffmanTree:
         """The inner nodes on the paths of ``targets`` (n,), each target weighted by
         ``weights`` (n,): their ``syn1`` rows (k, d) float32, half the weight of the
         paths through each, and that minus the weight of the paths turning there with
-        code 1, both (k,) float64 (see :meth:`log_prob_sum`, whose sum over nodes
-        allows a node to come several times: its weights add up).
+        code 1, both (k,) float64 (:class:`TextPaths`)."""
+        paths = self.text_paths(targets, weights)
+        return paths.rows, paths.half, paths.linear
+
+    def text_paths(self, targets: np.ndarray, weights: np.ndarray) -> TextPaths:
+        """The paths of ``targets`` (n,), each weighted by ``weights`` (n,), gathered
+        node by node (:class:`TextPaths`).
 
         A short text keeps every step of its paths (up to _STEPS_KEPT): gathering the
         distinct nodes would cost more than the few repeated columns (the top of the
         tree) it saves; longer ones gather each node once."""
-        points, codes = self.paths(targets)  # (n, L), padding = self.nodes
+        points, codes = self.paths(np.asarray(targets, dtype=np.int64))  # padding: nodes
         inside = points < self.nodes
         nodes = points[inside]
-        weight = np.broadcast_to(weights[:, None], points.shape)[inside]
+        weight = np.broadcast_to(np.asarray(weights, dtype=np.float64)[:, None], points.shape)
+        weight = weight[inside]
         turned = np.where(codes[inside] != 0, weight, 0.0)
+        half = weight / 2
+        steps = half, half - turned
+        lengths = np.count_nonzero(inside, axis=1)
+        starts = np.concatenate(([0], np.cumsum(lengths[:-1], dtype=np.int64)))
         if len(nodes) <= _STEPS_KEPT:
-            half = weight / 2
-            return self.syn1[nodes], half, half - turned
+            return TextPaths(self.syn1[nodes], *steps, None, steps, starts)
         if 16 * len(nodes) > self.nodes:
             # A long text: one count per inner node beats sorting the steps.
             distinct = np.flatnonzero(np.bincount(nodes, minlength=self.nodes))
@@ -318,12 +289,93 @@ class HuffmanTree:
             inverse = inverse[nodes]
         else:
             distinct, inverse = np.unique(nodes, return_inverse=True)
-        through = np.bincount(inverse, weight, minlength=len(distinct))
-        half = through / 2
-        return self.syn1[distinct], half, half - np.bincount(inverse, turned, len(distinct))
+        through = np.bincount(inverse, weight, minlength=len(distinct)) / 2
+        linear = through - np.bincount(inverse, turned, minlength=len(distinct))
+        return TextPaths(self.syn1[distinct], through, linear, inverse, steps, starts)
 
     def path_nodes(self, targets: np.ndarray) -> int:
         """How many distinct inner nodes the paths of ``targets`` go through."""
         through = np.zeros(self.nodes + 1, dtype=bool)
         through[self.paths(targets)[0]] = True
         return int(np.count_nonzero(through[:-1]))
+
+
+class TextPaths:
+    """The Huffman paths of a text's distinct tokens (the *targets*), weighted, ready
+    to score input vectors against (:meth:`HuffmanTree.text_paths`).
+
+    Node by node: ``rows`` (k, d) float32, the ``syn1`` rows of the nodes (a node may
+    come more than once: its weights add up), ``half`` (k,) float64, half the weight
+    of the paths through each, and ``linear`` (k,), that minus the weight of the
+    paths turning there with code 1. Step by step, target after target: each step's
+    column of ``rows`` (``columns`` int64 (s,); None when each step has its own),
+    its own half and linear weights (``steps``, two (s,) float64), and where each
+    target's steps begin (``starts`` int64 (n,)).
+
+    With x = v·syn1[k], a path through node k adds log σ(x) − code·x, and
+    log σ(x) = x/2 − r/2 with r = |x| + 2·log(1 + exp(−|x|)); so the weighted sum of
+    log p(target | v) over the targets is Σ_k linear_k·x_k − half_k·r_k (two products,
+    :meth:`sums`), and one target's term the same sum over its own steps (:meth:`terms`).
+    """
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        half: np.ndarray,
+        linear: np.ndarray,
+        columns: np.ndarray | None,
+        steps: tuple[np.ndarray, np.ndarray],
+        starts: np.ndarray,
+    ):
+        self.rows, self.half, self.linear = rows, half, linear
+        self.columns, self.steps, self.starts = columns, steps, starts
+        # x and r of the vectors :meth:`sums` last scored in one block, for :meth:`terms`
+        self._kept: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def parts(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x = v·syn1[k] and r = |x| + 2·log(1 + exp(−|x|)) for every input vector
+        (n, d) and node k: two float32 (n, k)."""
+        dots = np.asarray(vectors, dtype=np.float32) @ self.rows.T
+        rest = np.abs(dots)
+        # float32 log is vectorised, log1p is not (8× slower); what log1p would add
+        # is below 6e-8 per term.
+        size = np.negative(rest)
+        np.exp(size, out=size)
+        size += 1
+        np.log(size, out=size)
+        size *= 2
+        rest += size
+        return dots, rest
+
+    def sums(self, vectors: np.ndarray) -> np.ndarray:
+        """Σ_j weight_j · log p(target_j | v_i) for input vectors (n, d), float64 (n,),
+        a block of vectors at a time (memory bounded whatever n and the paths)."""
+        scores = np.empty(len(vectors))
+        blocks = list(row_blocks(len(vectors), len(self.rows)))  # (block, nodes) at a time
+        for block in blocks:
+            dots, rest = self.parts(vectors[block])
+            scores[block] = dots.astype(np.float64) @ self.linear
+            scores[block] -= rest.astype(np.float64) @ self.half
+        self._kept = (vectors, dots, rest) if len(blocks) == 1 else None
+        return scores
+
+    def terms(self, vectors: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """weight_j · log p(target_j | v) for the input vectors ``vectors[positions]``
+        and each target j, float64 (len(positions), n): the products :meth:`sums` made
+        of the same ``vectors`` (in one block) when it kept them, else made anew for
+        those vectors only. Each row adds up to their :meth:`sums`."""
+        step_half, step_linear = self.steps
+        result = np.zeros((len(positions), len(self.starts)))
+        if not len(step_half):
+            return result
+        kept = self._kept
+        for block in row_blocks(len(positions), len(step_half)):
+            if kept is not None and kept[0] is vectors:
+                dots, rest = kept[1][positions[block]], kept[2][positions[block]]
+            else:
+                dots, rest = self.parts(vectors[positions[block]])
+            if self.columns is not None:
+                dots, rest = dots[:, self.columns], rest[:, self.columns]
+            step_terms = dots * step_linear - rest * step_half  # float64 (block, s)
+            result[block] = np.add.reduceat(step_terms, self.starts, axis=1)
+        return result

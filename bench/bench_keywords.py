@@ -6,14 +6,18 @@
    softmax) model, stop-words kept as candidates as in Su's; rankings checked equal.
 2. jieba's TF-IDF ``jieba.analyse.extract_tags`` against wordlens on the Chinese
    sample (a Word2Vec model trained on it with the jieba tokenizer).
-3. Keywords with ``explain=true`` and ``diversity`` against plain keywords (stop-words
-   filtered, top 10, raw text), same documents, alternating blocks; for each model
-   folder given with ``--explain-models`` (default: the word2vec and pmi models).
+3. Plain keywords (stop-words filtered, top 10, raw text) of each model folder given
+   with ``--explain-models`` (default: the word2vec and pmi models) against
+   ``explain=true``, then ``explain=true`` with ``diversity``, of the folder at the
+   same place in ``--explained`` (default: the same folders; the issue's target
+   compares the same family's model trained with ``--phrases``), same documents,
+   the three timed in alternating blocks.
 4. The batch command ``wordlens keywords`` with 1 and 2 workers.
 
 Keyphrase quality: ``bench/keyphrase_eval.py``.
 
     .venv/bin/python bench/bench_keywords.py [--models models] [--documents 300]
+        [--explained word2vec-phrases pmi-phrases]
 
 Needs models/word2vec (``make models``) and, for part 2, models/word2vec-zh:
 ``wordlens train word2vec --corpus corpus/data/zh.txt.gz --tokenizer jieba
@@ -56,16 +60,17 @@ def rate(function, items) -> float:
     return len(items) / (time.perf_counter() - started)
 
 
-def alternating_rates(first, second, items, block: int = 50, repeats: int = 5):
-    """Documents/s of two functions on the same items, timed in alternating blocks so
-    that the shared machine's changes of speed fall on both; ``second`` (the fast
-    one) runs each block ``repeats`` times."""
-    seconds = [0.0, 0.0]
+def alternating_rates(functions, items, block: int = 50, repeats=None) -> list[float]:
+    """Documents/s of each function on the same items, timed in alternating blocks so
+    that the shared machine's changes of speed fall on all; function i runs each
+    block ``repeats[i]`` times (default once: more for a fast one)."""
+    repeats = repeats or [1] * len(functions)
+    seconds = [0.0] * len(functions)
     for start in range(0, len(items), block):
         chunk = items[start : start + block]
-        seconds[0] += len(chunk) / rate(first, chunk)
-        seconds[1] += len(chunk) * repeats / rate(second, chunk * repeats)
-    return len(items) / seconds[0], len(items) * repeats / seconds[1]
+        for i, (function, times) in enumerate(zip(functions, repeats, strict=True)):
+            seconds[i] += len(chunk) * times / rate(function, chunk * times)
+    return [len(items) * times / spent for times, spent in zip(repeats, seconds, strict=True)]
 
 
 def main() -> None:
@@ -77,6 +82,12 @@ def main() -> None:
     parser.add_argument("--batch-documents", type=int, default=40_000)
     parser.add_argument("--diversity", type=float, default=0.3, help="for part 3")
     parser.add_argument("--explain-models", nargs="*", default=["word2vec", "pmi"])
+    parser.add_argument(
+        "--explained",
+        nargs="*",
+        help="for part 3, the folders (under --models, or absolute) explained against "
+        "the plain keywords of --explain-models, pair by pair (default: the same)",
+    )
     args = parser.parse_args()
     rows = []
 
@@ -89,9 +100,12 @@ def main() -> None:
     same = sum([w for w, _ in a] == [w for w, _ in b] for a, b in zip(ours, reference, strict=True))
     with threadpool_limits(1):  # as in a server worker and the batch job's workers
         reference_rate, ours_rate = alternating_rates(
-            lambda t: su_keywords(english, t),
-            lambda t: english.keywords(t, topn=10, exclude_stopwords=False),
+            [
+                lambda t: su_keywords(english, t),
+                lambda t: english.keywords(t, topn=10, exclude_stopwords=False),
+            ],
             sample,
+            repeats=[1, 5],
         )
     mean_tokens = sum(map(len, sample)) / len(sample)
     rows.append(
@@ -128,27 +142,40 @@ def main() -> None:
     else:
         print(f"skipped the Chinese comparison: no model at {chinese_path}", file=sys.stderr)
 
-    for name in args.explain_models:
+    explained = args.explained or args.explain_models
+    explain_rows: list[dict] = []
+    if len(explained) != len(args.explain_models):
+        parser.error("--explained needs as many folders as --explain-models")
+    for name, other in zip(args.explain_models, explained, strict=True):
         model = WordModel(load_model(args.models / name, verify=False))
+        explaining = WordModel(load_model(args.models / other, verify=False))
         texts = documents[: args.documents]
         with threadpool_limits(1):
-            plain_rate, explained_rate = alternating_rates(
-                lambda t, model=model: model.keywords(t),
-                lambda t, model=model: model.keywords(t, explain=True, diversity=args.diversity),
+            plain_rate, explained_rate, diverse_rate = alternating_rates(
+                [
+                    model.keywords,
+                    lambda t, model=explaining: model.keywords(t, explain=True),
+                    lambda t, model=explaining: model.keywords(
+                        t, explain=True, diversity=args.diversity
+                    ),
+                ],
                 texts,
-                repeats=1,
             )
-        rows.append(
-            {
-                "task": f"English corpus lines, {model.family.name}, "
-                f"explain and diversity {args.diversity}",
-                "baseline": "plain keywords",
-                "baseline docs/s": plain_rate,
-                "wordlens docs/s": explained_rate,
-                "speed-up": explained_rate / plain_rate,
-                "same top 10": "",
-            }
-        )
+        for options, rate_of in [
+            ("explain=true", explained_rate),
+            (f"explain=true, diversity={args.diversity}", diverse_rate),
+        ]:
+            explain_rows.append(
+                {
+                    "family": model.family.name,
+                    "plain keywords": name,
+                    "docs/s": plain_rate,
+                    "against": other,
+                    "options": options,
+                    "its docs/s": rate_of,
+                    "time ratio": f"{plain_rate / rate_of:.2f}×",
+                }
+            )
 
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "docs.txt"
@@ -192,6 +219,8 @@ def main() -> None:
             Path(scratch) / "out2.jsonl"
         ).read_bytes()
     print(table(rows))
+    print(f"\n{args.documents} English corpus lines, top 10, stop-words filtered:\n")
+    print(table(explain_rows))
     print(f"\nbatch outputs with 1 and 2 workers identical: {same_output}")
 
 

@@ -11,6 +11,10 @@ greedily from the left, as gensim's ``Phrases`` does: in a run "a b c" where bot
 The same vectorised routine (:meth:`PhraseTable.join_ids`) joins the token ids of a
 corpus chunk when phrases are learned and counted, and a text's tokens at query time
 (:meth:`PhraseTable.runs`), so text is joined exactly as in training.
+
+No phrase crosses punctuation the base tokenizer drops, nor so a sentence's end:
+"… in york. new plans …" never learns or joins "york new" (:func:`phrase_breaks`);
+a hyphen inside a word is no such punctuation ("new-york" is "new york").
 :class:`PhraseTokenizer` wraps a model's tokenizer with its table; it is itself a
 :class:`~wordlens.corpus.tokenizers.Tokenizer`.
 
@@ -22,9 +26,11 @@ tab).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -39,11 +45,16 @@ __all__ = [
     "PhraseTokenizer",
     "from_spec",
     "join_pairs",
+    "phrase_breaks",
     "phrase_query_word",
+    "segments",
 ]
 
 PHRASES_FILE = "phrases.tsv"
 _SEPARATORS = re.compile(r"[\s_]+")
+# What no phrase crosses between two tokens: punctuation or a symbol (anything but a
+# letter, a digit or white space, "_" included), except a hyphen inside a word.
+_BREAKING = re.compile(r"(?!(?<=\w)-(?=\w))[^\w\s]|_")
 
 
 def phrase_query_word(word: str) -> str:
@@ -74,6 +85,7 @@ class PhraseTable:
 
     phrases: list[Phrase]
     _tokens: dict[str, int] = field(init=False, repr=False)
+    _pairs: frozenset[tuple[str, str]] = field(init=False, repr=False)
     _keys: list[np.ndarray] = field(init=False, repr=False)
     _joined: list[np.ndarray] = field(init=False, repr=False)
 
@@ -86,6 +98,7 @@ class PhraseTable:
             for token in (phrase.left, phrase.right, phrase.token):
                 tokens.setdefault(token, len(tokens))
         self._tokens = tokens
+        self._pairs = frozenset((phrase.left, phrase.right) for phrase in self.phrases)
         size = max(len(tokens), 1)
         self._keys, self._joined = [], []
         for step in range(1, self.passes + 1):
@@ -145,20 +158,31 @@ class PhraseTable:
             ids, starts, breaks = join_pairs(ids, starts, breaks, keys, joined, size)
         return ids, starts
 
-    def runs(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
+    def may_join(self, tokens: Sequence[str]) -> bool:
+        """Whether a pass may join any of ``tokens``: some adjacent pair of them is a
+        pair of the table (if none is, the first pass joins nothing, and so neither
+        does any later one). One set look-up per pair, in C: most texts hold no
+        phrase, and this spares them the passes."""
+        return not self._pairs.isdisjoint(itertools.pairwise(tokens))
+
+    def runs(
+        self, tokens: Sequence[str], breaks: np.ndarray | None = None
+    ) -> list[tuple[int, int]]:
         """The [start, end) token-index runs of ``tokens`` that become one token each,
-        in order, covering every token (a token left alone is a run of one)."""
-        _, starts = self.join_ids(self.token_ids(tokens))
+        in order, covering every token (a token left alone is a run of one); no run
+        crosses a token marked in ``breaks`` (bool (n,), :func:`phrase_breaks`)."""
+        _, starts = self.join_ids(self.token_ids(tokens), breaks)
         ends = np.append(starts[1:], len(tokens))
         return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
-    def join(self, tokens: Sequence[str]) -> list[str]:
-        """``tokens`` with the table's phrases joined ("new", "york" → "new york")."""
-        if not self.phrases or len(tokens) < 2:
+    def join(self, tokens: Sequence[str], breaks: np.ndarray | None = None) -> list[str]:
+        """``tokens`` with the table's phrases joined ("new", "york" → "new york"),
+        none across a token marked in ``breaks`` (as for :meth:`runs`)."""
+        if not self.may_join(tokens):
             return list(tokens)
         return [
             tokens[start] if end - start == 1 else " ".join(tokens[start:end])
-            for start, end in self.runs(tokens)
+            for start, end in self.runs(tokens, breaks)
         ]
 
     def to_text(self) -> str:
@@ -199,6 +223,30 @@ class PhraseTable:
         return cls(phrases)
 
 
+def phrase_breaks(text: str, spans: Sequence[tuple[str, int, int]]) -> np.ndarray:
+    """bool (n,): which of the tokens of ``text`` (``spans``, the base tokenizer's
+    (token, start, end)) no phrase may join to the token before: the text between
+    them holds punctuation or a symbol (a hyphen inside a word aside). One regular
+    expression over the text and two sorted searches: no work per token."""
+    marks = np.fromiter(map(re.Match.start, _BREAKING.finditer(text)), dtype=np.int64)
+    breaks = np.zeros(len(spans), dtype=bool)
+    if len(spans) > 1 and len(marks):
+        starts = np.fromiter(map(itemgetter(1), spans), dtype=np.int64, count=len(spans))
+        ends = np.fromiter(map(itemgetter(2), spans), dtype=np.int64, count=len(spans))
+        # marks before each token's start, against those before the last one's end
+        breaks[1:] = np.searchsorted(marks, starts[1:]) > np.searchsorted(marks, ends[:-1])
+    return breaks
+
+
+def segments(tokenizer: Tokenizer, text: str) -> list[list[str]]:
+    """The tokens of ``text`` by ``tokenizer`` (a base one), cut where no phrase may
+    join (:func:`phrase_breaks`): what phrases are learned from."""
+    spans = tokenizer.spans(text)
+    tokens = list(map(itemgetter(0), spans))
+    cuts = np.flatnonzero(phrase_breaks(text, spans)).tolist()
+    return [tokens[start:end] for start, end in itertools.pairwise([0, *cuts, len(tokens)])]
+
+
 def join_pairs(
     ids: np.ndarray,
     starts: np.ndarray,
@@ -212,19 +260,23 @@ def join_pairs(
     ``keys`` are the pairs to join, sorted int64 left·``size`` + right, ``joined`` the
     id each becomes; ``starts`` (int64 (n,)) are carried along (the joined token keeps
     its first token's) as are ``breaks`` (bool (n,), tokens that start a document: no
-    pair joins across one). Returns the three arrays after the pass.
+    pair joins across one). Returns the three arrays after the pass: a few array
+    operations when nothing joins, as in most passes over a short text.
     """
     if len(ids) < 2 or not len(keys):
         return ids, starts, breaks
     left, right = ids[:-1], ids[1:]
     pairs = left * size + right
-    at = np.minimum(np.searchsorted(keys, pairs), len(keys) - 1)
-    marked = (keys[at] == pairs) & (left >= 0) & (right >= 0) & ~breaks[1:]
-    positions = np.flatnonzero(_greedy(marked))
+    at = np.searchsorted(keys, pairs)
+    # an unknown left token (−1) makes a negative key, which no pair has
+    marked = (keys.take(at, mode="clip") == pairs) & (right >= 0) & ~breaks[1:]
+    if not marked.any():
+        return ids, starts, breaks
+    chosen = _greedy(marked)
+    positions = np.flatnonzero(chosen)
     ids = ids.copy()
     ids[positions] = joined[at[positions]]
-    keep = np.ones(len(ids), dtype=bool)
-    keep[positions + 1] = False
+    keep = np.concatenate(([True], ~chosen))  # a joined pair's right token goes
     return ids[keep], starts[keep], breaks[keep]
 
 
@@ -232,6 +284,8 @@ def _greedy(marked: np.ndarray) -> np.ndarray:
     """Of the marked pairs (bool (n−1,): pair j joins tokens j and j+1), those a scan
     from the left joins: in each run of consecutive marked pairs, every other one from
     the run's start."""
+    if not (marked[1:] & marked[:-1]).any():  # no two pairs overlap: each joins
+        return marked
     index = np.arange(len(marked))
     first = marked & ~np.concatenate(([False], marked[:-1]))
     run_start = np.maximum.accumulate(np.where(first, index, 0))
@@ -257,7 +311,11 @@ class PhraseTokenizer(Tokenizer):
         self.name = base.name
 
     def _tokens(self, text: str, max_chars: int | None, max_tokens: int | None) -> Iterable[str]:
-        return self.table.join(self.base(text, max_chars, max_tokens))
+        tokens = self.base(text, max_chars, max_tokens)
+        if not self.table.may_join(tokens):  # most texts: no need of where tokens are
+            return tokens
+        spans = self.base.spans(text, max_chars, max_tokens)
+        return self.table.join(tokens, phrase_breaks(text, spans))
 
     def spans(
         self, text: str, max_chars: int | None = None, max_tokens: int | None = None
@@ -265,14 +323,14 @@ class PhraseTokenizer(Tokenizer):
         """The base tokenizer's spans, a phrase's words joined into one span from the
         start of its first word to the end of its last."""
         words = self.base.spans(text, max_chars, max_tokens)
-        if not self.table.phrases or len(words) < 2:
+        tokens = list(map(itemgetter(0), words))
+        if not self.table.may_join(tokens):
             return words
-        tokens = [token for token, _, _ in words]
         return [
             words[start]
             if end - start == 1
             else (" ".join(tokens[start:end]), words[start][1], words[end - 1][2])
-            for start, end in self.table.runs(tokens)
+            for start, end in self.table.runs(tokens, phrase_breaks(text, words))
         ]
 
     def normalize(self, word: str) -> str:

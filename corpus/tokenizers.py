@@ -136,14 +136,11 @@ def _fold(text: str, max_chars: int | None = None) -> str:
 def _fold_mapped(
     text: str, max_chars: int | None, fold: Callable[[str, int | None], str]
 ) -> tuple[str, list[int], list[int]]:
-    """``fold(text)`` and, for each of its characters, the [start, end) in ``text`` of
-    what it was folded from. ASCII folds character by character; other text combining
-    sequence by sequence (a starter and the marks NFKC may join to it), the units that
-    folding maps to a whole, so that each folded character comes from one of them."""
-    if text.isascii():
-        folded = fold(text, max_chars)
-        offsets = list(range(len(text) + 1))
-        return folded, offsets[:-1], offsets[1:]
+    """``fold(text)`` of a text that is not all ASCII (ASCII folds character by
+    character, in place) and, for each of its characters, the [start, end) in
+    ``text`` of what it was folded from: text folds combining sequence by sequence (a
+    starter and the marks NFKC may join to it), the units that folding maps to a
+    whole, so that each folded character comes from one of them."""
     bounds = [
         at
         for at, char in enumerate(text)
@@ -205,7 +202,11 @@ class Tokenizer:
         [start, end) of ``text``; a token made of part of a character that folding
         expanded (NFKC's "ﬁ" → "fi") spans that whole character. Limits as for
         calling the tokenizer."""
-        folded, starts, ends = _fold_mapped(text, max_chars, self._fold)
+        in_place = text.isascii()  # folded character by character: offsets unchanged
+        if in_place:
+            folded = self._fold(text, max_chars)
+        else:
+            folded, starts, ends = _fold_mapped(text, max_chars, self._fold)
         found = self._located(folded)
         if max_tokens is not None:
             found = list(itertools.islice(found, max_tokens + 1))
@@ -214,6 +215,8 @@ class Tokenizer:
                     f"text of more than {max_tokens:,} tokens; the limit is {max_tokens:,}",
                     limit=max_tokens,
                 )
+        if in_place:
+            return list(found)
         return [(token, starts[start], ends[end - 1]) for token, start, end in found]
 
     def _fold(self, text: str, max_chars: int | None) -> str:

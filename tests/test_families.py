@@ -251,7 +251,7 @@ def test_hierarchical_softmax_keywords_of_a_varied_text_in_bounded_memory(word2v
     text = " ".join(word2vec.words)
     tree, rows = word2vec.family.tree, np.arange(len(word2vec.words))
     assert len(rows) * tree.nodes * 4 > 40_000_000  # one float32 matrix alone
-    scores = word2vec.family.keyword_scores(rows, np.ones(len(rows)), rows, "default")
+    scores = word2vec.family.keyword_scoring(rows, np.ones(len(rows)), rows, "default").scores
     some = rows[:: len(rows) // 7]
     np.testing.assert_allclose(
         scores[some],

@@ -3,6 +3,7 @@ training, served as words by both families, in-process and over HTTP."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 
@@ -21,7 +22,7 @@ from wordlens.artifacts import load_model
 from wordlens.corpus import Corpus, get_tokenizer
 from wordlens.corpus.phrases import Phrase, PhraseTable, PhraseTokenizer, from_spec
 from wordlens.training.encode import encode_corpus
-from wordlens.training.phrases import PhraseParams, learn_phrases
+from wordlens.training.phrases import PhraseParams, learn_corpus_phrases, learn_phrases
 
 PARAMS = PhraseParams(threshold=0.5, min_count=5, passes=2)
 OPTIONS = ("--dim", "16", "--min-count", "3", "--no-evaluate", "--phrases")
@@ -82,6 +83,43 @@ def test_passes_join_greedily_from_the_left_and_never_across_documents():
     assert PhraseTable.from_text(text).digest == table.digest
     with pytest.raises(ValueError, match="phrases.tsv:1"):
         PhraseTable.from_text("1\tnew\n")
+
+
+def test_a_pair_of_words_first_joined_in_a_later_pass_is_joined():
+    """Texts whose adjacent pairs are in no pass skip the passes; a pair of plain words
+    a later pass learned is no such text."""
+    table = PhraseTable([Phrase(1, "new", "york"), Phrase(2, "big", "apple")])
+    assert table.join(["the", "big", "apple"]) == ["the", "big apple"]
+    assert table.runs(["big", "apple", "new", "york"]) == [(0, 2), (2, 4)]
+    assert table.join(["apple", "big", "york"]) == ["apple", "big", "york"]
+
+
+def test_no_phrase_is_learned_or_joined_across_punctuation(tmp_path):
+    """Every line holds "… in new york. plans …": "york plans" is as frequent a pair
+    as "new york", but across a full stop; it is never learned, and a table that has
+    it never joins it across punctuation (a hyphen inside a word aside)."""
+    rng = random.Random(3)
+    lines = []
+    for _ in range(600):
+        words = rng.choices(FILLER, k=10)
+        lines.append(f"{' '.join(words[:5])} in new york. plans {' '.join(words[5:])}\n")
+    path = tmp_path / "sentences.txt"
+    path.write_text("".join(lines), encoding="utf-8")
+    english = get_tokenizer("english")
+    learned = learn_corpus_phrases(Corpus(path, english), PARAMS, tmp_path)
+    tokens = {phrase.token for phrase in learned.phrases}
+    assert "new york" in tokens and not any("york plans" in token for token in tokens)
+
+    joins = PhraseTokenizer(english, PhraseTable([Phrase(1, "york", "plans")]))
+    assert joins("York plans, York. Plans") == ["york plans", "york", "plans"]
+    assert joins("york-plans york - plans york…plans") == ["york plans", *["york", "plans"] * 2]
+    assert joins.spans("york; plans york plans") == [
+        ("york", 0, 4),
+        ("plans", 6, 11),
+        ("york plans", 12, 22),
+    ]
+    chinese = PhraseTokenizer(get_tokenizer("jieba"), PhraseTable([Phrase(1, "无线", "网卡")]))
+    assert chinese("无线，网卡") == ["无线", "网卡"]
 
 
 def test_a_query_word_the_tokenizer_splits_into_a_phrase_is_that_phrase():

@@ -13,9 +13,11 @@ chunks. A pair is scored by normalised PMI, as gensim's ``Phrases`` does with
 npmi above ``threshold``. Each further pass counts again on the joined tokens, so
 "new york" + "city" can join in pass 2 (phrases of up to 2^passes words).
 
-Pairs never cross a document (a line of the corpus). Punctuation the tokenizer drops
-is not seen, so a pair may join across a full stop inside a line ("… in new. york
-…"); the shipped corpora hold one sentence a line. Stop-words (the function words
+Pairs never cross a document (a line of the corpus), nor punctuation the tokenizer
+drops (a full stop inside a line: "… in york. new plans …" counts no "york new"):
+phrases are counted within the runs :func:`wordlens.corpus.phrases.segments` cuts,
+where the tokenizer that joins them (:class:`~wordlens.corpus.phrases.PhraseTokenizer`)
+never joins across either. Stop-words (the function words
 keyword extraction leaves out, :func:`wordlens.corpus.stopwords.default_stopwords`:
 "of", "the", "is", "been", "who", …) never start or end a pair. With gensim's 15
 connector words instead, the most frequent phrases of the default corpus were "it
@@ -31,15 +33,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from wordlens.corpus import Corpus, Tokenizer
-from wordlens.corpus.phrases import Phrase, PhraseTable, PhraseTokenizer, join_pairs
+from wordlens.corpus import Corpus, ReadStats, Tokenizer, iter_documents
+from wordlens.corpus.phrases import Phrase, PhraseTable, PhraseTokenizer, join_pairs, segments
 from wordlens.corpus.stopwords import default_stopwords
 from wordlens.training.encode import EncodedCorpus, encode_corpus
 
@@ -75,10 +77,10 @@ class PhraseParams:
 
 
 def learn_corpus_phrases(corpus: Corpus, params: PhraseParams, scratch: Path) -> PhraseTable:
-    """Encode ``corpus`` (its tokenizer: the base one) into ``scratch`` and learn its
-    phrases."""
+    """Encode ``corpus`` (its tokenizer: the base one) into ``scratch``, each run of
+    tokens no phrase may cross a document, and learn its phrases."""
     started = time.perf_counter()
-    encoded = encode_corpus(corpus, scratch)
+    encoded = encode_corpus(_runs(corpus), scratch)
     encoded_seconds = time.perf_counter() - started
     table = learn_phrases(encoded, params, default_stopwords(corpus.tokenizer.name))
     log.info(
@@ -89,6 +91,12 @@ def learn_corpus_phrases(corpus: Corpus, params: PhraseParams, scratch: Path) ->
         encoded_seconds,
     )
     return table
+
+
+def _runs(corpus: Corpus) -> Iterator[list[str]]:
+    """The tokens of every document of ``corpus``, cut where no phrase may join."""
+    for text in iter_documents(corpus.path, corpus.text_field, ReadStats()):
+        yield from segments(corpus.tokenizer, text)
 
 
 def phrase_corpus(corpus: Corpus, params: PhraseParams, scratch: Path) -> Corpus:
