@@ -176,12 +176,13 @@ def test_search_is_batched(models):
 
 def test_index_batches_are_one_search_and_equal_single_queries(engine, monkeypatch):
     model = engine.get("pmi")
-    searches = []
+    searches, fetched = [], []
     for index in model.neighbour_indexes.values():
         search = index.search
 
         def counted(queries, k, *args, search=search, **kwargs):
             searches.append(len(queries))
+            fetched.append(k)
             return search(queries, k, *args, **kwargs)
 
         monkeypatch.setattr(index, "search", counted)
@@ -189,6 +190,7 @@ def test_index_batches_are_one_search_and_equal_single_queries(engine, monkeypat
     queries = [SimilarQuery([w]) for w in words]
     answers = model.most_similar_batch(queries, topn=10, effort=40)
     assert searches == [60]  # one search for the 60 known words
+    assert fetched == [40]  # the whole candidate list, rescored (the codes are 8-bit)
     related, _ = model.related_batch(words, topn=10, effort=40)
     assert searches == [60, 60]
     searches.clear()
