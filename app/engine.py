@@ -712,14 +712,17 @@ class WordModel:
 
         One index search per batch: queries that fetch the same number of candidates
         (in practice all) are searched as one (n, d) matrix. The fetch size sets the
-        graph's candidate list (efSearch is at least it), so a query's candidates are
-        the same alone or in any batch."""
+        graph's candidate list (efSearch is at least it, and it is at least
+        efSearch), so a query's candidates are the same alone or in any batch."""
         index = self.neighbour_indexes.get(space)
         if index is None or limit < EXACT_BELOW:
             return [None] * len(queries)
         skipped = [self._skipped(exclude, limit) for exclude in excluded]
-        # Over-fetch by what the filter may drop, so that topn usually remain.
-        counts = np.array([topn + len(rows) for rows in skipped], dtype=np.int64)
+        # Over-fetch by what the filter may drop, so that topn usually remain, and
+        # keep the whole candidate list (efSearch): the index ranks by 8-bit codes,
+        # the exact rescoring of every candidate by the model's own rows.
+        fetch = effort or DEFAULT_EFFORT
+        counts = np.array([max(topn + len(rows), fetch) for rows in skipped], dtype=np.int64)
         answers: list[Neighbours | None] = [None] * len(queries)
         for count in np.unique(counts):
             group = np.flatnonzero(counts == count)

@@ -159,6 +159,63 @@ class Faiss:
         return index.search(queries, k)[1]
 
 
+class FaissM32(Faiss):
+    name = "faiss HNSW flat"
+    params = "M=32, efConstruction=200"
+
+    @staticmethod
+    def build(data: np.ndarray, path: str) -> None:
+        import faiss
+
+        index = faiss.IndexHNSWFlat(data.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 200
+        index.add(data)
+        faiss.write_index(index, path)
+
+
+class Wordlens:
+    """wordlens's own index (wordlens.neighbours.build_index: HNSW over 8-bit codes),
+    searched as the engine does: the whole candidate list (efSearch rows) rescored
+    exactly from the rows, memory-mapped beside the index."""
+
+    name = "wordlens: faiss HNSW SQ8 + exact rescoring"
+    module = "faiss"
+    params = "M=32, efConstruction=200"
+
+    @staticmethod
+    def _rows_path(path: str) -> Path:
+        return Path(path).with_suffix(".rows.npy")
+
+    @staticmethod
+    def build(data: np.ndarray, path: str) -> None:
+        from wordlens.neighbours import build_index
+
+        rows_path = Wordlens._rows_path(path)
+        np.save(rows_path, data)
+        folder = Path(path).parent
+        entry = build_index(np.load(rows_path, mmap_mode="r"), "cosine", folder)
+        os.replace(folder / entry["file"], path)
+
+    @staticmethod
+    def open(path: str, shared: bool):
+        from wordlens.neighbours import NeighbourIndex
+
+        rows = np.load(Wordlens._rows_path(path), mmap_mode="r")
+        return {"index": NeighbourIndex(Path(path), "cosine", *rows.shape), "rows": rows}
+
+    @staticmethod
+    def set_effort(index, effort: int) -> None:
+        index["effort"] = effort
+
+    @staticmethod
+    def search(index, queries: np.ndarray, k: int) -> np.ndarray:
+        effort = index.get("effort", 64)
+        found = index["index"].search(queries, max(k, effort), effort)[0]
+        scores = np.einsum("qkd,qd->qk", index["rows"][np.maximum(found, 0)], queries)
+        scores[found < 0] = -np.inf
+        return np.take_along_axis(found, np.argsort(-scores, axis=1)[:, :k], axis=1)
+
+
 class FaissIVFPQ(Faiss):
     name = "faiss IVF-PQ"
     params = "nlist=4·√n, PQ 32×8 bits, refine none"
@@ -261,6 +318,8 @@ class UsearchF16(Usearch):
 
 LIBRARIES = {
     "faiss-hnsw": Faiss,
+    "faiss-hnsw-m32": FaissM32,
+    "wordlens": Wordlens,
     "faiss-ivfpq": FaissIVFPQ,
     "hnswlib": Hnswlib,
     "usearch": Usearch,

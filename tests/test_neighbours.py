@@ -73,7 +73,7 @@ def test_the_index_is_listed_checksummed_and_described_in_the_manifest(models):
     manifest = json.loads((models / "pmi" / "manifest.json").read_text())
     for space in ("cosine", "related"):
         entry = manifest["neighbours"][space]
-        assert entry["rows"] == SIZE and entry["dim"] == DIM and entry["type"] == "HNSWFlat"
+        assert entry["rows"] == SIZE and entry["dim"] == DIM and entry["type"] == "HNSWSQ8"
         listed = manifest["files"][entry["file"]]
         assert listed["bytes"] == (models / "pmi" / entry["file"]).stat().st_size
         assert len(listed["sha256"]) == 64
@@ -176,12 +176,13 @@ def test_search_is_batched(models):
 
 def test_index_batches_are_one_search_and_equal_single_queries(engine, monkeypatch):
     model = engine.get("pmi")
-    searches = []
+    searches, fetched = [], []
     for index in model.neighbour_indexes.values():
         search = index.search
 
         def counted(queries, k, *args, search=search, **kwargs):
             searches.append(len(queries))
+            fetched.append(k)
             return search(queries, k, *args, **kwargs)
 
         monkeypatch.setattr(index, "search", counted)
@@ -189,6 +190,7 @@ def test_index_batches_are_one_search_and_equal_single_queries(engine, monkeypat
     queries = [SimilarQuery([w]) for w in words]
     answers = model.most_similar_batch(queries, topn=10, effort=40)
     assert searches == [60]  # one search for the 60 known words
+    assert fetched == [40]  # the whole candidate list, rescored (the codes are 8-bit)
     related, _ = model.related_batch(words, topn=10, effort=40)
     assert searches == [60, 60]
     searches.clear()
@@ -198,12 +200,15 @@ def test_index_batches_are_one_search_and_equal_single_queries(engine, monkeypat
     assert related[:60] == [model.related(w, topn=10, effort=40)[0] for w in QUERY_WORDS[:60]]
     assert all(a.search == "index" for a in related[:60])
     assert isinstance(answers[60], QueryError) and isinstance(related[60], QueryError)
-    # queries excluding more words fetch more candidates: one search per fetch size
+    # past the effort, queries excluding more words fetch more candidates: one search
+    # per fetch size
     searches.clear()
     mixed = [SimilarQuery(["w1"]), SimilarQuery(["w2", "w3"]), SimilarQuery(["w4"], ["w5"])]
-    answers = model.most_similar_batch(mixed, topn=10)
+    answers = model.most_similar_batch(mixed, topn=10, effort=10)
     assert sorted(searches) == [1, 2]
-    assert answers == [model.most_similar(q.positive, q.negative, topn=10) for q in mixed]
+    assert answers == [
+        model.most_similar(q.positive, q.negative, topn=10, effort=10) for q in mixed
+    ]
 
 
 def test_auto_builds_only_from_the_threshold_and_none_removes(tmp_path):
@@ -240,6 +245,33 @@ def test_a_corrupted_index_file_is_a_clear_load_error(models, tmp_path):
     assert engine.errors["pmi"].startswith(
         "pmi/neighbours_cosine.faiss: not a readable faiss index"
     )
+
+
+def test_a_float32_index_of_an_older_model_still_answers(models, tmp_path):
+    """Models indexed before the 8-bit index (type HNSWFlat) load and search as before."""
+    import faiss
+
+    from wordlens.artifacts import add_files
+
+    old = tmp_path / "models" / "pmi"
+    shutil.copytree(models / "plain", old)
+    vectors = load_model(old).vectors
+    lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = np.divide(vectors, lengths, out=np.zeros(vectors.shape), where=lengths > 0)
+
+    def write(folder):
+        index = faiss.IndexHNSWFlat(DIM, 16, faiss.METRIC_INNER_PRODUCT)
+        index.add(unit.astype(np.float32))
+        faiss.write_index(index, str(folder / "neighbours_cosine.faiss"))
+        entry = {"file": "neighbours_cosine.faiss", "type": "HNSWFlat", "rows": SIZE, "dim": DIM}
+        return {"neighbours": {"cosine": entry}}
+
+    add_files(old, write)
+    model = Engine(old.parent).get("pmi")
+    assert isinstance(model.neighbour_indexes["cosine"].index, faiss.IndexHNSWFlat)
+    found = model.most_similar([QUERY_WORDS[3]], topn=10)
+    exact = model.most_similar([QUERY_WORDS[3]], topn=10, exact=True)
+    assert found.search == "index" and overlap(found, exact) >= 0.9
 
 
 def test_an_index_the_manifest_does_not_list_is_refused(models, tmp_path):

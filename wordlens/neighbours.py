@@ -1,10 +1,12 @@
 """Approximate nearest neighbours over a model's rows: build, save, open, search.
 
 The one module that imports the index library (faiss, chosen by
-``bench/bench_ann.py``: see the README). An index is a graph (HNSW, flat float32
-storage) over one *space* of a model's rows, saved as a file of the model folder,
-listed and checksummed in the manifest like every other file, and described under
-the manifest's ``neighbours`` field (library, version, parameters, build seconds):
+``bench/bench_ann.py``: see the README). An index is a graph (HNSW) over one
+*space* of a model's rows, each row stored as 8-bit codes (faiss's scalar
+quantiser, a quarter of the float32 row: no second copy of the matrix), saved as a
+file of the model folder, listed and checksummed in the manifest like every other
+file, and described under the manifest's ``neighbours`` field (library, version,
+type, parameters, build seconds):
 
 ==========  ==========================================  ===========================
 space       rows indexed (V, d')                        a query q (d',) ranks rows by
@@ -26,15 +28,19 @@ near one axis (``bench/bench_ann.py --mips-model``; README). Indexes are opened
 memory-mapped (``IO_FLAG_MMAP_IFC``): several server workers share one copy in the
 page cache.
 
-``search`` returns the rows the graph finds and its scores; callers that need
-scores bit-identical to an exact scan rescore the candidates themselves (the engine
-does). ``effort`` is HNSW's ``efSearch``: the candidate list kept while walking the
+``search`` returns the rows the graph finds and its approximate scores (from the
+8-bit codes); callers rescore the candidates exactly from the model's own matrix
+(the engine rescores every candidate the search kept, efSearch of them, so the
+codes' rounding costs no recall). Indexes of type ``HNSWFlat`` (float32 storage;
+models indexed before the ``HNSWSQ8`` type) still open and are searched the same
+way. ``effort`` is HNSW's ``efSearch``: the candidate list kept while walking the
 graph; more effort, better recall, slower (the README's table).
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -76,7 +82,13 @@ DEFAULT_EFFORT = 64
 #: The spaces an index can cover (module docstring).
 SPACES = ("cosine", "related")
 
-_BLOCK = 65536  # rows transformed and added at a time: a bounded temporary
+_BLOCK = 16384  # rows transformed and added at a time: 8 MiB at d 128
+
+#: Rows the scalar quantiser learns each component's range from (seeded sample).
+_TRAIN_ROWS = 65536
+
+#: Index types this module opens (the manifest entry's ``type``), by faiss class.
+_TYPES = {"HNSWSQ8": "IndexHNSWSQ", "HNSWFlat": "IndexHNSWFlat"}
 
 
 @dataclass(frozen=True)
@@ -100,14 +112,41 @@ def _faiss():
     return faiss
 
 
-def _space_rows(vectors: np.ndarray, space: str) -> Iterable[np.ndarray]:
-    """The rows of ``space`` (module docstring), float32, a block at a time."""
+def _space_rows(vectors: np.ndarray, space: str) -> np.ndarray:
+    """The rows of ``space`` (module docstring) of ``vectors`` (n, d), float32."""
+    block = np.asarray(vectors, dtype=np.float32)
+    if space == "cosine":  # lengths summed in float64, no float64 copy of the block
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))[:, None]
+        block = np.divide(block, norms, out=np.zeros_like(block), where=norms > 0)
+    return np.ascontiguousarray(block, dtype=np.float32)
+
+
+def _space_blocks(vectors: np.ndarray, space: str) -> Iterable[np.ndarray]:
+    """The rows of ``space``, _BLOCK at a time, each block's pages released after it
+    (:func:`_release`)."""
     for start in range(0, len(vectors), _BLOCK):
-        block = np.asarray(vectors[start : start + _BLOCK], dtype=np.float32)
-        if space == "cosine":
-            norms = np.linalg.norm(block.astype(np.float64), axis=1, keepdims=True)
-            block = np.divide(block, norms, out=np.zeros(block.shape), where=norms > 0)
-        yield np.ascontiguousarray(block, dtype=np.float32)
+        yield _space_rows(vectors[start : start + _BLOCK], space)
+        _release(vectors)
+
+
+def _release(array: np.ndarray) -> None:
+    """Drop the pages of ``array``'s memory map (np.load's mmap_mode) from this
+    process's resident memory; they stay in the page cache. A build thus holds the
+    index and one block, never the whole matrix resident. No-op if not mapped."""
+    base: object = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, mmap.mmap):
+        base.madvise(mmap.MADV_DONTNEED)
+
+
+def _train_sample(vectors: np.ndarray, space: str) -> np.ndarray:
+    """A seeded sample of up to _TRAIN_ROWS rows of ``space``, in row order."""
+    count = min(len(vectors), _TRAIN_ROWS)
+    rows = np.sort(np.random.default_rng(0).choice(len(vectors), count, replace=False))
+    sample = _space_rows(vectors[rows], space)
+    _release(vectors)
+    return sample
 
 
 def _file_name(space: str) -> str:
@@ -125,12 +164,15 @@ def build_index(
     faiss = _faiss()
     started = time.perf_counter()
     dim = vectors.shape[1]
-    index = faiss.IndexHNSWFlat(dim, params.m, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexHNSWSQ(
+        dim, faiss.ScalarQuantizer.QT_8bit, params.m, faiss.METRIC_INNER_PRODUCT
+    )
     index.hnsw.efConstruction = params.ef_construction
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # opening an index set it to 1
     try:
-        for rows in _space_rows(vectors, space):
+        index.train(_train_sample(vectors, space))
+        for rows in _space_blocks(vectors, space):
             index.add(rows)
     finally:
         faiss.omp_set_num_threads(threads)
@@ -142,7 +184,7 @@ def build_index(
         "file": name,
         "library": "faiss",
         "library_version": faiss.__version__,
-        "type": "HNSWFlat",
+        "type": "HNSWSQ8",
         "rows": int(len(vectors)),
         "dim": int(dim),
         "metric": "inner_product",
@@ -199,7 +241,8 @@ class NeighbourIndex:
         except RuntimeError as error:
             reason = str(error).strip().splitlines()[-1][-200:]
             raise ModelFormatError(f"{shown}: not a readable faiss index ({reason})") from None
-        if not isinstance(index, faiss.IndexHNSWFlat) or (index.ntotal, index.d) != (rows, dim):
+        kinds = tuple(getattr(faiss, name) for name in _TYPES.values())
+        if not isinstance(index, kinds) or (index.ntotal, index.d) != (rows, dim):
             raise ModelFormatError(
                 f"{shown}: a {type(index).__name__} of {index.ntotal:,} rows × {index.d}, "
                 f"expected an HNSW index of {rows:,} × {dim}"

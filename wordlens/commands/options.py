@@ -189,10 +189,11 @@ def add_index_argument(parser: argparse.ArgumentParser, default: str = "auto") -
 def build_index(path: Path, choice: str) -> None:
     """Give the model at ``path`` the index ``--index choice`` asks for, and say so.
 
-    The index is built in a child process that maps the published model: its memory
-    (faiss's flat copy of the rows and the graph, about 1.5x the float32 matrix at
-    M 32) never adds to what the training or import still holds, and is returned to
-    the system when the child exits. No child starts when there is nothing to do."""
+    The index is built in a child process that maps the published model and reads
+    it a block at a time: its memory (the 8-bit codes and the graph, about 0.75x the
+    float32 matrix at M 32, and one block) never adds to what the training or import
+    still holds, and is returned to the system when the child exits. No child starts
+    when there is nothing to do."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
