@@ -154,7 +154,7 @@ class HuffmanTree:
             best[nodes] = below.max(axis=1)
         return best
 
-    def best_words(
+    def best_scored(
         self,
         vector: np.ndarray,
         count: int,
@@ -162,8 +162,8 @@ class HuffmanTree:
         bound: np.ndarray,
         beam: int,
         weight: float = 1.0,
-    ) -> np.ndarray:
-        """Rows of (about) the ``count`` words with the largest
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows int64 (k,), k ≤ ``count``, of (about) the ``count`` words with the largest
         log p(u | w) + weight·bonus[u] (``vector`` is v_w), by a pruned walk down the
         tree, one vectorised step per depth: a node is dropped when its reach plus
         weight·``bound[node]`` (at least the largest weighted bonus below it) cannot
@@ -176,6 +176,10 @@ class HuffmanTree:
         hardly better than reach does, while rare words far below a node make the
         bound loose. On a trained 475 k-word model the ancestors of the exact top 10
         ranked at worst 756th by reach at their depth, 14,077th by the bound (README).
+
+        Their scores come with them, float64 (k,), best first: log p(u | w) computed
+        as :meth:`log_prob_all` computes it (a float32 product per node, log σ in
+        float64), plus weight·bonus[u].
         """
         vector = np.asarray(vector, dtype=np.float32)
         frontier, reach = np.array([self.root]), np.zeros(1)
@@ -203,9 +207,10 @@ class HuffmanTree:
                 nodes, reached = nodes[best], reached[best]
             frontier, reach = nodes, reached
         if not rows:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
         found_rows, found = np.concatenate(rows), np.concatenate(scores)
-        return found_rows[np.argsort(-found, kind="stable")[:count]]
+        best = np.argsort(-found, kind="stable")[:count]
+        return found_rows[best].astype(np.int64), found[best]
 
     def log_prob(self, vectors: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """log p(targets[i] | w_i) for input vectors (n, d) and target rows (n,), pair by

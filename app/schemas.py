@@ -171,7 +171,8 @@ class Neighbours(BaseModel):
     search: Literal["exact", "index", "tree"] = Field(
         description="exact: every word scored; index: candidates from the model's "
         "approximate neighbour index, scored exactly; tree: candidates from a pruned "
-        "walk down a Word2Vec model's Huffman tree, scored exactly"
+        "walk down a Word2Vec model's Huffman tree (the best by s(a→b), for the "
+        "symmetric score then estimated both ways), scored exactly"
     )
     neighbours: list[Neighbour]
 

@@ -31,6 +31,8 @@ Then Word2Vec related words (``--w2v-layer``; ``--w2v-words 0`` for none):
   epoch, ``--index none``) on the seeded synthetic corpus of ``--w2v-tokens`` tokens
   (``bench/synthetic.py``, seed 14: 64M tokens give 1,269,481 words), both written
   once into ``--data`` (training: seconds and peak memory reported).
+- ``--w2v-model PATH``: an existing model folder instead (e.g. a copy of the trained
+  one with an index), read only; the folder holding it is served.
 - ``synthetic``: a model folder of ``--w2v-words`` words written through
   ``wordlens.artifacts.write_model`` as ``wordlens train word2vec`` writes it, with a
   synthetic output layer (gensim's Huffman tree of Zipf counts, inner-node rows from
@@ -50,6 +52,7 @@ the client used (near 1, the client sets the pace, not the server).
 
     .venv/bin/python bench/bench_scale_serve.py [--sizes 100k×100,1M×128] [--large]
         [--w2v-layer trained|synthetic] [--w2v-tokens 64M] [--w2v-words 1M]
+        [--w2v-model PATH] [--w2v-score su|symmetric]
         [--seconds 5] [--queries 1000] [--timed 200]
         [--related-queries 100] [--data DIR] [--json FILE]
 """
@@ -542,10 +545,13 @@ def measure_word2vec(args: argparse.Namespace, report: dict) -> None:
 
     from wordlens.app.engine import Engine
 
-    if args.w2v_layer == "trained":
+    if args.w2v_model is not None:
+        model, built = args.w2v_model.resolve(), {}
+    elif args.w2v_layer == "trained":
         model, built = ensure_trained_word2vec_model(args.data, parse_count(args.w2v_tokens))
     else:
         model, built = ensure_word2vec_model(args.data, parse_count(args.w2v_words), args.seed)
+    layer = model.parent.parent.name if args.w2v_model is not None else args.w2v_layer
     manifest = manifest_of(model)
     vocabulary = (model / "words.txt").read_text(encoding="utf-8").split("\n")[:-1]
     rows = len(vocabulary)
@@ -554,7 +560,7 @@ def measure_word2vec(args: argparse.Namespace, report: dict) -> None:
     queries = rng.choice(rows, size=min(args.related_queries, rows), replace=False)
     words = [vocabulary[q] for q in queries]
     with threadpool_limits(1):
-        engine = Engine(model.parent, verify=False).get(W2V_MODEL)
+        engine = Engine(model.parent, verify=False).get(model.name)
         started = time.perf_counter()
         exact = exact_related_top(engine, words, queries, args.w2v_score)
         print(
@@ -562,8 +568,8 @@ def measure_word2vec(args: argparse.Namespace, report: dict) -> None:
             file=sys.stderr,
         )
     del engine
-    in_process = engine_timings(model.parent, W2V_MODEL, "related", words, score=args.w2v_score)
-    base = [f"/related?model={W2V_MODEL}&word={w}&topn=10&score={args.w2v_score}" for w in words]
+    in_process = engine_timings(model.parent, model.name, "related", words, score=args.w2v_score)
+    base = [f"/related?model={model.name}&word={w}&topn=10&score={args.w2v_score}" for w in words]
     with serving(model.parent, args.workers, args.ready_timeout) as server:
         at_start = workers_memory(server["pid"])
         modes = {"default": ""}
@@ -574,13 +580,13 @@ def measure_word2vec(args: argparse.Namespace, report: dict) -> None:
             for mode, extra in modes.items()
         }
         after = workers_memory(server["pid"])
-    report["memory"] += memory_rows(f"word2vec {rows:,} ({args.w2v_layer})", at_start, after)
+    report["memory"] += memory_rows(f"word2vec {rows:,} ({layer})", at_start, after)
     for mode, figures in served.items():
         p50, p99 = in_process.get(mode, (None, None))
         figures["overlap@10"] = figures.pop("recall@10")
         report["related"].append(
             {
-                "layer": args.w2v_layer,
+                "layer": layer,
                 "score": args.w2v_score,
                 "words": f"{rows:,}",
                 "asked": mode,
@@ -618,6 +624,12 @@ def main() -> None:
         help="Word2Vec model for related words (%(default)s; module docstring)",
     )
     parser.add_argument(
+        "--w2v-model",
+        type=Path,
+        help="an existing Word2Vec model folder to measure instead (read only; its "
+        "models directory is served)",
+    )
+    parser.add_argument(
         "--w2v-tokens", default="64M", help="trained: synthetic corpus tokens (%(default)s)"
     )
     parser.add_argument(
@@ -634,8 +646,8 @@ def main() -> None:
         "--w2v-score",
         choices=["su", "symmetric"],
         default="su",
-        help="Word2Vec related-words score: Su's (the tree walk answers it at scale) or "
-        "the symmetric default, which scans (%(default)s)",
+        help="Word2Vec related-words score: Su's or the symmetric default, both "
+        "answered by the tree walk at scale (%(default)s)",
     )
     parser.add_argument("--ready-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=15)

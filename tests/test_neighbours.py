@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import running_server
 from wordlens.app.engine import EXACT_BELOW, Engine, SimilarQuery
 from wordlens.app.errors import InvalidQueryError, LimitExceededError, QueryError
-from wordlens.app.families import ContextScore, family_of
+from wordlens.app.families import SYMMETRIC_POOL, ContextScore, family_of
 from wordlens.app.server import create_app
 from wordlens.app.settings import Settings
 from wordlens.artifacts import ModelFormatError, load_model, write_model
@@ -421,7 +421,7 @@ def test_the_tree_walk_keeps_the_nodes_of_highest_reach(trained_models):
     for row in range(0, len(model.words), 7):
         exact = tree.log_prob_all(model.vectors[row]) - 0.9 * log_prior
         best = np.argsort(-exact, kind="stable")[:10]
-        found = tree.best_words(model.vectors[row], 10, log_prior, bound, beam=64, weight=-0.9)
+        found, _ = tree.best_scored(model.vectors[row], 10, log_prior, bound, beam=64, weight=-0.9)
         recalls.append(len(set(found.tolist()) & set(best.tolist())) / 10)
     assert max(len(children) for children, _, _ in tree.levels) > 64  # the beam overflows
     assert np.mean(recalls) >= 0.75
@@ -444,8 +444,30 @@ def test_hs_related_words_come_from_the_tree_walk(trained_models, monkeypatch):
                 assert score == pytest.approx(scores[w], abs=1e-6)
     assert np.mean(recalls) >= 0.95
     assert model.related(model.words[5], topn=10, effort=1, score="su")[0].search == "tree"
-    # the walk's bound holds for log p(b|a) − λ log p(b) only: the symmetric score scans
-    assert model.related(model.words[5], topn=10)[0].search == "exact"
+    assert model.related(model.words[5], topn=10)[0].search == "tree"  # symmetric too
+
+
+def test_symmetric_related_words_from_the_tree_walk(trained_models, monkeypatch):
+    """The symmetric score: the walk's best words by s(a→b), scored both ways. A pool
+    as large as the vocabulary and an unbounded beam must give the scan's answer, word
+    for word and score for score; the default effort most of it; below TREE_FROM
+    words, and with exact=true, the scan."""
+    model = Engine(trained_models).get("word2vec")
+    monkeypatch.setattr("wordlens.app.engine.EXACT_BELOW", 0)
+    words = model.words[:400:8]
+    scanned = [model.related(word, topn=10, exact=True) for word in words]
+    assert {(found.search, method) for found, method in scanned} == {("exact", "hs")}
+    assert [model.related(word, topn=10)[0] for word in words] == [f for f, _ in scanned]
+    monkeypatch.setattr("wordlens.app.families.TREE_FROM", 0)
+    whole = -(-len(model.words) // SYMMETRIC_POOL)  # the effort whose pool is V
+    recalls = []
+    for word, (exact, _) in zip(words, scanned, strict=True):
+        found, method = model.related(word, topn=10, effort=max(whole, 10**3))
+        assert (found.search, method) == ("tree", "hs")
+        assert found == exact, word
+        assert model.related(word, topn=10, exact=True)[0].search == "exact"
+        recalls.append(overlap(model.related(word, topn=10)[0], exact))
+    assert np.mean(recalls) >= 0.9
 
 
 def test_ns_related_words_scan(tmp_path, monkeypatch):
