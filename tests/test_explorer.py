@@ -408,3 +408,21 @@ def test_export_csv_and_json(page, url):
         (k, n["word"], n["score"]) for k, n in expected
     ]
     assert {r["model"] for r in rows} == {"pmi"}
+
+
+def test_compare_mode_answers_analogies_side_by_side(page, url):
+    page.check("#compare")
+    for field, word in (("#a", "king"), ("#b", "man"), ("#c", "woman")):
+        page.fill(field, word)
+    page.click("#analogy-form button")
+    page.wait_for_selector("#analogy-result .column >> nth=1")
+    for i, model in enumerate(["pmi", "word2vec"]):
+        column = page.locator("#analogy-result .column").nth(i)
+        assert column.locator("h3").inner_text().endswith(model)
+        expected = httpx2.get(
+            f"{url}/most_similar",
+            params={"positive": ["king", "woman"], "negative": "man", "topn": 5, "model": model},
+        ).json()
+        words = [t.split(" (")[0] for t in column.locator("li").all_inner_texts()]
+        assert words == [n["word"] for n in expected["neighbours"]]
+    shoot(page, "analogy-compare")

@@ -534,8 +534,14 @@ $("analogy-form").addEventListener("submit", async (event) => {
   const [a, b, c] = ["a", "b", "c"].map((id) => $(id).value.trim());
   if (!a || !b || !c) return;
   try {
-    const body = await api(query("/most_similar", { positive: [a, c], negative: b, topn: 5, model: $("model").value }));
-    $("analogy-result").replaceChildren(...body.neighbours.map((n) => element("li", { text: `${n.word} (${format(n.score)})` })));
+    // Compare mode: one answer per model, side by side.
+    const names = selectedModels();
+    const results = await Promise.all(names.map((model) =>
+      api(query("/most_similar", { positive: [a, c], negative: b, topn: 5, model }))));
+    $("analogy-result").replaceChildren(...results.map((body, i) => element("div", { class: "column similar" },
+      element("h3", { text: `${a} − ${b} + ${c} — ${names[i]}` }),
+      element("p", { class: "meaning", text: MEANINGS.cosine }),
+      element("ol", {}, ...body.neighbours.map((n) => element("li", { text: `${n.word} (${format(n.score)})` }))))));
   } catch (error) {
     $("analogy-result").replaceChildren();
     showError("analogy-error", error);
