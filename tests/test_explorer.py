@@ -3,11 +3,19 @@
 Needs Debian's chromium (/usr/bin/chromium) and Playwright's Python package (the
 ``dev`` extra; no browser download). Without chromium these tests are skipped,
 unless WORDLENS_REQUIRE_BROWSER=1 (as in CI), which makes them fail instead.
-Screenshots are kept in tests/artifacts/.
+Every page test runs at 1280 px and at 390 px (a phone), checks that the page does not
+scroll sideways, and runs axe-core (bundled by the ``axe-playwright-python`` package)
+on each state it reaches: no critical or serious violation. Screenshots, one per state
+and width, are kept in tests/artifacts/ (``<state>-<width>.png``).
 """
 
+import contextlib
+import csv
+import io
+import json
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx2
 import pytest
@@ -49,9 +57,12 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, url):
-    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+@pytest.fixture(params=list(WIDTHS.values()), ids=list(WIDTHS))
+def page(browser, url, request):
+    context = browser.new_context(viewport={"width": request.param, "height": 1000})
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -62,13 +73,33 @@ def page(browser, url):
     assert errors == [], errors
 
 
-def shoot(page, name):
+def check_accessible(page):
+    """axe-core finds no critical or serious violation, and nothing scrolls sideways."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in violations]
+    assert [v for v in bad if v[1] in ("critical", "serious")] == []
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+
+
+def shoot(page, name, ours=True):
+    """A screenshot of this state (at this width), once our page's state passed axe-core."""
+    if ours:
+        check_accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
 
 
 def column_words(page, selector):
     return page.locator(f"{selector} li button.word").all_inner_texts()
+
+
+def test_initial_page(page):
+    page.wait_for_selector("#models tbody th")
+    shoot(page, "initial")
 
 
 def test_both_columns_show_what_the_api_returns(page, url):
@@ -87,9 +118,9 @@ def test_both_columns_show_what_the_api_returns(page, url):
     assert column_words(page, ".column.related") == [n["word"] for n in related["neighbours"]]
     info = httpx2.get(f"{url}/words/{word}").json()
     assert f"rank {info['rank']:,}" in page.inner_text("#word-info")
-    page.wait_for_selector("#map circle")
-    assert page.locator("#map circle").count() >= 11
-    assert page.locator("#map circle.query title").text_content().startswith(word)
+    page.wait_for_selector("#map g.point")
+    assert page.locator("#map g.point").count() >= 11
+    assert page.locator("#map g.point.query title").text_content().startswith(word)
     shoot(page, "similar-and-related")
 
 
@@ -205,10 +236,10 @@ def test_api_docs_work_offline(offline, url):
     answer.wait_for()
     assert answer.locator(".response-col_status").inner_text().strip() == "200"
     assert '"similarity"' in answer.locator("pre").first.inner_text()
-    shoot(offline, "api-docs")
+    shoot(offline, "api-docs", ours=False)
     offline.goto(url + "/redoc")
     offline.wait_for_selector("text=/most_similar")
-    shoot(offline, "api-redoc")
+    shoot(offline, "api-redoc", ours=False)
 
 
 def test_an_unknown_word_is_inferred_from_sentences(page, url):
@@ -225,3 +256,173 @@ def test_an_unknown_word_is_inferred_from_sentences(page, url):
     assert column_words(page, ".column.similar") == [n["word"] for n in expected["similar"]]
     assert "confidence" in page.inner_text(".column.similar h3")
     shoot(page, "infer")
+
+
+def explore(page, word):
+    page.fill("#word", word)
+    page.press("#word", "Enter")
+    page.wait_for_selector(".column.related li")
+
+
+def test_enter_never_reopens_the_suggestions_over_results(page):
+    """A look-up still in flight when Enter is pressed is aborted or ignored."""
+    held = []
+    page.route(
+        "**/complete?*", lambda route: held.append(route)
+    )  # hold the look-up until Enter was pressed
+    page.fill("#word", "war")
+    page.wait_for_function("() => true")
+    page.wait_for_timeout(200)  # past the 120 ms debounce: the request is sent
+    assert held, "the look-up was not sent"
+    page.press("#word", "Enter")
+    page.wait_for_selector(".column.related li")
+    for route in held:
+        with contextlib.suppress(Exception):  # the page aborted it: that is the fix
+            route.continue_()
+    page.wait_for_timeout(300)
+    assert page.locator("#suggestions").is_hidden()
+    assert page.get_attribute("#word", "aria-expanded") == "false"
+    assert page.get_attribute("#word", "aria-activedescendant") is None
+
+
+def test_combobox_aria_state(page):
+    page.fill("#word", "gov")
+    page.wait_for_selector("#suggestions li")
+    assert page.get_attribute("#word", "aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    active = page.get_attribute("#word", "aria-activedescendant")
+    assert page.locator(f"#suggestions #{active}").count() == 1
+    shoot(page, "suggestions")
+    page.keyboard.press("Escape")
+    assert page.get_attribute("#word", "aria-expanded") == "false"
+    assert page.get_attribute("#word", "aria-activedescendant") is None
+
+
+def test_each_list_says_what_its_score_means(page, url):
+    explore(page, "war")
+    assert "cosine: 1 = same contexts, 0 = unrelated" in page.inner_text(".column.similar .meaning")
+    method = httpx2.get(f"{url}/related", params={"word": "war"}).json()["method"]
+    assert method == "pmi"
+    assert "more often than chance" in page.inner_text(".column.related .meaning")
+    page.select_option("#model", "word2vec")  # changing the model re-runs the query
+    page.wait_for_selector(".column.related h3:has-text('word2vec')")
+    assert "log p(b|a) + log p(a|b)" in page.inner_text(".column.related .meaning")
+    page.click("#keywords-form button")
+    page.wait_for_selector("#keyword-list li")
+    assert "mean log-probability per token" in page.inner_text("#keyword-meaning")
+    shoot(page, "score-meanings")
+
+
+def test_map_legend_both_marks_and_keyboard(page, url):
+    def in_both_lists(word):
+        similar = httpx2.get(f"{url}/most_similar", params={"positive": word}).json()
+        related = httpx2.get(f"{url}/related", params={"word": word}).json()
+        return {n["word"] for n in similar["neighbours"]} & {
+            n["word"] for n in related["neighbours"]
+        }
+
+    candidates = ["war", "peace", "government", "tax", "president", "court", "money", "state"]
+    word, both = next((w, in_both_lists(w)) for w in candidates if in_both_lists(w))
+    explore(page, word)
+    page.wait_for_selector("#map g.point")
+    assert [t.strip() for t in page.locator(".legend li").all_inner_texts()] == [
+        "the word",
+        "similar",
+        "related",
+        "both (similar and related)",
+    ]
+    assert (
+        set(page.locator("#map g.point.both").evaluate_all("ps => ps.map(p => p.dataset.word)"))
+        == both
+    )
+    assert set(page.locator(".column.similar li.both button.word").all_inner_texts()) == both
+    labels = page.locator("#map text").evaluate_all(
+        "ts => ts.map(t => { const b = t.getBBox(); return [b.x, b.y, b.width, b.height]; })"
+    )
+    overlaps = [
+        (a, b)
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+    ]
+    assert overlaps == []
+    shoot(page, "map")
+    point = page.locator("#map g.point.similar").first
+    word = point.get_attribute("data-word")
+    point.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"() => new URLSearchParams(location.search).get('word') === {json.dumps(word)}"
+    )
+    page.wait_for_selector(f"#word-info:has-text('{word}')")
+
+
+def test_url_state_back_forward_and_shared_links(page, url):
+    explore(page, "war")
+    explore(page, "peace")
+    assert parse_qs(urlparse(page.url).query) == {"word": ["peace"], "model": ["pmi"]}
+    page.go_back()
+    page.wait_for_selector("#word-info:has-text('“war”')")
+    assert page.input_value("#word") == "war"
+    page.go_forward()
+    page.wait_for_selector("#word-info:has-text('“peace”')")
+    page.goto(url + "/?word=war&model=word2vec&compare=1")  # a shared link
+    page.wait_for_selector(".column.related >> nth=1")
+    assert page.input_value("#model") == "word2vec" and page.is_checked("#compare")
+    assert page.locator(".column h3").first.inner_text().startswith("Similar — word2vec")
+    shoot(page, "shared-link")
+
+
+def test_unknown_word_offers_the_api_suggestions(page, url):
+    body = httpx2.get(f"{url}/words/goverment").json()["error"]
+    offered = [w for words in body["suggestions"].values() for w in words]
+    assert offered, body
+    page.fill("#word", "goverment")
+    page.press("#word", "Enter")
+    page.wait_for_selector("#word-error a.suggestion")
+    assert page.locator("#word-error a.suggestion").all_inner_texts() == list(
+        dict.fromkeys(offered)
+    )
+    assert page.is_visible("#infer-form")  # the infer form stays
+    shoot(page, "unknown-with-suggestions")
+    page.click("#word-error a.suggestion >> nth=0")
+    page.wait_for_selector(f"#word-info:has-text('“{offered[0]}”')")
+
+
+def test_export_csv_and_json(page, url):
+    explore(page, "war")
+    with page.expect_download() as csv_download:
+        page.click("#export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text())))
+    with page.expect_download() as json_download:
+        page.click("#export-json")
+    records = json.loads(Path(json_download.value.path()).read_text())
+    similar = httpx2.get(f"{url}/most_similar", params={"positive": "war", "topn": 10}).json()
+    related = httpx2.get(f"{url}/related", params={"word": "war", "topn": 10}).json()
+    expected = [("similar", n) for n in similar["neighbours"]] + [
+        ("related", n) for n in related["neighbours"]
+    ]
+    assert [(r["list"], r["word"]) for r in records] == [(k, n["word"]) for k, n in expected]
+    assert [r["score"] for r in records] == [n["score"] for _, n in expected]
+    assert [(r["list"], r["word"], float(r["score"])) for r in rows] == [
+        (k, n["word"], n["score"]) for k, n in expected
+    ]
+    assert {r["model"] for r in rows} == {"pmi"}
+
+
+def test_compare_mode_answers_analogies_side_by_side(page, url):
+    page.check("#compare")
+    for field, word in (("#a", "king"), ("#b", "man"), ("#c", "woman")):
+        page.fill(field, word)
+    page.click("#analogy-form button")
+    page.wait_for_selector("#analogy-result .column >> nth=1")
+    for i, model in enumerate(["pmi", "word2vec"]):
+        column = page.locator("#analogy-result .column").nth(i)
+        assert column.locator("h3").inner_text().endswith(model)
+        expected = httpx2.get(
+            f"{url}/most_similar",
+            params={"positive": ["king", "woman"], "negative": "man", "topn": 5, "model": model},
+        ).json()
+        words = [t.split(" (")[0] for t in column.locator("li").all_inner_texts()]
+        assert words == [n["word"] for n in expected["neighbours"]]
+    shoot(page, "analogy-compare")

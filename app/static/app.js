@@ -40,9 +40,7 @@ function friendly(error) {
   if (body.code === "unknown_word") {
     const words = body.missing.map((w) => `“${w}”`).join(", ");
     const verb = body.missing.length > 1 ? "are" : "is";
-    const offered = Object.values(body.suggestions || {}).flat();
-    const hint = offered.length ? ` Did you mean ${offered.map((w) => `“${w}”`).join(", ")}?` : "";
-    return `${words} ${verb} not in the vocabulary of model ${body.model}.${hint}`;
+    return `${words} ${verb} not in the vocabulary of model ${body.model}.`;
   }
   if (body.code === "unknown_model") return `Unknown model. Available: ${body.available.join(", ")}.`;
   if (body.code === "unsupported_query") return `This model cannot answer that: ${body.message}`;
@@ -50,9 +48,15 @@ function friendly(error) {
   return error.message;
 }
 
+// The error, and for an unknown word the API's suggestions as links that explore them.
 function showError(id, error) {
   const box = $(id);
-  box.textContent = friendly(error);
+  box.replaceChildren(friendly(error));
+  const offered = [...new Set(Object.values((error.body && error.body.suggestions) || {}).flat())];
+  if (offered.length) {
+    box.append(" Did you mean ", ...offered.flatMap((w, i) => [i ? ", " : "",
+      element("a", { href: `?${new URLSearchParams({ word: w, model: $("model").value })}`, class: "suggestion", "data-word": w, text: w })]), "?");
+  }
   box.hidden = false;
 }
 
@@ -73,6 +77,19 @@ function element(tag, attributes = {}, ...children) {
 }
 
 const format = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3));
+
+// What a score means, in words, from the method the API names (never the model's name).
+const MEANINGS = {
+  cosine: "cosine: 1 = same contexts, 0 = unrelated",
+  pmi: "PMI inner product: they appear together e^x times more often than chance (x in nats)",
+  hs: "½[log p(b|a) + log p(a|b)] − λ log p(b): how well each predicts the other, less how common b is (nats)",
+  ns: "½[log p(b|a) + log p(a|b)] − λ log p(b): how well each predicts the other, less how common b is (nats)",
+};
+const KEYWORD_MEANINGS = {
+  pmi: "score: mean PMI between the keyword and the text's tokens (nats)",
+  hs: "score: mean log-probability per token of the text given the keyword (nats; closer to 0 = better)",
+  ns: "score: mean log-probability per token of the text given the keyword (nats; closer to 0 = better)",
+};
 
 const modelInfo = (name) => state.models.find((m) => m.name === name) || { family: "", queries: [] };
 const answers = (name, queryName) => modelInfo(name).queries.includes(queryName);
@@ -125,26 +142,35 @@ function renderModels(models) {
 
 // ---------------------------------------------------------- one word
 
-function neighbourList(neighbours) {
-  return element("ol", {}, ...neighbours.map((n) => element("li", {},
+// Words in both lists of a model (similar and related) are marked "both".
+function neighbourList(neighbours, both = new Set()) {
+  return element("ol", {}, ...neighbours.map((n) => element("li", both.has(n.word) ? { class: "both" } : {},
     element("button", { type: "button", class: "word", text: n.word, "data-word": n.word }),
+    both.has(n.word) ? element("span", { class: "badge", text: "both" }) : "",
     element("span", { class: "score", text: format(n.score) }))));
 }
 
-function column(kind, title, note, result) {
+function column(kind, title, note, result, meaning) {
   const box = element("div", { class: `column ${kind}` },
     element("h3", {}, title, " ", element("small", { text: note })));
+  if (meaning) box.append(element("p", { class: "meaning", text: meaning }));
   if (result instanceof ApiError) box.append(element("p", { class: "error", text: friendly(result) }));
   else if (result === null) box.append(element("p", { class: "note", text: "This model has vectors only: it cannot score related words." }));
-  else box.append(neighbourList(result.neighbours));
+  else box.append(neighbourList(result.neighbours, result.both));
   return box;
 }
 
-async function explore(word) {
+// The results on show, for export: one row per (model, list, rank).
+let shown = [];
+
+async function explore(word, { push = true } = {}) {
+  cancelLookups();
   clearError("word-error");
   $("infer-form").hidden = true;
+  if (push) pushState({ word });
   const topn = Number($("topn").value) || 10;
   const names = selectedModels();
+  const request = ++exploreCounter;
   $("neighbours").setAttribute("aria-busy", "true");
   try {
     const results = await Promise.all(names.map(async (model) => {
@@ -155,20 +181,31 @@ async function explore(word) {
       ]);
       return { model, info, similar, related };
     }));
+    if (request !== exploreCounter) return;  // a newer query has started
+    for (const r of results) markBoth(r.similar, r.related);
     $("word-info").replaceChildren(...results.map(({ model, info }) => element("p", {
       text: `${model}: “${info.word}” — rank ${info.rank.toLocaleString()}` +
         (info.count !== null ? `, seen ${info.count.toLocaleString()} times` : "") +
         `, vector norm ${format(info.norm)}`,
     })));
     $("neighbours").replaceChildren(...results.flatMap(({ model, similar, related }) => [
-      column("similar", `Similar — ${model}`, "cosine: can replace it", similar),
-      column("related", `Related — ${model}`, related && related.method ? `context (${related.method}): appear with it` : "context", related),
+      column("similar", `Similar — ${model}`, "can replace it", similar, MEANINGS.cosine),
+      column("related", `Related — ${model}`, related && related.method ? `context (${related.method}): appear with it` : "context",
+        related, related && related.method ? MEANINGS[related.method] : ""),
     ]));
+    shown = results.flatMap(({ model, similar, related }) => [
+      ...rows(model, "similar", "cosine", similar.neighbours),
+      ...(related && !(related instanceof ApiError) ? rows(model, "related", related.method, related.neighbours) : []),
+    ]);
+    $("export").hidden = false;
     await drawMap(results[0]);
   } catch (error) {
+    if (request !== exploreCounter) return;
     $("word-info").replaceChildren();
     $("neighbours").replaceChildren();
     $("map-figure").hidden = true;
+    $("export").hidden = true;
+    shown = [];
     showError("word-error", error);
     // An unknown word: offer to infer its vector from example sentences.
     if (error.body && error.body.code === "unknown_word") {
@@ -176,8 +213,69 @@ async function explore(word) {
       $("infer-form").hidden = false;
     }
   } finally {
-    $("neighbours").removeAttribute("aria-busy");
+    if (request === exploreCounter) $("neighbours").removeAttribute("aria-busy");
   }
+}
+let exploreCounter = 0;
+
+// Sets result.both: the words a model puts in both its similar and related lists.
+function markBoth(similar, related) {
+  if (!related || related instanceof ApiError) return;
+  const relatedWords = new Set(related.neighbours.map((n) => n.word));
+  similar.both = related.both = new Set(similar.neighbours.map((n) => n.word).filter((w) => relatedWords.has(w)));
+}
+
+const rows = (model, list, score, neighbours) =>
+  neighbours.map((n, i) => ({ model, list, rank: i + 1, word: n.word, score: n.score, score_kind: score }));
+
+// ------------------------------------------------------------------ export
+
+function download(name, type, text) {
+  const link = element("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+function toCsv(records) {
+  const columns = ["model", "list", "rank", "word", "score", "score_kind"];
+  const cell = (value) => (/[",\n]/.test(String(value)) ? `"${String(value).replace(/"/g, '""')}"` : String(value));
+  return [columns.join(","), ...records.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
+}
+
+$("export-csv").addEventListener("click", () => download(`wordlens-${$("word").value.trim()}.csv`, "text/csv", toCsv(shown)));
+$("export-json").addEventListener("click", () =>
+  download(`wordlens-${$("word").value.trim()}.json`, "application/json", JSON.stringify(shown, null, 2)));
+
+// --------------------------------------------------------------- URL state
+
+// The view in the query string: word, model, compare. Each query pushes a history entry;
+// back/forward restore the inputs and re-run.
+function pushState({ word }) {
+  const params = new URLSearchParams({ word, model: $("model").value });
+  if ($("compare").checked) params.set("compare", "1");
+  const url = `?${params}`;
+  if (url !== location.search) history.pushState(null, "", url);
+}
+
+function restoreState() {
+  const params = new URLSearchParams(location.search);
+  const model = params.get("model");
+  if (model && state.models.some((m) => m.name === model)) $("model").value = model;
+  $("compare").checked = params.get("compare") === "1";
+  const word = params.get("word");
+  if (word) { $("word").value = word; explore(word, { push: false }); }
+}
+
+window.addEventListener("popstate", restoreState);
+
+// A new model or compare mode re-runs the word on show.
+for (const id of ["model", "compare"]) {
+  $(id).addEventListener("change", () => {
+    const word = $("word").value.trim();
+    if (word && (shown.length || !$("word-error").hidden)) explore(word);
+  });
 }
 
 // The vector of an unknown word, inferred from the sentences of the textarea
@@ -227,11 +325,27 @@ function pca2(rows) {
   return rows.map((_, i) => components.map(([v, value]) => v[i] * Math.sqrt(value)));
 }
 
+// Places labels right of their points, moved down (then up) in steps until no two overlap.
+function placeLabels(points, words) {
+  const placed = [];
+  const height = 12, width = (w) => 6.5 * w.length;
+  return points.map(([x, y], i) => {
+    const box = (dy) => ({ x: x + 9, y: y + 4 + dy, w: width(words[i]) });
+    const clashes = (b) => placed.some((p) => b.x < p.x + p.w && p.x < b.x + b.w && Math.abs(b.y - p.y) < height);
+    let dy = 0;
+    for (let step = 1; step < 40 && clashes(box(dy)); step++) dy = (step % 2 ? 1 : -1) * Math.ceil(step / 2) * height;
+    const b = box(dy);
+    placed.push(b);
+    return b;
+  });
+}
+
 async function drawMap({ model, info, similar, related }) {
+  const both = similar.both || new Set();
   const groups = [["query", [info.word]], ["similar", similar.neighbours.map((n) => n.word)]];
   if (related && !(related instanceof ApiError)) groups.push(["related", related.neighbours.map((n) => n.word)]);
   const seen = new Map();
-  for (const [kind, words] of groups) for (const w of words) if (!seen.has(w)) seen.set(w, kind);
+  for (const [kind, words] of groups) for (const w of words) if (!seen.has(w)) seen.set(w, both.has(w) ? "both" : kind);
   const body = await api("/vectors", { words: [...seen.keys()], norm: true, model });
   if (body.words.length < 3) { $("map-figure").hidden = true; return; }
   const points = pca2(body.vectors);
@@ -240,33 +354,68 @@ async function drawMap({ model, info, similar, related }) {
     const low = Math.min(...values), high = Math.max(...values);
     return (x) => 30 + ((x - low) / ((high - low) || 1)) * (size - 60);
   };
-  const sx = scale(xs, 540), sy = scale(ys, 360);  // room on the right for labels
+  const sx = scale(xs, 500), sy = scale(ys, 360);  // room on the right for labels
+  const screen = points.map(([x, y]) => [sx(x), sy(y)]);
+  const words = [...seen.keys()];
+  const labels = placeLabels(screen, words);
   const svg = $("map");
   const ns = "http://www.w3.org/2000/svg";
+  const names = { query: "the word", similar: "similar", related: "related", both: "similar and related" };
   svg.replaceChildren();
-  [...seen.entries()].forEach(([w, kind], i) => {
+  words.forEach((w, i) => {
+    const kind = seen.get(w);
+    const point = document.createElementNS(ns, "g");
+    point.setAttribute("class", `point ${kind}`);
+    point.setAttribute("data-word", w);
+    point.setAttribute("tabindex", "0");
+    point.setAttribute("role", "button");
+    point.setAttribute("aria-label", `${w}, ${names[kind]}: explore`);
     const circle = document.createElementNS(ns, "circle");
-    circle.setAttribute("cx", sx(xs[i]));
-    circle.setAttribute("cy", sy(ys[i]));
+    circle.setAttribute("cx", screen[i][0]);
+    circle.setAttribute("cy", screen[i][1]);
     circle.setAttribute("r", kind === "query" ? 8 : 6);
     circle.setAttribute("class", kind);
-    circle.setAttribute("data-word", w);
     const title = document.createElementNS(ns, "title");
-    title.textContent = `${w} (${kind === "query" ? "the word" : kind})`;
-    circle.append(title);
+    title.textContent = `${w} (${names[kind]})`;
     const label = document.createElementNS(ns, "text");
-    label.setAttribute("x", sx(xs[i]) + 9);
-    label.setAttribute("y", sy(ys[i]) + 4);
+    label.setAttribute("x", labels[i].x);
+    label.setAttribute("y", labels[i].y);
     label.textContent = w;
-    svg.append(circle, label);
+    point.append(title, circle, label);
+    svg.append(point);
   });
   $("map-figure").hidden = false;
 }
 
+// Map points explore their word on click, Enter or Space.
+function exploreFromMap(event) {
+  const point = event.target.closest && event.target.closest("g.point");
+  if (!point) return;
+  if (event.type === "keydown" && event.key !== "Enter" && event.key !== " ") return;
+  event.preventDefault();
+  const word = point.getAttribute("data-word");
+  $("word").value = word;
+  explore(word);
+}
+$("map").addEventListener("click", exploreFromMap);
+$("map").addEventListener("keydown", exploreFromMap);
+
 // ----------------------------------------------------------- autocomplete
 
+// Each look-up has a number; a response whose number is not the latest is stale and
+// dropped. Submitting a query aborts the pending look-up and closes the list for good.
 let suggestionTimer = null;
 let activeSuggestion = -1;
+let lookupCounter = 0;
+let lookupAbort = null;
+
+function cancelLookups() {
+  clearTimeout(suggestionTimer);
+  lookupCounter++;
+  if (lookupAbort) lookupAbort.abort();
+  lookupAbort = null;
+  setSuggestions([]);
+}
 
 function setSuggestions(words) {
   const list = $("suggestions");
@@ -274,6 +423,7 @@ function setSuggestions(words) {
   list.replaceChildren(...words.map((w, i) => element("li", { role: "option", id: `suggestion-${i}`, "aria-selected": "false", text: w })));
   list.hidden = words.length === 0;
   $("word").setAttribute("aria-expanded", String(words.length > 0));
+  $("word").removeAttribute("aria-activedescendant");
 }
 
 function moveSuggestion(step) {
@@ -286,26 +436,33 @@ function moveSuggestion(step) {
 
 function pickSuggestion(word) {
   $("word").value = word;
-  setSuggestions([]);
   explore(word);
+}
+
+async function lookUp(prefix) {
+  const request = ++lookupCounter;
+  if (lookupAbort) lookupAbort.abort();
+  lookupAbort = new AbortController();
+  try {
+    const response = await fetch(query("/complete", { prefix, limit: 8, model: selectedModels()[0] }), { signal: lookupAbort.signal });
+    const body = response.ok ? await response.json() : { words: [], suggestions: [] };
+    if (request === lookupCounter) setSuggestions(body.words.length ? body.words : body.suggestions || []);
+  } catch (error) {
+    if (request === lookupCounter) setSuggestions([]);
+  }
 }
 
 $("word").addEventListener("input", () => {
   clearTimeout(suggestionTimer);
   const prefix = $("word").value.trim();
-  if (!prefix) { setSuggestions([]); return; }
-  suggestionTimer = setTimeout(async () => {
-    try {
-      const body = await api(query("/complete", { prefix, limit: 8, model: selectedModels()[0] }));
-      if ($("word").value.trim() === prefix) setSuggestions(body.words.length ? body.words : body.suggestions);
-    } catch (error) { setSuggestions([]); }
-  }, 120);
+  if (!prefix) { cancelLookups(); return; }
+  suggestionTimer = setTimeout(() => lookUp(prefix), 120);
 });
 
 $("word").addEventListener("keydown", (event) => {
   if (event.key === "ArrowDown") { event.preventDefault(); moveSuggestion(1); }
   else if (event.key === "ArrowUp") { event.preventDefault(); moveSuggestion(-1); }
-  else if (event.key === "Escape") setSuggestions([]);
+  else if (event.key === "Escape") cancelLookups();
   else if (event.key === "Enter" && activeSuggestion >= 0) {
     event.preventDefault();
     pickSuggestion($("suggestions").children[activeSuggestion].textContent);
@@ -316,13 +473,22 @@ $("suggestions").addEventListener("mousedown", (event) => {
   if (event.target.matches("li")) { event.preventDefault(); pickSuggestion(event.target.textContent); }
 });
 
-$("word").addEventListener("blur", () => setTimeout(() => setSuggestions([]), 100));
+$("word").addEventListener("blur", () => setTimeout(cancelLookups, 100));
 
 $("word-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  setSuggestions([]);
   const word = $("word").value.trim();
+  cancelLookups();
   if (word) explore(word);
+});
+
+// Suggested words (unknown-word errors) explore in place.
+$("word-error").addEventListener("click", (event) => {
+  const word = event.target.getAttribute && event.target.getAttribute("data-word");
+  if (!word) return;
+  event.preventDefault();
+  $("word").value = word;
+  explore(word);
 });
 
 $("infer-form").addEventListener("submit", (event) => {
@@ -368,8 +534,14 @@ $("analogy-form").addEventListener("submit", async (event) => {
   const [a, b, c] = ["a", "b", "c"].map((id) => $(id).value.trim());
   if (!a || !b || !c) return;
   try {
-    const body = await api(query("/most_similar", { positive: [a, c], negative: b, topn: 5, model: $("model").value }));
-    $("analogy-result").replaceChildren(...body.neighbours.map((n) => element("li", { text: `${n.word} (${format(n.score)})` })));
+    // Compare mode: one answer per model, side by side.
+    const names = selectedModels();
+    const results = await Promise.all(names.map((model) =>
+      api(query("/most_similar", { positive: [a, c], negative: b, topn: 5, model }))));
+    $("analogy-result").replaceChildren(...results.map((body, i) => element("div", { class: "column similar" },
+      element("h3", { text: `${a} − ${b} + ${c} — ${names[i]}` }),
+      element("p", { class: "meaning", text: MEANINGS.cosine }),
+      element("ol", {}, ...body.neighbours.map((n) => element("li", { text: `${n.word} (${format(n.score)})` }))))));
   } catch (error) {
     $("analogy-result").replaceChildren();
     showError("analogy-error", error);
@@ -417,6 +589,7 @@ $("keywords-form").addEventListener("submit", async (event) => {
     });
     $("highlighted").replaceChildren(...highlight(text, body.keywords));
     $("keyword-list").replaceChildren(...body.keywords.map(keywordItem));
+    $("keyword-meaning").textContent = body.keywords.length ? KEYWORD_MEANINGS[body.method] || "" : "";
     if (!body.keywords.length) showError("keywords-error", new Error(`No keywords: ${body.reason}.`));
   } catch (error) {
     $("highlighted").replaceChildren();
@@ -425,4 +598,4 @@ $("keywords-form").addEventListener("submit", async (event) => {
   }
 });
 
-loadModels().catch((error) => showError("word-error", error));
+loadModels().then(restoreState).catch((error) => showError("word-error", error));
