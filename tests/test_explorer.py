@@ -82,6 +82,20 @@ def check_accessible(page):
     assert [v for v in bad if v[1] in ("critical", "serious")] == []
     width = page.viewport_size["width"]
     assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    assert page.evaluate(LABELS_AWAY_FROM_THEIR_BOXES) == []
+
+
+# A visible label whose box does not sit on the same line (vertical overlap) as the
+# label: on a phone, a label wrapped to the end of one line with its box on the next.
+LABELS_AWAY_FROM_THEIR_BOXES = """() => [...document.querySelectorAll("label[for]")]
+  .filter((label) => label.offsetParent !== null)
+  .filter((label) => {
+    const box = document.getElementById(label.htmlFor);
+    if (!box || box.offsetParent === null || box.tagName === "TEXTAREA") return false;
+    const a = label.getBoundingClientRect(), b = box.getBoundingClientRect();
+    return a.bottom <= b.top || b.bottom <= a.top;
+  })
+  .map((label) => label.htmlFor)"""
 
 
 def shoot(page, name, ours=True):
