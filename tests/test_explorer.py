@@ -440,3 +440,21 @@ def test_compare_mode_answers_analogies_side_by_side(page, url):
         words = [t.split(" (")[0] for t in column.locator("li").all_inner_texts()]
         assert words == [n["word"] for n in expected["neighbours"]]
     shoot(page, "analogy-compare")
+
+
+def test_compare_mode_answers_keywords_side_by_side(page, url):
+    page.check("#compare")
+    page.click("#keywords-form button")
+    page.wait_for_selector("#keyword-compare .column >> nth=1")
+    text = page.input_value("#text")
+    for i, model in enumerate(["pmi", "word2vec"]):
+        column = page.locator("#keyword-compare .column").nth(i)
+        assert column.locator("h3").inner_text().endswith(model)
+        body = {"text": text, "topn": 5, "exclude_stopwords": True, "model": model}
+        expected = httpx2.post(f"{url}/keywords", json=body).json()
+        words = [t.split(" (")[0] for t in column.locator("li").all_inner_texts()]
+        assert words == [k["word"] for k in expected["keywords"]]
+    shoot(page, "keywords-compare")
+    page.uncheck("#compare")
+    page.click("#keywords-form button")
+    page.wait_for_selector("#keyword-compare .column", state="detached")

@@ -578,15 +578,27 @@ function keywordItem(keyword) {
     why.length ? element("span", { class: "why", text: ` from ${why.join(", ")}` }) : "");
 }
 
+function keywordColumn(model, body) {
+  return element("div", { class: "column" },
+    element("h3", { text: `Keywords — ${model}` }),
+    element("p", { class: "meaning", text: KEYWORD_MEANINGS[body.method] || "" }),
+    element("ol", {}, ...body.keywords.map((k) => element("li", { text: `${k.word} (${format(k.score)})` }))));
+}
+
 $("keywords-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   clearError("keywords-error");
   const text = $("text").value;
   try {
-    const body = await api("/keywords", {
-      text, topn: Number($("keyword-topn").value) || 5, exclude_stopwords: $("stopwords").checked, model: $("model").value,
+    // Compare mode: the chosen model's keywords are highlighted and explained; each
+    // model's list also goes in a column, side by side.
+    const names = selectedModels();
+    const bodies = await Promise.all(names.map((model) => api("/keywords", {
+      text, topn: Number($("keyword-topn").value) || 5, exclude_stopwords: $("stopwords").checked, model,
       diversity: Number($("keyword-diversity").value) || 0, explain: true,
-    });
+    })));
+    const body = bodies[0];
+    $("keyword-compare").replaceChildren(...(bodies.length > 1 ? bodies.map((other, i) => keywordColumn(names[i], other)) : []));
     $("highlighted").replaceChildren(...highlight(text, body.keywords));
     $("keyword-list").replaceChildren(...body.keywords.map(keywordItem));
     $("keyword-meaning").textContent = body.keywords.length ? KEYWORD_MEANINGS[body.method] || "" : "";
@@ -594,6 +606,7 @@ $("keywords-form").addEventListener("submit", async (event) => {
   } catch (error) {
     $("highlighted").replaceChildren();
     $("keyword-list").replaceChildren();
+    $("keyword-compare").replaceChildren();
     showError("keywords-error", error);
   }
 });
