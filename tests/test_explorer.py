@@ -360,6 +360,11 @@ def test_map_legend_both_marks_and_keyboard(page, url):
         if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
     ]
     assert overlaps == []
+    # Readable on a phone too: the labels' rendered height on screen, in CSS pixels.
+    heights = page.locator("#map text").evaluate_all(
+        "ts => ts.map(t => t.getBoundingClientRect().height)"
+    )
+    assert min(heights) >= 10
     shoot(page, "map")
     point = page.locator("#map g.point.similar").first
     word = point.get_attribute("data-word")

@@ -326,9 +326,10 @@ function pca2(rows) {
 }
 
 // Places labels right of their points, moved down (then up) in steps until no two overlap.
-function placeLabels(points, words) {
+// size: the labels' font size in the map's own units (11 on a wide screen).
+function placeLabels(points, words, size) {
   const placed = [];
-  const height = 12, width = (w) => 6.5 * w.length;
+  const height = size * 1.25, width = (w) => size * 0.62 * w.length;
   return points.map(([x, y], i) => {
     const box = (dy) => ({ x: x + 9, y: y + 4 + dy, w: width(words[i]) });
     const clashes = (b) => placed.some((p) => b.x < p.x + p.w && p.x < b.x + b.w && Math.abs(b.y - p.y) < height);
@@ -357,8 +358,13 @@ async function drawMap({ model, info, similar, related }) {
   const sx = scale(xs, 500), sy = scale(ys, 360);  // room on the right for labels
   const screen = points.map(([x, y]) => [sx(x), sy(y)]);
   const words = [...seen.keys()];
-  const labels = placeLabels(screen, words);
   const svg = $("map");
+  // The map is scaled to the page's width: on a phone its 11-unit labels would shrink
+  // to about 7 px, so they grow to stay near 11 px on screen (at most 1.7×).
+  // (The figure may still be hidden here: measure its section, the map's max-width 720.)
+  const shown = Math.min(720, svg.closest("section").clientWidth) || 600;
+  const size = 11 * Math.min(1.7, Math.max(1, 600 / shown));
+  const labels = placeLabels(screen, words, size);
   const ns = "http://www.w3.org/2000/svg";
   const names = { query: "the word", similar: "similar", related: "related", both: "similar and related" };
   svg.replaceChildren();
@@ -380,6 +386,7 @@ async function drawMap({ model, info, similar, related }) {
     const label = document.createElementNS(ns, "text");
     label.setAttribute("x", labels[i].x);
     label.setAttribute("y", labels[i].y);
+    label.setAttribute("font-size", size.toFixed(1));
     label.textContent = w;
     point.append(title, circle, label);
     svg.append(point);
