@@ -378,6 +378,11 @@ class Family:
         """The window training laid around each word (see :mod:`wordlens.app.infer`)."""
         raise self._refusal("infer")
 
+    @property
+    def infer_method(self) -> str:
+        """How :meth:`infer` fits: reported as the answer's ``method``."""
+        return self.name
+
     def infer(self, evidence: Evidence, iterations: int, exclude: int | None = None) -> Fit:
         """The vector that best explains ``evidence`` with everything the model learnt
         held fixed, in at most ``iterations`` optimiser steps; the row ``exclude`` (a
@@ -530,6 +535,9 @@ class _Word2Vec(Family):
         counts = np.asarray(model.counts, dtype=np.float64)
         self.log_counts = np.log(np.maximum(counts, 1))
         self.log_prior = self.log_counts - np.log(counts.sum())
+        #: The à la carte map A (d, d) (wordlens.training.alacarte), None in models
+        #: trained before it.
+        self.alacarte: np.ndarray | None = model.arrays.get("alacarte")
 
     @classmethod
     def fits(cls, model: Model) -> bool:
@@ -618,11 +626,31 @@ class _Word2Vec(Family):
         threshold = sample * counts.sum()
         return np.minimum((np.sqrt(counts / threshold) + 1) * threshold / counts, 1.0)
 
+    @property
+    def infer_method(self) -> str:
+        return self.name if self.alacarte is None else f"{self.name}_alacarte"
+
     def _fit(
-        self, rows: np.ndarray, half: np.ndarray, linear: np.ndarray, iterations: int
+        self,
+        evidence: Evidence,
+        weights: np.ndarray,
+        rows: np.ndarray,
+        half: np.ndarray,
+        linear: np.ndarray,
+        iterations: int,
     ) -> tuple[np.ndarray, int]:
+        """The MAP vector under a Gaussian prior: with an à la carte map A, centred
+        on A·u (u the ``weights``-weighted mean of the context words' vectors, Khodak
+        et al. 2018) at 0.3 of :attr:`prior_precision` (top-10 hits from 20 sentences,
+        200 words of seed 5: 0.3 gave 76.5 %, 1 74.5 %, 3 74 %, A·u alone 68.5 %, the
+        zero-mean prior 54.5 %); without, zero-mean at the full precision."""
         precision = self.prior_precision
-        return fit_logistic(rows, half, linear, np.zeros_like(precision), precision, iterations)
+        if self.alacarte is None:
+            mean = np.zeros_like(precision)
+        else:
+            context = weights @ self.vectors[evidence.rows].astype(np.float64) / weights.sum()
+            mean, precision = self.alacarte.astype(np.float64) @ context, 0.3 * precision
+        return fit_logistic(rows, half, linear, mean, precision, iterations)
 
 
 class HierarchicalSoftmax(_Word2Vec):
@@ -723,7 +751,7 @@ class HierarchicalSoftmax(_Word2Vec):
         inner nodes belong to no word)."""
         weights = evidence.weights * self.kept[evidence.rows]
         rows, half, linear = self.tree.path_weights(evidence.rows, weights)
-        vector, steps = self._fit(rows, half, linear, iterations)
+        vector, steps = self._fit(evidence, weights, rows, half, linear, iterations)
         likelihood = self.tree.log_prob_sum(vector[None], evidence.rows, weights)[0]
         prior = weights @ self.log_prior[evidence.rows]
         return Fit(vector, float((likelihood - prior) / weights.sum()), steps)
@@ -797,7 +825,7 @@ class NegativeSampling(_Word2Vec):
         through = turned.copy()
         through[evidence.rows] += weights
         half = through / 2
-        vector, steps = self._fit(self.contexts, half, half - turned, iterations)
+        vector, steps = self._fit(evidence, weights, self.contexts, half, half - turned, iterations)
         dots = self.contexts[evidence.rows].astype(np.float64) @ vector
         confidence = weights @ dots / weights.sum() + np.log(negatives)
         return Fit(vector, float(confidence), steps)
