@@ -28,7 +28,6 @@ import numpy as np
 
 from wordlens.artifacts import DTYPES, scratch_directory, write_model
 from wordlens.corpus import Corpus
-from wordlens.training.alacarte import alacarte_map, context_means
 from wordlens.training.phrases import PhraseParams, phrase_corpus, stored_tokenizer
 
 log = logging.getLogger(__name__)
@@ -221,6 +220,9 @@ def fit_word2vec(
 def _alacarte(model, corpus_file: Path) -> np.ndarray:
     """The à la carte map of the trained ``model`` over the token file it read, with
     gensim's own downsampling probabilities (``sample_int`` / 2³²)."""
+    # scipy, like gensim, only when training runs: the server imports this module
+    from wordlens.training.alacarte import alacarte_map, context_means
+
     keyed = model.wv
     kept = keyed.expandos["sample_int"].astype(np.float64) / 2**32
     with open(corpus_file, encoding="utf-8") as lines:
