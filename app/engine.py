@@ -189,8 +189,8 @@ Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
 class Inferred:
     """A vector inferred for ``word`` by :meth:`WordModel.infer`: ``vector`` (d,)
     float32; ``similar`` its nearest words by cosine; ``confidence`` the mean PMI
-    (nats) it gives its context words; ``method`` the family (pmi, hs, ns);
-    ``occurrences`` of the word found, distinct ``context_words`` used, ``unknown``
+    (nats) it gives its context words; ``method`` the fit (pmi, hs, ns; hs_alacarte,
+    ns_alacarte); ``occurrences`` of the word found, distinct ``context_words`` used, ``unknown``
     context tokens skipped; optimiser ``iterations``; ``known``: the word is in the
     vocabulary (then ``left_out`` says whether its own row was kept out of the fit)."""
 
@@ -1161,7 +1161,7 @@ class WordModel:
             vector=fit.vector.astype(np.float32),
             similar=self.similar_by_vector(fit.vector.tolist(), topn, exact=exact, effort=effort),
             confidence=fit.confidence,
-            method=self.family.name,
+            method=self.family.infer_method,
             occurrences=found_evidence.occurrences,
             context_words=len(found_evidence.rows),
             unknown=found_evidence.unknown,

@@ -16,7 +16,9 @@ explains the evidence best, in the model's own terms (the family's ``infer``):
   fitted to the model's vectors (per-dimension mean and variance), by L-BFGS
   (:func:`fit_logistic`: the log-likelihood is concave in w, so the optimum is unique
   and the answer deterministic). Negative sampling takes the expectation over its
-  noise distribution n(c)^β / Σ n^β instead of sampling negatives.
+  noise distribution n(c)^β / Σ n^β instead of sampling negatives. A model trained
+  with an à la carte map A (:mod:`wordlens.training.alacarte`) centres the prior on
+  A·u, u the weighted mean of the context words' vectors.
 - PMI: the least-squares fold-in of a new row of the shifted positive PMI matrix:
   v = (VᵀV + ρI)⁻¹ Σ_c y_c v_c with y_c = max(PMÎ(w, c) − log k, 0), PMI estimated
   from the contexts with a Dirichlet prior centred on the unigram distribution

@@ -147,7 +147,10 @@ class Neighbour(BaseModel):
 class Inferred(BaseModel):
     model: str
     word: str = Field(description="the word, folded by the model's tokenizer")
-    method: str = Field(description="the fit: pmi, hs or ns (the model's family)")
+    method: str = Field(
+        description="the fit: pmi, hs or ns (the model's family; a Word2Vec model trained "
+        "with an à la carte map: hs_alacarte or ns_alacarte, the prior centred on A·u)"
+    )
     known: bool = Field(description="the word is in the vocabulary (the fit ignores its vector)")
     confidence: float = Field(
         description="the mean PMI (nats) the inferred vector gives its context words by "

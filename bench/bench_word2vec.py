@@ -90,7 +90,7 @@ def variant(name: str, corpus: str, scratch: str) -> None:
         from wordlens.training.word2vec import Word2VecParams, fit_word2vec
 
         started = time.perf_counter()
-        _, _, fitted = fit_word2vec(documents, Word2VecParams(workers=workers), scratch)
+        _, _, fitted, _ = fit_word2vec(documents, Word2VecParams(workers=workers), scratch)
         figures = {"prepare s": fitted["tokenise_seconds"], "train s": fitted["train_seconds"]}
     print(json.dumps({"seconds": time.perf_counter() - started, **figures}))
 

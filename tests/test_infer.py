@@ -10,7 +10,7 @@ from conftest import train
 
 from wordlens.app.engine import Engine, Limits, WordModel
 from wordlens.app.errors import InvalidQueryError, LimitExceededError
-from wordlens.artifacts import load_model
+from wordlens.artifacts import ModelFormatError, load_model
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,8 @@ def test_a_known_word_left_out_lands_near_itself(models, tiny_corpus, family):
     assert model.family.name == family
     texts = sentences(tiny_corpus, "jury", 20)
     found = model.infer(texts, word="jury", topn=100, leave_out=True)
-    assert found.known and found.left_out and found.method == family
+    method = family if family == "pmi" else f"{family}_alacarte"
+    assert found.known and found.left_out and found.method == method
     # the tiny models (24 dimensions, 90,000 tokens) are rough: "jury" is among the
     # nearest 15 % of the vocabulary (pmi 0, hs 3 %, ns 10 %; the default models:
     # bench/bench_infer.py)
@@ -91,4 +92,30 @@ def test_command_line(trained_models, capsys):
     assert main(["infer", "--model", model, "--json", "the [flurb] said", "a [flurb] jury"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["word"] == "flurb" and answer["occurrences"] == 2
-    assert len(answer["similar"]) == 10 and answer["method"] == "hs"
+    assert len(answer["similar"]) == 10 and answer["method"] == "hs_alacarte"
+
+
+@pytest.mark.parametrize("family", ["hs", "ns"])
+def test_the_alacarte_map_is_stored_and_centres_the_fit(models, tiny_corpus, family, monkeypatch):
+    model = models[family]
+    assert "alacarte.npy" in model.manifest["files"]  # listed with its checksum
+    assert model.manifest["files"]["alacarte.npy"]["sha256"]
+    assert model.family.alacarte.shape == (24, 24)
+    assert model.manifest["training"]["alacarte_seconds"] >= 0
+    texts = sentences(tiny_corpus, "jury", 5)
+    centred = model.infer(texts, word="jury", leave_out=True)
+    monkeypatch.setattr(model.family, "alacarte", None)  # a model trained before A
+    plain = model.infer(texts, word="jury", leave_out=True)
+    assert plain.method == family and centred.method == f"{family}_alacarte"
+    assert not np.allclose(plain.vector, centred.vector)
+
+
+def test_a_broken_alacarte_file_is_a_load_error(trained_models, tmp_path):
+    import shutil
+
+    path = shutil.copytree(trained_models / "word2vec", tmp_path / "word2vec")
+    data = bytearray((path / "alacarte.npy").read_bytes())
+    data[-1] ^= 0xFF
+    (path / "alacarte.npy").write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match=r"alacarte\.npy: checksum mismatch"):
+        load_model(path)

@@ -487,7 +487,7 @@ def test_infer(client, engine):
     assert body.status_code == 200, body.text
     found = body.json()
     expected = engine.get("word2vec").infer(contexts, topn=5)
-    assert found["word"] == "flurb" and found["method"] == "hs" and not found["known"]
+    assert found["word"] == "flurb" and found["method"] == "hs_alacarte" and not found["known"]
     assert found["vector"] == pytest.approx(expected.vector.tolist(), rel=1e-6)
     assert pairs({"neighbours": found["similar"]}) == expected.similar
     assert found["occurrences"] == 2

@@ -32,7 +32,7 @@ def gensim_model(documents, tmp_path_factory):
         learning_rate=0.03,
         min_learning_rate=0.0005,
     )
-    model, counter, figures = fit_word2vec(
+    model, counter, figures, _ = fit_word2vec(
         documents, params, scratch_dir=tmp_path_factory.mktemp("w2v")
     )
     assert figures["documents"] == sum(1 for d in documents if d)

@@ -204,13 +204,30 @@ def fit_word2vec(
         )
         train_seconds = time.perf_counter() - started
         progress.bar.close()
+        started = time.perf_counter()
+        alacarte = _alacarte(model, corpus_file)
+        alacarte_seconds = time.perf_counter() - started
     figures = {
         "tokenise_seconds": round(tokenise_seconds, 3),
         "train_seconds": round(train_seconds, 3),
+        "alacarte_seconds": round(alacarte_seconds, 3),
         "words_per_second": round(params.epochs * total_words / train_seconds),
         "documents": lines,
     }
-    return model, counter, figures
+    return model, counter, figures, alacarte
+
+
+def _alacarte(model, corpus_file: Path) -> np.ndarray:
+    """The à la carte map of the trained ``model`` over the token file it read, with
+    gensim's own downsampling probabilities (``sample_int`` / 2³²)."""
+    # scipy, like gensim, only when training runs: the server imports this module
+    from wordlens.training.alacarte import alacarte_map, context_means
+
+    keyed = model.wv
+    kept = keyed.expandos["sample_int"].astype(np.float64) / 2**32
+    with open(corpus_file, encoding="utf-8") as lines:
+        means = context_means(lines, keyed.key_to_index, keyed.vectors, kept, model.window)
+    return alacarte_map(keyed.vectors, means, keyed.expandos["count"].astype(np.float64))
 
 
 def train_word2vec(
@@ -230,9 +247,10 @@ def train_word2vec(
     with scratch_directory(out) as scratch:
         if phrases is not None:
             corpus = phrase_corpus(corpus, phrases, scratch)
-        model, counter, figures = fit_word2vec(corpus, params, scratch)
+        model, counter, figures, alacarte = fit_word2vec(corpus, params, scratch)
     tokenizer, table = stored_tokenizer(corpus.tokenizer)
     layers, arrays = output_layer_arrays(model)
+    arrays["alacarte"] = alacarte
     seconds = time.perf_counter() - started
     return write_model(
         out,

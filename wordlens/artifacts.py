@@ -23,7 +23,9 @@ A model is a directory::
       <extra>.npy        model-specific arrays, e.g. for Word2Vec:
                          syn1 float32 (V, d) (the V − 1 inner nodes of the Huffman
                          tree, and gensim's unused last row), hs_points int32 (V, L),
-                         hs_codes int8 (V, L), hs_lengths int32 (V,), syn1neg float32 (V, d)
+                         hs_codes int8 (V, L), hs_lengths int32 (V,), syn1neg float32 (V, d),
+                         alacarte float32 (d, d) (the à la carte map of inferred
+                         vectors, :mod:`wordlens.training.alacarte`)
       phrases.tsv        the learned phrase table, for models trained with phrases
                          (:mod:`wordlens.corpus.phrases` reads and writes its text;
                          the manifest's tokenizer names it by digest)
