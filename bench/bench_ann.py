@@ -131,14 +131,15 @@ def latency(search_one: Callable[[np.ndarray], object], queries: np.ndarray) -> 
 class Faiss:
     name = "faiss HNSW flat"
     module = "faiss"
+    links, ef_construction = 16, 100
     params = "M=16, efConstruction=100"
 
-    @staticmethod
-    def build(data: np.ndarray, path: str) -> None:
+    @classmethod
+    def build(cls, data: np.ndarray, path: str) -> None:
         import faiss
 
-        index = faiss.IndexHNSWFlat(data.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 100
+        index = faiss.IndexHNSWFlat(data.shape[1], cls.links, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = cls.ef_construction
         index.add(data)
         faiss.write_index(index, path)
 
@@ -160,17 +161,8 @@ class Faiss:
 
 
 class FaissM32(Faiss):
-    name = "faiss HNSW flat"
+    links, ef_construction = 32, 200
     params = "M=32, efConstruction=200"
-
-    @staticmethod
-    def build(data: np.ndarray, path: str) -> None:
-        import faiss
-
-        index = faiss.IndexHNSWFlat(data.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 200
-        index.add(data)
-        faiss.write_index(index, path)
 
 
 class Wordlens:
