@@ -406,9 +406,12 @@ def measure_vectors(rows: int, dim: int, args: argparse.Namespace, report: dict)
     source = ensure_vectors_file(args.data, rows, dim, args.seed)
     models = args.data / f"serve-{rows}x{dim}" / "models"
     model = models / MODEL
-    seconds, peak, _ = run_measured(
-        wordlens("import", source, "--format", "word2vec-bin", "--out", model)
-    )
+    seconds: float | None = None
+    peak: float | None = None
+    if not (args.keep_model and (model / "manifest.json").exists()):
+        seconds, peak, _ = run_measured(
+            wordlens("import", source, "--format", "word2vec-bin", "--out", model)
+        )
     manifest = manifest_of(model)
     matrix = rows * dim * 4 / MIB
     report["import"].append(
@@ -417,7 +420,7 @@ def measure_vectors(rows: int, dim: int, args: argparse.Namespace, report: dict)
             "import s": seconds,
             "import peak MiB": peak,
             "float32 matrix MiB": matrix,
-            "peak ÷ matrix": peak / matrix,
+            "peak ÷ matrix": None if peak is None else peak / matrix,
             **index_figures(manifest),
             "model MiB": disk_mib(model),
         }
@@ -656,6 +659,12 @@ def main() -> None:
         type=Path,
         default=Path(tempfile.gettempdir()) / "wordlens-scale-serve",
         help="where vectors files and models are written and kept (%(default)s)",
+    )
+    parser.add_argument(
+        "--keep-model",
+        action="store_true",
+        help="serve the model an earlier run imported into --data instead of importing "
+        "again (its import row then shows no seconds or peak)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()

@@ -56,6 +56,8 @@ def table(rows: list[dict], columns: list[str] | None = None) -> str:
 
 
 def _cell(value) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, float):
         return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
     return str(value)
