@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +52,19 @@ def chosen_words(model: WordModel, count: int, seed: int) -> list[str]:
     return sorted(rng.choice(pool, size=count, replace=False).tolist())
 
 
+def corpus_documents(model: WordModel) -> Iterator[str]:
+    """The documents of the model's training corpus: ``corpus.path`` (Word2Vec), or
+    each of ``corpus.sources`` (PMI counts, possibly merged from several)."""
+    corpus = model.manifest["corpus"]
+    for path in [corpus["path"]] if "path" in corpus else [s["path"] for s in corpus["sources"]]:
+        yield from iter_documents(path)
+
+
 def sentences_of(model: WordModel, words: list[str], each: int) -> dict[str, list[str]]:
     """The first ``each`` documents of the model's corpus containing each word."""
     found: dict[str, list[str]] = {word: [] for word in words}
     wanted = set(words)
-    for text in iter_documents(model.manifest["corpus"]["path"]):
+    for text in corpus_documents(model):
         for word in wanted.intersection(model.tokenize(text)):
             found[word].append(text)
             if len(found[word]) == each:
@@ -69,8 +78,7 @@ def honest_alacarte(model: WordModel, words: list[str]) -> np.ndarray:
     """The à la carte map learned from the model's corpus, the ``words`` out of the
     regression."""
     index = {model.words[row]: row for row in range(len(model))}
-    corpus = model.manifest["corpus"]["path"]
-    lines = (" ".join(model.tokenize(text)) for text in iter_documents(corpus))
+    lines = (" ".join(model.tokenize(text)) for text in corpus_documents(model))
     family = model.family
     window = len(family.infer_window().weights)
     means = context_means(lines, index, np.asarray(model.vectors), family.kept, window)
