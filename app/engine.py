@@ -52,7 +52,7 @@ from wordlens.app.families import (
     UnitRows,
     family_of,
 )
-from wordlens.app.infer import check_contexts, evidence, occurrences
+from wordlens.app.infer import FREQUENCY_PRIOR, check_contexts, evidence, occurrences
 from wordlens.app.keywords import (
     KeywordExtractor,
     KeywordOptions,
@@ -188,7 +188,8 @@ Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class Inferred:
     """A vector inferred for ``word`` by :meth:`WordModel.infer`: ``vector`` (d,)
-    float32; ``similar`` its nearest words by cosine; ``confidence`` the mean PMI
+    float32; ``similar`` its nearest words (cosines, ranked with
+    :data:`~wordlens.app.infer.FREQUENCY_PRIOR`); ``confidence`` the mean PMI
     (nats) it gives its context words; ``method`` the fit (pmi, hs, ns; hs_alacarte,
     ns_alacarte); ``occurrences`` of the word found, distinct ``context_words`` used, ``unknown``
     context tokens skipped; optimiser ``iterations``; ``known``: the word is in the
@@ -833,20 +834,46 @@ class WordModel:
         length = np.linalg.norm(query)
         if not np.isfinite(length) or length == 0:
             raise InvalidQueryError("the vector must be finite and non-zero")
-        limit = self._restricted(restrict_vocab)
-        unit = query / length
+        return self._by_cosine(
+            query / length, topn, self._restricted(restrict_vocab), exact, effort
+        )
+
+    def _by_cosine(
+        self,
+        unit: np.ndarray,
+        topn: int,
+        limit: int,
+        exact: bool,
+        effort: int | None,
+        prior: np.ndarray | None = None,
+    ) -> Neighbours:
+        """The ``topn`` of the first ``limit`` words nearest by cosine to the unit
+        vector ``unit`` (d,) float64, from the neighbour index unless ``exact``.
+        ``prior`` (V,): added to each word's cosine for the ranking only (the pairs
+        keep their cosines); with the index, its candidate list is what is ranked."""
+        bonus = np.zeros(len(self.words)) if prior is None else prior
         if not exact:
 
             def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
-                return self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows)
+                cosines = self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows)
+                return cosines + bonus[rows]
 
             (found,) = self._index_neighbours(
                 "cosine", unit.astype(np.float32)[None], topn, limit, [[]], effort, rescore
             )
-            if found is not None:
-                return found
-        scores = self.unit.scores(unit.astype(np.float32), limit)
-        return Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
+        if exact or found is None:
+            scores = self.unit.scores(unit.astype(np.float32), limit) + bonus[:limit]
+            found = Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
+        if prior is None:
+            return found
+        rows = self.words.lookup([word for word, _ in found])
+        return Neighbours(
+            [
+                (word, score - float(prior[row]))
+                for (word, score), row in zip(found, rows, strict=True)
+            ],
+            found.search,
+        )
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest from the mean of the others' unit vectors (gensim's rule)."""
@@ -1156,10 +1183,23 @@ class WordModel:
                 unknown=found_evidence.unknown,
             )
         fit = self.family.infer(found_evidence, limits.max_infer_iterations, exclude)
+        length = float(np.linalg.norm(fit.vector))
+        if not np.isfinite(length) or length == 0:  # e.g. PMI: no context above the shift
+            raise InvalidQueryError(
+                f"the contexts give {target!r} no direction: its vector is zero",
+                unknown=found_evidence.unknown,
+            )
         return Inferred(
             word=target,
             vector=fit.vector.astype(np.float32),
-            similar=self.similar_by_vector(fit.vector.tolist(), topn, exact=exact, effort=effort),
+            similar=self._by_cosine(
+                fit.vector / length,
+                topn,
+                len(self.words),
+                exact,
+                effort,
+                prior=self._frequency_prior,
+            ),
             confidence=fit.confidence,
             method=self.family.infer_method,
             occurrences=found_evidence.occurrences,
@@ -1171,6 +1211,14 @@ class WordModel:
         )
 
     # ---------------------------------------------------- sentence similarity
+
+    @cached_property
+    def _frequency_prior(self) -> np.ndarray:
+        """:data:`~wordlens.app.infer.FREQUENCY_PRIOR` · ln(count) (V,) float64: what
+        an inferred vector's neighbours gain in the ranking (models that infer have
+        counts)."""
+        assert self.counts is not None
+        return FREQUENCY_PRIOR * np.log(np.maximum(self.counts.astype(np.float64), 1))
 
     def sentence_similarity(self, tokens1: Sequence[str], tokens2: Sequence[str]) -> dict:
         """⟨Σ v, Σ v⟩ and its cosine for two token lists (unknown tokens skipped)."""
