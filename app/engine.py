@@ -845,33 +845,38 @@ class WordModel:
         limit: int,
         exact: bool,
         effort: int | None,
-        prior: np.ndarray | None = None,
+        frequency_prior: float = 0.0,
     ) -> Neighbours:
         """The ``topn`` of the first ``limit`` words nearest by cosine to the unit
         vector ``unit`` (d,) float64, from the neighbour index unless ``exact``.
-        ``prior`` (V,): added to each word's cosine for the ranking only (the pairs
-        keep their cosines); with the index, its candidate list is what is ranked."""
-        bonus = np.zeros(len(self.words)) if prior is None else prior
+        ``frequency_prior`` β: rank by cosine + β·ln(count) instead (the pairs keep
+        their cosines; with the index, its candidate list is what is ranked)."""
+
+        def bonus(rows: np.ndarray | slice) -> np.ndarray:
+            # computed per query for the rows scored: no (V,) array kept per worker
+            if not frequency_prior:
+                return np.zeros(1)
+            assert self.counts is not None  # models that infer have counts
+            return frequency_prior * np.log(np.maximum(self.counts[rows], 1).astype(np.float64))
+
+        found = None
         if not exact:
 
             def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
                 cosines = self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows)
-                return cosines + bonus[rows]
+                return cosines + bonus(rows)
 
             (found,) = self._index_neighbours(
                 "cosine", unit.astype(np.float32)[None], topn, limit, [[]], effort, rescore
             )
-        if exact or found is None:
-            scores = self.unit.scores(unit.astype(np.float32), limit) + bonus[:limit]
+        if found is None:
+            scores = self.unit.scores(unit.astype(np.float32), limit) + bonus(slice(0, limit))
             found = Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
-        if prior is None:
+        if not frequency_prior:
             return found
-        rows = self.words.lookup([word for word, _ in found])
+        gains = bonus(np.asarray(self.words.lookup([word for word, _ in found]), dtype=np.int64))
         return Neighbours(
-            [
-                (word, score - float(prior[row]))
-                for (word, score), row in zip(found, rows, strict=True)
-            ],
+            [(word, score - float(gain)) for (word, score), gain in zip(found, gains, strict=True)],
             found.search,
         )
 
@@ -1198,7 +1203,7 @@ class WordModel:
                 len(self.words),
                 exact,
                 effort,
-                prior=self._frequency_prior,
+                frequency_prior=FREQUENCY_PRIOR,
             ),
             confidence=fit.confidence,
             method=self.family.infer_method,
@@ -1211,14 +1216,6 @@ class WordModel:
         )
 
     # ---------------------------------------------------- sentence similarity
-
-    @cached_property
-    def _frequency_prior(self) -> np.ndarray:
-        """:data:`~wordlens.app.infer.FREQUENCY_PRIOR` · ln(count) (V,) float64: what
-        an inferred vector's neighbours gain in the ranking (models that infer have
-        counts)."""
-        assert self.counts is not None
-        return FREQUENCY_PRIOR * np.log(np.maximum(self.counts.astype(np.float64), 1))
 
     def sentence_similarity(self, tokens1: Sequence[str], tokens2: Sequence[str]) -> dict:
         """⟨Σ v, Σ v⟩ and its cosine for two token lists (unknown tokens skipped)."""
