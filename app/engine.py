@@ -52,7 +52,7 @@ from wordlens.app.families import (
     UnitRows,
     family_of,
 )
-from wordlens.app.infer import check_contexts, evidence, occurrences
+from wordlens.app.infer import FREQUENCY_PRIOR, check_contexts, evidence, occurrences
 from wordlens.app.keywords import (
     KeywordExtractor,
     KeywordOptions,
@@ -188,7 +188,8 @@ Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class Inferred:
     """A vector inferred for ``word`` by :meth:`WordModel.infer`: ``vector`` (d,)
-    float32; ``similar`` its nearest words by cosine; ``confidence`` the mean PMI
+    float32; ``similar`` its nearest words (cosines, ranked with
+    :data:`~wordlens.app.infer.FREQUENCY_PRIOR`); ``confidence`` the mean PMI
     (nats) it gives its context words; ``method`` the fit (pmi, hs, ns; hs_alacarte,
     ns_alacarte); ``occurrences`` of the word found, distinct ``context_words`` used, ``unknown``
     context tokens skipped; optimiser ``iterations``; ``known``: the word is in the
@@ -833,20 +834,51 @@ class WordModel:
         length = np.linalg.norm(query)
         if not np.isfinite(length) or length == 0:
             raise InvalidQueryError("the vector must be finite and non-zero")
-        limit = self._restricted(restrict_vocab)
-        unit = query / length
+        return self._by_cosine(
+            query / length, topn, self._restricted(restrict_vocab), exact, effort
+        )
+
+    def _by_cosine(
+        self,
+        unit: np.ndarray,
+        topn: int,
+        limit: int,
+        exact: bool,
+        effort: int | None,
+        frequency_prior: float = 0.0,
+    ) -> Neighbours:
+        """The ``topn`` of the first ``limit`` words nearest by cosine to the unit
+        vector ``unit`` (d,) float64, from the neighbour index unless ``exact``.
+        ``frequency_prior`` β: rank by cosine + β·ln(count) instead (the pairs keep
+        their cosines; with the index, its candidate list is what is ranked)."""
+
+        def bonus(rows: np.ndarray | slice) -> np.ndarray:
+            # computed per query for the rows scored: no (V,) array kept per worker
+            if not frequency_prior:
+                return np.zeros(1)
+            assert self.counts is not None  # models that infer have counts
+            return frequency_prior * np.log(np.maximum(self.counts[rows], 1).astype(np.float64))
+
+        found = None
         if not exact:
 
             def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
-                return self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows)
+                cosines = self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows)
+                return cosines + bonus(rows)
 
             (found,) = self._index_neighbours(
                 "cosine", unit.astype(np.float32)[None], topn, limit, [[]], effort, rescore
             )
-            if found is not None:
-                return found
-        scores = self.unit.scores(unit.astype(np.float32), limit)
-        return Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
+        if found is None:
+            scores = self.unit.scores(unit.astype(np.float32), limit) + bonus(slice(0, limit))
+            found = Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
+        if not frequency_prior:
+            return found
+        gains = bonus(np.asarray(self.words.lookup([word for word, _ in found]), dtype=np.int64))
+        return Neighbours(
+            [(word, score - float(gain)) for (word, score), gain in zip(found, gains, strict=True)],
+            found.search,
+        )
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest from the mean of the others' unit vectors (gensim's rule)."""
@@ -1156,10 +1188,23 @@ class WordModel:
                 unknown=found_evidence.unknown,
             )
         fit = self.family.infer(found_evidence, limits.max_infer_iterations, exclude)
+        length = float(np.linalg.norm(fit.vector))
+        if not np.isfinite(length) or length == 0:  # e.g. PMI: no context above the shift
+            raise InvalidQueryError(
+                f"the contexts give {target!r} no direction: its vector is zero",
+                unknown=found_evidence.unknown,
+            )
         return Inferred(
             word=target,
             vector=fit.vector.astype(np.float32),
-            similar=self.similar_by_vector(fit.vector.tolist(), topn, exact=exact, effort=effort),
+            similar=self._by_cosine(
+                fit.vector / length,
+                topn,
+                len(self.words),
+                exact,
+                effort,
+                frequency_prior=FREQUENCY_PRIOR,
+            ),
             confidence=fit.confidence,
             method=self.family.infer_method,
             occurrences=found_evidence.occurrences,

@@ -158,7 +158,10 @@ class Inferred(BaseModel):
         "w·c + log k): higher means the contexts pin the word down better (README)"
     )
     vector: list[float] = Field(description="the inferred vector, of the model's dimension")
-    similar: list[Neighbour] = Field(description="nearest known words by cosine, best first")
+    similar: list[Neighbour] = Field(
+        description="nearest known words, each with its cosine, ranked by cosine + "
+        "0.02·ln(count) (a mild prior towards well-estimated words; README), best first"
+    )
     search: Literal["exact", "index", "tree"] = Field(description="how `similar` was found")
     occurrences: int = Field(description="occurrences of the word in the contexts")
     context_words: int = Field(description="distinct vocabulary words within the window")

@@ -10,6 +10,7 @@ from conftest import train
 
 from wordlens.app.engine import Engine, Limits, WordModel
 from wordlens.app.errors import InvalidQueryError, LimitExceededError
+from wordlens.app.infer import FREQUENCY_PRIOR, Fit
 from wordlens.artifacts import ModelFormatError, load_model
 
 
@@ -56,6 +57,30 @@ def test_a_known_word_left_out_lands_near_itself(models, tiny_corpus, family):
     # deterministic: the same request, the same answer
     again = model.infer(texts, word="jury", topn=100, leave_out=True)
     assert np.array_equal(again.vector, found.vector) and again.similar == found.similar
+
+
+@pytest.mark.parametrize("family", ["pmi", "hs", "ns"])
+def test_similar_words_are_ranked_with_the_frequency_prior(models, tiny_corpus, family):
+    model = models[family]
+    texts = sentences(tiny_corpus, "jury", 5)
+    found = model.infer(texts, word="jury", topn=30, leave_out=True, exact=True)
+    unit = (found.vector / np.linalg.norm(found.vector)).astype(np.float32)
+    cosines = model.unit.scores(unit, len(model)).astype(np.float64)
+    cosines[model.norms == 0] = -np.inf
+    ranking = cosines + FREQUENCY_PRIOR * np.log(np.maximum(model.counts, 1))
+    expected = np.argsort(-ranking, kind="stable")[:30]
+    assert [word for word, _ in found.similar] == [model.words[row] for row in expected]
+    # the pairs carry cosines, and the prior changed the list
+    assert np.allclose([score for _, score in found.similar], cosines[expected], atol=1e-6)
+    assert set(expected) != set(np.argsort(-cosines, kind="stable")[:30])
+
+
+def test_a_zero_vector_is_refused(models, monkeypatch):
+    model = models["pmi"]
+    zero = Fit(np.zeros(model.vectors.shape[1]), 0.0, 0)
+    monkeypatch.setattr(model.family, "infer", lambda *args: zero)
+    with pytest.raises(InvalidQueryError, match="no direction"):
+        model.infer(["the [flurb] said"])
 
 
 def test_markers_and_words_agree(models):

@@ -503,3 +503,20 @@ def test_indexing_refuses_to_carry_a_corrupted_file_over(tmp_path):
     with pytest.raises(ModelFormatError, match="m/vectors.npy: checksum mismatch"):
         add_index(path, "hnsw")
     assert "neighbours" not in json.loads((path / "manifest.json").read_text())
+
+
+def test_inferred_neighbours_from_the_index_rank_like_the_scan(engine):
+    model = engine.get("pmi")
+    contexts = ["w10 w11 w12 [flurb] w13 w14", "w20 w21 [flurb] w22 w23"]
+    indexed = model.infer(contexts, topn=10)
+    scanned = model.infer(contexts, topn=10, exact=True)
+    assert indexed.similar.search == "index" and scanned.similar.search == "exact"
+    assert overlap(indexed.similar, scanned.similar) >= 0.8
+    # ranked with the frequency prior, each pair with its cosine
+    unit = indexed.vector / np.linalg.norm(indexed.vector)
+    for similar in (indexed.similar, scanned.similar):
+        vectors = np.array([model.vector(word) for word, _ in similar], dtype=np.float64)
+        cosines = vectors @ unit / np.linalg.norm(vectors, axis=1)
+        assert np.allclose([score for _, score in similar], cosines, atol=1e-5)
+        ranks = cosines + 0.02 * np.log(model.counts[model.ids([w for w, _ in similar])])
+        assert np.all(np.diff(ranks) <= 1e-6)

@@ -1,9 +1,9 @@
 """Infer a vector for a word outside the vocabulary from texts it occurs in.
 
 Each context marks the word in square brackets ("a cup of [flurb] this morning"), or
-``--word`` names it. Prints the nearest known words by cosine and the confidence (the
-mean PMI, in nats, the inferred vector gives its context words); ``--json`` prints
-what ``POST /infer`` answers.
+``--word`` names it. Prints the nearest known words (cosine, ranked with a mild
+frequency prior: README) and the confidence (the mean PMI, in nats, the inferred
+vector gives its context words); ``--json`` prints what ``POST /infer`` answers.
 """
 
 from __future__ import annotations
