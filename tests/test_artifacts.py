@@ -74,6 +74,24 @@ def test_write_model_holds_one_block_of_a_mapped_matrix(tmp_path):
     np.testing.assert_array_equal(load_model(path).vectors, vectors)
 
 
+def test_model_release_drops_what_the_load_read(tmp_path):
+    """Loading reads every page of the word index to check it; ``release`` drops them
+    (an index build then holds only the matrix it maps), and the model still answers."""
+    from procfs import mapped_rss_kib
+
+    words = [f"w{i}" for i in range(30_000)]
+    vectors = np.ones((len(words), 8), dtype=np.float32)
+    path = write_model(tmp_path / "m", kind="imported", words=words, vectors=vectors)
+    model = load_model(path)
+    assert mapped_rss_kib(path / "suggest_keys.npy") > 1000  # 1.6 MiB, all checked
+    model.release()
+    assert {file.name: mapped_rss_kib(file) for file in path.glob("*.npy")} == {
+        file.name: 0 for file in path.glob("*.npy")
+    }
+    assert mapped_rss_kib(path / "words.txt") == 0
+    assert model.words.index("w29999") == 29_999 and model.words.suggest("w2999x")[0] == "w2999"
+
+
 def test_round_trip(tmp_path):
     path, vectors = make_model(tmp_path / "m")
     model = load_model(path)

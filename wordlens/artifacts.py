@@ -390,6 +390,14 @@ class Model:
         files :meth:`check_unchanged` checks."""
         self.mapped.append(_MappedFile(self.path / name))
 
+    def release(self) -> None:
+        """Drop the pages of the model's mapped files (arrays, words and word index)
+        from this process's resident memory (:func:`release_pages`): loading reads
+        all of the word index to check it, and a process that then uses only some
+        files (an index build, the matrix) holds only those."""
+        for array in (*self.arrays.values(), *self.words.arrays.values()):
+            release_pages(array)
+
     def check_unchanged(self) -> None:
         """Raise ModelFormatError naming the first mapped file that was changed in place
         since it was opened (an ``fstat`` a file: about 2 µs).

@@ -201,6 +201,7 @@ def add_index(
     published again atomically with the index files listed and checksummed.
     Returns the manifest's new ``neighbours`` field ({} when no index)."""
     model = load_model(path)
+    model.release()  # what the load's checks read: the build maps only the matrix
     old = [entry["file"] for entry in model.manifest.get("neighbours", {}).values()]
     if not index_wanted(choice, len(model)) and not old:
         return {}
