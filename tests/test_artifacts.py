@@ -14,6 +14,7 @@ from wordlens.artifacts import (
     ModelFormatError,
     find_models,
     load_model,
+    release_pages,
     update_manifest,
     write_model,
 )
@@ -35,6 +36,60 @@ def make_model(path, **overrides):
     }
     arguments.update(overrides)
     return write_model(path, **arguments), vectors
+
+
+def test_release_pages_drops_a_map_from_memory_and_keeps_what_was_written(tmp_path):
+    from procfs import mapped_rss_kib
+
+    file = tmp_path / "m.npy"
+    mapped = np.lib.format.open_memmap(file, mode="w+", dtype=np.float32, shape=(1024, 1024))
+    mapped[:] = np.arange(1024, dtype=np.float32)  # 4 MiB, every page written
+    assert mapped_rss_kib(file) >= 4000
+    release_pages(mapped[10:20])  # any view releases the whole map
+    assert mapped_rss_kib(file) < 100
+    assert (mapped[1000] == np.arange(1024)).all()  # read back from the page cache
+    del mapped
+    assert (np.load(file)[-1] == np.arange(1024)).all()
+    private = np.load(file, mmap_mode="c")
+    private[:] = 7  # copy-on-write: released, these changes would be lost
+    release_pages(private)
+    assert (private == 7).all() and mapped_rss_kib(file) >= 4000
+    release_pages(np.zeros(3))  # in memory: nothing to do
+
+
+def test_write_model_holds_one_block_of_a_mapped_matrix(tmp_path):
+    """The passes over the vectors (finite values, norms, the copy written) release a
+    mapped matrix's pages a block at a time: an import reading into a memory map never
+    holds the matrix resident while the word index is built (bench/bench_import.py)."""
+    from procfs import mapped_rss_kib
+
+    file = tmp_path / "matrix.npy"
+    vectors = np.lib.format.open_memmap(file, mode="w+", dtype=np.float32, shape=(40_000, 64))
+    vectors[:] = np.random.default_rng(0).normal(size=vectors.shape)  # 10 MiB, 3 blocks
+    assert mapped_rss_kib(file) >= 10_000
+    path = write_model(
+        tmp_path / "m", kind="imported", words=[f"w{i}" for i in range(40_000)], vectors=vectors
+    )
+    assert mapped_rss_kib(file) < 100
+    np.testing.assert_array_equal(load_model(path).vectors, vectors)
+
+
+def test_model_release_drops_what_the_load_read(tmp_path):
+    """Loading reads every page of the word index to check it; ``release`` drops them
+    (an index build then holds only the matrix it maps), and the model still answers."""
+    from procfs import mapped_rss_kib
+
+    words = [f"w{i}" for i in range(30_000)]
+    vectors = np.ones((len(words), 8), dtype=np.float32)
+    path = write_model(tmp_path / "m", kind="imported", words=words, vectors=vectors)
+    model = load_model(path)
+    assert mapped_rss_kib(path / "suggest_keys.npy") > 1000  # 1.6 MiB, all checked
+    model.release()
+    assert {file.name: mapped_rss_kib(file) for file in path.glob("*.npy")} == {
+        file.name: 0 for file in path.glob("*.npy")
+    }
+    assert mapped_rss_kib(path / "words.txt") == 0
+    assert model.words.index("w29999") == 29_999 and model.words.suggest("w2999x")[0] == "w2999"
 
 
 def test_round_trip(tmp_path):

@@ -118,6 +118,36 @@ def test_stored_keys_are_those_of_each_word(tmp_path, monkeypatch):
     assert (np.diff(arrays["suggest_keys"].astype(np.float64)) >= 0).all()
 
 
+def test_stored_arrays_are_every_key_of_every_word_sorted_by_key_then_row(monkeypatch):
+    """Byte for byte what the stored format (VERSION) has always held, whatever the
+    chunking: one entry per key of each word, repeats included ("aab" deletes to "ab"
+    twice), ordered by key, then row (numpy's lexsort of the keys and rows, as the
+    arrays were first built)."""
+    rng = np.random.default_rng(3)
+    letters = np.array(list("abé"))
+    words = list(
+        dict.fromkeys(["".join(rng.choice(letters, rng.integers(1, 36))) for _ in range(400)])
+    )
+    words += [word for word in WORDS if word not in words]
+    monkeypatch.setattr(suggestions, "_CHUNK_CHARACTERS", 50)
+    arrays = suggestions.index_arrays(
+        np.frombuffer(("\n".join(words) + "\n").encode(), dtype=np.uint8)
+    )
+    keys, rows = [], []
+    for row, word in enumerate(words):
+        some = suggestions.query_keys(word)
+        if len(suggestions.fold(word)) > suggestions.MAX_DELETE_CHARACTERS:
+            some = some[:1]
+        keys += some
+        rows += [row] * len(some)
+    order = np.lexsort((np.array(rows), np.array(keys, dtype=np.uint64)))
+    expected_keys = np.array(keys, dtype=np.uint64)[order]
+    expected_rows = np.array(rows, dtype=np.int32)[order]
+    assert arrays["suggest_keys"].dtype == np.uint64 and arrays["suggest_rows"].dtype == np.int32
+    assert arrays["suggest_keys"].tobytes() == expected_keys.tobytes()
+    assert arrays["suggest_rows"].tobytes() == expected_rows.tobytes()
+
+
 def test_stored_with_the_model_or_built_for_older_models(tmp_path, caplog):
     path = make_model(tmp_path / "m")
     manifest = json.loads((path / "manifest.json").read_text())

@@ -1,5 +1,7 @@
 """Export → gensim round trips, and imports of good and malformed files."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
@@ -174,6 +176,46 @@ def test_reading_holds_the_matrix_once(tmp_path, fmt):
     assert read_words[-1] == "w9999"
     np.testing.assert_array_equal(read_back, matrix)
     assert peak < 1.5 * matrix.nbytes, f"{peak / matrix.nbytes:.2f} x the matrix"
+
+
+@pytest.mark.parametrize("fmt", list(GENSIM_OPTIONS))
+def test_reading_into_a_file_holds_a_stretch_of_rows(tmp_path, monkeypatch, fmt):
+    """``into``: the matrix is a shared memory map of that .npy file, its pages
+    released as rows arrive; words and values are those read into memory."""
+    from procfs import mapped_rss_kib
+
+    monkeypatch.setattr(vector_formats, "_RELEASE_ROWS", 100)
+    rng = np.random.default_rng(4)
+    matrix = rng.normal(size=(5_000, 256)).astype(np.float32)  # 5 MiB
+    source = tmp_path / "vectors"
+    write_vectors(source, [f"w{i}" for i in range(len(matrix))], matrix, fmt)
+    into = tmp_path / "matrix.npy"
+    words, read_back = read_vectors(source, fmt, into=into)
+    assert isinstance(read_back, np.memmap) and Path(read_back.filename) == into
+    assert mapped_rss_kib(into) <= 100 * 256 * 4 // 1024 + 4
+    assert words == read_vectors(source, fmt)[0]
+    np.testing.assert_array_equal(read_back, matrix)
+    np.testing.assert_array_equal(np.load(into), matrix)
+
+
+def test_import_leaves_rows_out_in_place(tmp_path, monkeypatch):
+    """Words spelt as an earlier one once read as phrases are left out by moving the
+    later rows up inside the mapped matrix, a block at a time (no copy of it)."""
+    from wordlens.commands import convert
+
+    monkeypatch.setattr(convert, "_KEEP_VALUES", 6)  # 3 rows of 2 a block
+    words = []
+    for i in range(20):
+        words += [f"p{i}_q", f"p{i}__q"] if i % 2 else [f"p{i}_q"]  # "p1__q" is "p1 q" again
+    matrix = np.arange(2 * len(words), dtype=np.float32).reshape(-1, 2)
+    source = tmp_path / "v.txt"
+    write_vectors(source, words, matrix, "word2vec")
+    out = tmp_path / "m"
+    assert main(["-q", "import", str(source), "--format", "word2vec", "--out", str(out)]) == 0
+    model = load_model(out)
+    kept = [row for row, word in enumerate(words) if "__" not in word]
+    assert list(model.words) == [f"p{i} q" for i in range(20)]
+    np.testing.assert_array_equal(model.vectors, matrix[kept])
 
 
 def test_text_is_parsed_in_blocks_and_errors_name_their_line(tmp_path, monkeypatch):

@@ -27,6 +27,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from wordlens.artifacts import release_pages
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -48,6 +50,7 @@ UNICODE_ERRORS = ("strict", "replace", "ignore")  # as bytes.decode's errors, an
 _ROWS_PER_BLOCK = 4096
 _BLOCK_BYTES = 1 << 20  # text parsed (or _ROWS_PER_BLOCK lines), bytes read, at a time
 _MAX_WORD_BYTES = 10_000
+_RELEASE_ROWS = 1 << 16  # rows written to a mapped matrix between releases of its pages
 
 
 class VectorFormatError(ValueError):
@@ -300,10 +303,15 @@ def _binary_entries(
 class _Rows:
     """Rows stored one after another into a matrix allocated once, at its final size
     (its pages are only committed as rows arrive), with their words; a word seen
-    before is skipped (the first kept) and counted."""
+    before is skipped (the first kept) and counted. With ``into``, the matrix is a
+    memory map of that new .npy file, its pages released every _RELEASE_ROWS rows."""
 
-    def __init__(self, rows: int, dim: int):
-        self.matrix = np.empty((rows, dim), dtype=np.float32)
+    def __init__(self, rows: int, dim: int, into: Path | None = None):
+        self.matrix = (
+            np.empty((rows, dim), dtype=np.float32)
+            if into is None or not rows
+            else np.lib.format.open_memmap(into, mode="w+", dtype=np.float32, shape=(rows, dim))
+        )
         self.words: list[str] = []
         self.seen: set[str] = set()
         self.duplicates = 0
@@ -324,11 +332,17 @@ class _Rows:
             np.frombuffer(values, dtype="<f4") if isinstance(values, memoryview) else values
         )
         self.words.append(word)
+        if len(self.words) % _RELEASE_ROWS == 0:
+            release_pages(self.matrix)
         return True
 
 
 def read_vectors(
-    path: str | Path, fmt: str, limit: int | None = None, unicode_errors: str = "strict"
+    path: str | Path,
+    fmt: str,
+    limit: int | None = None,
+    unicode_errors: str = "strict",
+    into: Path | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Read a vectors file: (words, vectors float32 (V, d)), in file order.
 
@@ -341,6 +355,12 @@ def read_vectors(
     the matrix, the words and one block of 4,096 lines: about 1.3 × the matrix at
     1 M words × 100 dimensions (``bench/bench_import.py``). The vectors returned may
     be a view of a larger allocation whose unused rows were never touched.
+
+    ``into``: a new .npy file (on disk, e.g. in a scratch directory) to hold the
+    matrix instead of memory, through a shared memory map whose pages are released
+    every 65,536 rows (:func:`~wordlens.artifacts.release_pages`): reading then holds
+    the words and one stretch of rows, and the matrix returned is that map (its pages
+    in the page cache, not in this process's memory).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -353,9 +373,9 @@ def read_vectors(
     path = Path(path)
     with open(path, "rb") as stream:
         if fmt == "word2vec-bin":
-            rows = _read_binary(stream, path, limit, unicode_errors)
+            rows = _read_binary(stream, path, limit, unicode_errors, into)
         else:
-            rows = _read_text(stream, path, fmt == "word2vec", limit, unicode_errors)
+            rows = _read_text(stream, path, fmt == "word2vec", limit, unicode_errors, into)
     if not rows.words:
         raise VectorFormatError(f"{path}: no vectors")
     if rows.duplicates:
@@ -367,9 +387,11 @@ def read_vectors(
     return rows.words, rows.matrix[: len(rows.words)]
 
 
-def _read_binary(stream: BinaryIO, path: Path, limit: int | None, unicode_errors: str) -> _Rows:
+def _read_binary(
+    stream: BinaryIO, path: Path, limit: int | None, unicode_errors: str, into: Path | None
+) -> _Rows:
     count, dim = _header(stream.readline(), path)
-    rows = _Rows(min(count, limit or count), dim)
+    rows = _Rows(min(count, limit or count), dim, into)
     for word, values in _binary_entries(stream, path, count, dim, unicode_errors):
         if not rows.add(word, values):
             break
@@ -377,7 +399,12 @@ def _read_binary(stream: BinaryIO, path: Path, limit: int | None, unicode_errors
 
 
 def _read_text(
-    stream: BinaryIO, path: Path, header: bool, limit: int | None, unicode_errors: str
+    stream: BinaryIO,
+    path: Path,
+    header: bool,
+    limit: int | None,
+    unicode_errors: str,
+    into: Path | None,
 ) -> _Rows:
     if header:
         expected, _ = _header(stream.readline(), path)
@@ -389,7 +416,7 @@ def _read_text(
     entries = 0
     for dim, words, block in _text_blocks(stream, path, header, unicode_errors):
         if rows is None:
-            rows = _Rows(min(capacity, limit or capacity), dim)
+            rows = _Rows(min(capacity, limit or capacity), dim, into)
         for word, values in zip(words, block, strict=True):
             entries += 1
             if expected is not None and entries > expected:

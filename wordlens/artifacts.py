@@ -69,6 +69,7 @@ import glob
 import hashlib
 import json
 import logging
+import mmap
 import os
 import re
 import shutil
@@ -98,6 +99,8 @@ __all__ = [
     "model_path",
     "models_dir",
     "publish_directory",
+    "read_manifest",
+    "release_pages",
     "scratch_directory",
     "update_manifest",
     "upgrade_model",
@@ -266,12 +269,33 @@ def _values(count: int) -> str:
     return "1 value is" if count == 1 else f"{count:,} values are"
 
 
-def _row_chunks(rows: int, width: int) -> Iterator[slice]:
-    """Slices of ``range(rows)`` of about _FINITE_CHUNK values each: how whole
-    matrices are converted, measured and written with a bounded temporary."""
+def release_pages(array: np.ndarray) -> None:
+    """Drop the pages of ``array``'s shared memory map (``np.load``'s ``mmap_mode`` "r"
+    or "r+", ``np.lib.format.open_memmap``) from this process's resident memory: they
+    stay in the page cache, written ones included, and are read back from it when
+    touched again. A pass over a mapped matrix that releases each block thus holds one
+    block resident, never the whole matrix. No-op for arrays in memory and for
+    copy-on-write maps (mode "c"), whose changes would be lost."""
+    base: object = array
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap) and base.mode == "c":
+            return
+        base = base.base
+    if isinstance(base, mmap.mmap):
+        base.madvise(mmap.MADV_DONTNEED)
+
+
+def _row_blocks(array: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """(rows, ``array[rows]``) for successive slices of about _FINITE_CHUNK values:
+    how whole matrices are converted, measured and written with a bounded temporary. A
+    memory-mapped ``array`` has its pages released after each block
+    (:func:`release_pages`)."""
+    width = int(np.prod(array.shape[1:], dtype=np.int64))
     step = max(1, _FINITE_CHUNK // max(width, 1))
-    for start in range(0, rows, step):
-        yield slice(start, min(start + step, rows))
+    for start in range(0, len(array), step):
+        rows = slice(start, min(start + step, len(array)))
+        yield rows, array[rows]
+        release_pages(array)
 
 
 def _save(file: Path, array: np.ndarray, dtype: np.dtype) -> None:
@@ -282,32 +306,27 @@ def _save(file: Path, array: np.ndarray, dtype: np.dtype) -> None:
         "fortran_order": False,
         "shape": array.shape,
     }
-    width = int(np.prod(array.shape[1:], dtype=np.int64))
     with open(file, "wb") as stream:
         np.lib.format.write_array_header_1_0(stream, header)
-        for chunk in _row_chunks(len(array), width):
-            stream.write(np.ascontiguousarray(array[chunk], dtype=dtype).tobytes())
+        for _, block in _row_blocks(array):
+            stream.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
 
 
 def _row_norms(vectors: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """float32 (V,) Euclidean lengths of the rows of ``vectors`` as stored in ``dtype``,
     summed in float64 (float32 squares overflow) a chunk at a time."""
     norms = np.empty(len(vectors), dtype=np.float32)
-    for chunk in _row_chunks(*vectors.shape):
-        stored = np.asarray(vectors[chunk], dtype=dtype).astype(np.float64)
-        norms[chunk] = np.sqrt(np.einsum("ij,ij->i", stored, stored))
+    for rows, block in _row_blocks(vectors):
+        stored = np.asarray(block, dtype=dtype).astype(np.float64)
+        norms[rows] = np.sqrt(np.einsum("ij,ij->i", stored, stored))
     return norms
 
 
 def _non_finite_as(array: np.ndarray, dtype: np.dtype) -> int:
     """How many values of ``array`` are not finite once stored as ``dtype`` (a
     chunk at a time)."""
-    width = int(np.prod(array.shape[1:], dtype=np.int64))
     with np.errstate(over="ignore"):  # what overflows is counted, not warned about
-        return sum(
-            _non_finite(np.asarray(array[chunk], dtype=dtype))
-            for chunk in _row_chunks(len(array), width)
-        )
+        return sum(_non_finite(np.asarray(block, dtype=dtype)) for _, block in _row_blocks(array))
 
 
 @dataclass
@@ -370,6 +389,14 @@ class Model:
         """Add the model file ``name``, memory-mapped by a caller (an index), to the
         files :meth:`check_unchanged` checks."""
         self.mapped.append(_MappedFile(self.path / name))
+
+    def release(self) -> None:
+        """Drop the pages of the model's mapped files (arrays, words and word index)
+        from this process's resident memory (:func:`release_pages`): loading reads
+        all of the word index to check it, and a process that then uses only some
+        files (an index build, the matrix) holds only those."""
+        for array in (*self.arrays.values(), *self.words.arrays.values()):
+            release_pages(array)
 
     def check_unchanged(self) -> None:
         """Raise ModelFormatError naming the first mapped file that was changed in place
@@ -559,7 +586,8 @@ def write_model(
         the ``output_layers`` manifest field; an unknown kind serves as plain vectors).
     words : list of V distinct words, row order of every matrix.
     vectors : array (V, d) of any float dtype (a memory map is fine: it is read a
-        chunk of rows at a time, never copied whole), stored as ``dtype``.
+        chunk of rows at a time, never copied whole, each chunk's pages released
+        after it), stored as ``dtype``.
     counts : int array (V,) of corpus counts, or None when unknown.
     arrays : further named arrays stored as given (names must be identifiers).
     manifest : further manifest fields (``tokenizer``, ``corpus``, ``params``,
@@ -659,7 +687,7 @@ def add_files(
     files are listed and checksummed in ``files``. Atomic as :func:`write_model`.
     """
     path = Path(path)
-    manifest = _read_manifest(path)
+    manifest = read_manifest(path)
     removed = set(remove)
     kept = {name: entry for name, entry in manifest["files"].items() if name not in removed}
     for name, expected in kept.items():
@@ -698,7 +726,10 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the model at ``path``, checked for its format version and
+    required fields (no other file is read); :class:`ModelFormatError` if not a
+    model."""
     if not path.is_dir():
         raise ModelFormatError(f"model {path.name!r} not found: not a directory")
     manifest_path = path / MANIFEST
@@ -803,7 +834,7 @@ def load_model(path: str | os.PathLike, verify: Verify = True) -> Model:
     naming the file at fault relative to the models folder (``MODEL/FILE``).
     """
     path = Path(path)
-    manifest = _read_manifest(path)
+    manifest = read_manifest(path)
     files = manifest["files"]
     stamped = verify is True and _stamp_holds(path, files)
     hash_files = bool(verify) and not stamped
@@ -943,7 +974,7 @@ def update_manifest(path: str | os.PathLike, **fields: Any) -> dict[str, Any]:
     Only descriptive fields may change; the data files and their checksums cannot.
     """
     path = Path(path)
-    manifest = _read_manifest(path)
+    manifest = read_manifest(path)
     protected = {"format_version", "kind", "dim", "vocab_size", "files", "arrays"}
     if protected & fields.keys():
         raise ValueError(f"cannot change {sorted(protected & fields.keys())}")

@@ -40,7 +40,6 @@ graph; more effort, better recall, slower (the README's table).
 from __future__ import annotations
 
 import logging
-import mmap
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -50,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from wordlens.artifacts import Model, ModelFormatError, add_files, load_model
+from wordlens.artifacts import Model, ModelFormatError, add_files, load_model, release_pages
 
 __all__ = [
     "DEFAULT_EFFORT",
@@ -123,21 +122,10 @@ def _space_rows(vectors: np.ndarray, space: str) -> np.ndarray:
 
 def _space_blocks(vectors: np.ndarray, space: str) -> Iterable[np.ndarray]:
     """The rows of ``space``, _BLOCK at a time, each block's pages released after it
-    (:func:`_release`)."""
+    (:func:`~wordlens.artifacts.release_pages`)."""
     for start in range(0, len(vectors), _BLOCK):
         yield _space_rows(vectors[start : start + _BLOCK], space)
-        _release(vectors)
-
-
-def _release(array: np.ndarray) -> None:
-    """Drop the pages of ``array``'s memory map (np.load's mmap_mode) from this
-    process's resident memory; they stay in the page cache. A build thus holds the
-    index and one block, never the whole matrix resident. No-op if not mapped."""
-    base: object = array
-    while isinstance(base, np.ndarray):
-        base = base.base
-    if isinstance(base, mmap.mmap):
-        base.madvise(mmap.MADV_DONTNEED)
+        release_pages(vectors)
 
 
 def _train_sample(vectors: np.ndarray, space: str) -> np.ndarray:
@@ -145,7 +133,7 @@ def _train_sample(vectors: np.ndarray, space: str) -> np.ndarray:
     count = min(len(vectors), _TRAIN_ROWS)
     rows = np.sort(np.random.default_rng(0).choice(len(vectors), count, replace=False))
     sample = _space_rows(vectors[rows], space)
-    _release(vectors)
+    release_pages(vectors)
     return sample
 
 
@@ -213,6 +201,7 @@ def add_index(
     published again atomically with the index files listed and checksummed.
     Returns the manifest's new ``neighbours`` field ({} when no index)."""
     model = load_model(path)
+    model.release()  # what the load's checks read: the build maps only the matrix
     old = [entry["file"] for entry in model.manifest.get("neighbours", {}).values()]
     if not index_wanted(choice, len(model)) and not old:
         return {}

@@ -61,7 +61,7 @@ _BASE = 0x100000001B3  # the 64-bit FNV prime: odd
 _MASK = (1 << 64) - 1
 _INVERSE = pow(_BASE, -1, 1 << 64)
 _NEWLINE = 10
-_CHUNK_CHARACTERS = 1 << 22  # code points hashed at a time: bounded temporaries
+_CHUNK_CHARACTERS = 1 << 20  # code points hashed at a time: about 80 MiB of temporaries
 
 
 def fold(text: str) -> str:
@@ -109,26 +109,32 @@ def _word_spans(code_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _keys(code_points: np.ndarray, first_row: int) -> tuple[np.ndarray, np.ndarray]:
-    """The keys and rows of the words of ``code_points`` (uint64, folded words each
-    ending in a newline; the first is row ``first_row``)."""
+    """The keys (uint64) and rows (int32) of the words of ``code_points`` (uint64,
+    folded words each ending in a newline; the first is row ``first_row``), in row
+    order: each word's folded form, then its deletes."""
     starts, ends = _word_spans(code_points)
     lengths = ends - starts
     count = len(code_points)
     powers, inverses = _powers(_BASE, count + 1), _powers(_INVERSE, count + 1)
     sums = np.zeros(count + 1, dtype=np.uint64)  # sums[k] = Σ_{j<k} c_j B^j
     np.cumsum(code_points * powers[:count], out=sums[1:])
-    rows = np.arange(first_row, first_row + len(starts), dtype=np.int64)
-    whole = (sums[ends] - sums[starts]) * inverses[starts]
+    deletes = np.where((lengths >= 2) & (lengths <= MAX_DELETE_CHARACTERS), lengths, 0)
+    per_word = 1 + deletes
+    wholes_at = np.cumsum(per_word) - per_word
+    keys = np.empty(int(wholes_at[-1] + per_word[-1]) if len(per_word) else 0, dtype=np.uint64)
+    keys[wholes_at] = (sums[ends] - sums[starts]) * inverses[starts]
     # One delete per character of each word of 2 to MAX_DELETE_CHARACTERS characters:
     # the key of c_0 … c_{i−1} plus that of c_{i+1} … c_{n−1} shifted down one place.
-    deleting = np.flatnonzero((lengths >= 2) & (lengths <= MAX_DELETE_CHARACTERS))
-    owners = np.repeat(deleting, lengths[deleting])
-    firsts = np.cumsum(lengths[deleting]) - lengths[deleting]
+    owners = np.repeat(np.arange(len(starts)), deletes)
     begin, end = starts[owners], ends[owners]
-    at = begin + np.arange(len(owners)) - np.repeat(firsts, lengths[deleting])
-    before = (sums[at] - sums[begin]) * inverses[begin]
-    after = (sums[end] - sums[at + 1]) * inverses[begin + 1]
-    return np.concatenate([whole, before + after]), np.concatenate([rows, rows[owners]])
+    at = begin + np.arange(len(owners)) - (wholes_at[owners] - owners)
+    is_delete = np.ones(len(keys), dtype=bool)
+    is_delete[wholes_at] = False
+    keys[is_delete] = (sums[at] - sums[begin]) * inverses[begin] + (
+        sums[end] - sums[at + 1]
+    ) * inverses[begin + 1]
+    rows = np.repeat(np.arange(first_row, first_row + len(starts), dtype=np.int32), per_word)
+    return keys, rows
 
 
 def _folded_chunks(blob: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
@@ -150,19 +156,24 @@ def _folded_chunks(blob: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
 
 def index_arrays(blob: np.ndarray) -> dict[str, np.ndarray]:
     """The suggestion arrays (module docstring) of ``blob``, words.txt's bytes as
-    uint8 (n,)."""
-    keys, rows = [], []
-    for first_row, code_points in _folded_chunks(blob):
-        some_keys, some_rows = _keys(code_points, first_row)
-        keys.append(some_keys)
-        rows.append(some_rows)
-    all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
-    all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((all_rows, all_keys))
-    return {
-        "suggest_keys": all_keys[order],
-        "suggest_rows": all_rows[order].astype(np.int32),
-    }
+    uint8 (n,). Holds at most the E entries twice over and their int64 order, about
+    28 bytes an entry (266 MiB for the 10 M entries of a million words), or one
+    chunk's temporaries."""
+    parts = [_keys(code_points, first_row) for first_row, code_points in _folded_chunks(blob)]
+    total = sum(len(some_keys) for some_keys, _ in parts)
+    keys, rows = np.empty(total, dtype=np.uint64), np.empty(total, dtype=np.int32)
+    at = 0
+    parts.reverse()
+    while parts:  # each part freed once copied: the entries are held once
+        some_keys, some_rows = parts.pop()
+        keys[at : at + len(some_keys)], rows[at : at + len(some_keys)] = some_keys, some_rows
+        at += len(some_keys)
+        del some_keys, some_rows
+    # Rows are in order, so a stable sort of the keys sorts by (key, row).
+    order = np.argsort(keys, kind="stable")
+    rows = rows[order]
+    keys = keys[order]
+    return {"suggest_keys": keys, "suggest_rows": rows}
 
 
 def check_arrays(arrays: dict[str, np.ndarray], size: int) -> None:

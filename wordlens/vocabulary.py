@@ -194,6 +194,20 @@ class Vocabulary(Sequence[str]):
         10 a word), a few seconds per million words."""
         return cls(blob, index_arrays(blob))
 
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """words.txt's bytes (``words``) and the index arrays, by name, as given
+        (mapped or in memory)."""
+        return {
+            "words": self._blob,
+            "word_offsets": self._offsets,
+            "word_hashes": self._hashes,
+            "word_hash_rows": self._hash_rows,
+            "word_order": self._order,
+            "suggest_keys": self._suggest_keys,
+            "suggest_rows": self._suggest_rows,
+        }
+
     # ----------------------------------------------------------- row → word
 
     def __len__(self) -> int:

@@ -29,7 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from wordlens.artifacts import load_model, model_path, write_model
+from wordlens.artifacts import (
+    load_model,
+    model_path,
+    release_pages,
+    scratch_directory,
+    write_model,
+)
 from wordlens.commands.options import (
     add_dtype_argument,
     add_index_argument,
@@ -51,6 +57,9 @@ from wordlens.training.vector_formats import (
 #: Rows past which the Embedding Projector, which holds every row in the browser,
 #: gets slow; an export beyond it says how to write fewer.
 PROJECTOR_ROWS = 100_000
+#: Values moved at a time when an import leaves rows out (a bounded temporary).
+_KEEP_VALUES = 1 << 20
+_SCRATCH_VECTORS = "vectors.npy"  # the scratch file an import reads the matrix into
 
 
 class Export:
@@ -136,28 +145,52 @@ class Import:
     @staticmethod
     def write(args: argparse.Namespace) -> Path:
         """Read the vectors file and publish the model; the words and the matrix read
-        are freed on return, before any index is built."""
+        are freed on return, before any index is built.
+
+        The matrix is read into a memory-mapped scratch file beside the model, and
+        every pass over it releases its pages a block at a time: the word index built
+        meanwhile (the did-you-mean arrays: 266 MiB at a million words) never adds to
+        a resident matrix."""
         if not args.file.is_file():
             raise ValueError(f"vectors file not found: {args.file}")
-        words, vectors = read_vectors(args.file, args.format, args.limit, args.unicode_errors)
-        spec = tokenizer_from_args(args).spec
-        if not args.keep_underscores:
-            words, kept = phrases_from_underscores(words)
-            if len(kept) < len(vectors):
-                print(f"{len(vectors) - len(kept):,} words left out: spelt as an earlier one")
-                vectors = vectors[kept]
-            if any(" " in word for word in words):
-                spec["phrases"] = []  # query words spelt as phrases; no table to join text
-        path = write_model(
-            args.out,
-            kind="imported",
-            words=words,
-            vectors=vectors,
-            manifest={
-                "tokenizer": spec,
-                "source": {"file": str(args.file), "format": args.format, "limit": args.limit},
-            },
-            dtype=args.dtype,
-        )
-        print(f"{len(words):,} vectors of {vectors.shape[1]} dimensions imported into {path}")
+        with scratch_directory(args.out) as scratch:
+            words, vectors = read_vectors(
+                args.file,
+                args.format,
+                args.limit,
+                args.unicode_errors,
+                into=scratch / _SCRATCH_VECTORS,
+            )
+            spec = tokenizer_from_args(args).spec
+            if not args.keep_underscores:
+                words, kept = phrases_from_underscores(words)
+                if len(kept) < len(vectors):
+                    print(f"{len(vectors) - len(kept):,} words left out: spelt as an earlier one")
+                    vectors = _keep_rows(vectors, kept)
+                if any(" " in word for word in words):
+                    spec["phrases"] = []  # query words spelt as phrases; no table to join text
+            path = write_model(
+                args.out,
+                kind="imported",
+                words=words,
+                vectors=vectors,
+                manifest={
+                    "tokenizer": spec,
+                    "source": {"file": str(args.file), "format": args.format, "limit": args.limit},
+                },
+                dtype=args.dtype,
+            )
+            print(f"{len(words):,} vectors of {vectors.shape[1]} dimensions imported into {path}")
         return path
+
+
+def _keep_rows(vectors: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """``vectors[kept]`` for increasing row numbers ``kept``, moved up in place a block
+    of rows at a time (no copy of the matrix; row kept[i] ≥ i is read before any block
+    at or past it is written), its pages released after each block."""
+    step = max(1, _KEEP_VALUES // max(vectors.shape[1], 1))
+    for start in range(0, len(kept), step):
+        rows = kept[start : start + step]
+        vectors[start : start + len(rows)] = vectors[rows]
+        release_pages(vectors)
+    return vectors[: len(kept)]

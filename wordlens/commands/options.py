@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wordlens.artifacts import DTYPES, Model, load_model, models_dir
+from wordlens.artifacts import DTYPES, Model, models_dir, read_manifest
 from wordlens.corpus import DEFAULT_ENGLISH, TOKENIZER_NAMES, Corpus, Tokenizer, get_tokenizer
 
 __all__ = [
@@ -199,8 +199,12 @@ def build_index(path: Path, choice: str) -> None:
 
     from wordlens.neighbours import index_wanted
 
-    model = load_model(path, verify=False)
-    if not index_wanted(choice, len(model)) and not model.manifest.get("neighbours"):
+    # The manifest is enough to decide: loading the model would check the values of
+    # the whole matrix, making it resident in this process again. A malformed size is
+    # left to the child's load_model to report.
+    manifest = read_manifest(path)
+    rows = manifest["vocab_size"]
+    if isinstance(rows, int) and not index_wanted(choice, rows) and not manifest.get("neighbours"):
         return
     # spawn: a fresh interpreter, no copy of this process's pages or threads
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
