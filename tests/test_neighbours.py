@@ -520,3 +520,26 @@ def test_inferred_neighbours_from_the_index_rank_like_the_scan(engine):
         assert np.allclose([score for _, score in similar], cosines, atol=1e-5)
         ranks = cosines + 0.02 * np.log(model.counts[model.ids([w for w, _ in similar])])
         assert np.all(np.diff(ranks) <= 1e-6)
+
+
+def test_the_index_build_holds_no_page_of_the_word_index(tmp_path, monkeypatch):
+    """add_index loads the model (whose checks read every page of its word index) and
+    releases those pages before the build, which then maps only the matrix."""
+    from procfs import mapped_rss_kib
+
+    import wordlens.neighbours as neighbours
+
+    words = [f"w{i}" for i in range(30_000)]
+    path = write_model(
+        tmp_path / "m", kind="imported", words=words, vectors=np.ones((len(words), 8), np.float32)
+    )
+    resident: dict[str, int] = {}
+    build = neighbours.build_index
+
+    def measured_build(*args, **kwargs):
+        resident.update({file.name: mapped_rss_kib(file) for file in path.glob("suggest_*.npy")})
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(neighbours, "build_index", measured_build)
+    add_index(path, "hnsw")
+    assert resident == {"suggest_keys.npy": 0, "suggest_rows.npy": 0}
