@@ -90,6 +90,8 @@ from common import (
     worker_pids,
 )
 
+from wordlens.neighbours import INDEX_CHOICES
+
 DEFAULT_SIZES = "100k×100,1M×128"
 LARGE_SIZES = "3M×300"
 MODEL = "vectors"  # the imported model's name in its models folder
@@ -410,7 +412,9 @@ def measure_vectors(rows: int, dim: int, args: argparse.Namespace, report: dict)
     peak: float | None = None
     if not (args.keep_model and (model / "manifest.json").exists()):
         seconds, peak, _ = run_measured(
-            wordlens("import", source, "--format", "word2vec-bin", "--out", model)
+            wordlens(
+                "import", source, "--format", "word2vec-bin", "--out", model, "--index", args.index
+            )
         )
     manifest = manifest_of(model)
     matrix = rows * dim * 4 / MIB
@@ -659,6 +663,12 @@ def main() -> None:
         type=Path,
         default=Path(tempfile.gettempdir()) / "wordlens-scale-serve",
         help="where vectors files and models are written and kept (%(default)s)",
+    )
+    parser.add_argument(
+        "--index",
+        choices=INDEX_CHOICES,
+        default="auto",
+        help="wordlens import's --index (%(default)s): none measures an exact scan at any size",
     )
     parser.add_argument(
         "--keep-model",
