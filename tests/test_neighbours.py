@@ -543,3 +543,23 @@ def test_the_index_build_holds_no_page_of_the_word_index(tmp_path, monkeypatch):
     monkeypatch.setattr(neighbours, "build_index", measured_build)
     add_index(path, "hnsw")
     assert resident == {"suggest_keys.npy": 0, "suggest_rows.npy": 0}
+
+
+def test_rows_of_an_odd_width_are_stored_padded_and_answer_as_the_scan(tmp_path):
+    """faiss's 8-bit distance code is vectorised only for widths divisible by 8: rows
+    of 13 components are stored as 16 (zeros added), queries padded alike; the
+    manifest keeps the model's own width and the answers match the exact scan."""
+    path = write_model(
+        tmp_path / "models" / "odd",
+        kind="imported",
+        words=[f"w{i}" for i in range(SIZE)],
+        vectors=clustered(SIZE, 13, 16),
+    )
+    add_index(path, "hnsw")
+    model = Engine(path.parent).get("odd")
+    assert model.manifest["neighbours"]["cosine"]["dim"] == 13
+    assert model.neighbour_indexes["cosine"].index.d == 16
+    found = [model.most_similar([w], topn=10) for w in QUERY_WORDS[:50]]
+    exact = [model.most_similar([w], topn=10, exact=True) for w in QUERY_WORDS[:50]]
+    assert all(f.search == "index" for f in found)
+    assert np.mean([overlap(f, e) for f, e in zip(found, exact, strict=True)]) >= 0.95

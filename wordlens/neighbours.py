@@ -28,6 +28,8 @@ near one axis (``bench/bench_ann.py --mips-model``; README). Indexes are opened
 memory-mapped (``IO_FLAG_MMAP_IFC``): several server workers share one copy in the
 page cache.
 
+Rows are stored padded with zeros to a multiple of 8 components (``_WIDTH_MULTIPLE``).
+
 ``search`` returns the rows the graph finds and its approximate scores (from the
 8-bit codes); callers rescore the candidates exactly from the model's own matrix
 (the engine rescores every candidate the search kept, efSearch of them, so the
@@ -86,6 +88,12 @@ _BLOCK = 16384  # rows transformed and added at a time: 8 MiB at d 128
 #: Rows the scalar quantiser learns each component's range from (seeded sample).
 _TRAIN_ROWS = 65536
 
+#: Stored rows are padded with zero components to a multiple of this: faiss's 8-bit
+#: distance code is vectorised only for such widths (at d 300, GoogleNews' width, the
+#: build was 8.3× slower unpadded: 30,000 rows in 55.9 against 6.7 s, the same recall).
+#: Zeros change no inner product and no length.
+_WIDTH_MULTIPLE = 8
+
 #: Index types this module opens (the manifest entry's ``type``), by faiss class.
 _TYPES = {"HNSWSQ8": "IndexHNSWSQ", "HNSWFlat": "IndexHNSWFlat"}
 
@@ -111,13 +119,28 @@ def _faiss():
     return faiss
 
 
+def _stored_width(dim: int) -> int:
+    """The width of a new index's rows for vectors of ``dim`` components."""
+    return -(-dim // _WIDTH_MULTIPLE) * _WIDTH_MULTIPLE
+
+
+def _padded(rows: np.ndarray, width: int) -> np.ndarray:
+    """``rows`` (n, d) float32 with zero columns up to ``width`` (≥ d), contiguous."""
+    if rows.shape[1] == width:
+        return np.ascontiguousarray(rows, dtype=np.float32)
+    out = np.zeros((len(rows), width), dtype=np.float32)
+    out[:, : rows.shape[1]] = rows
+    return out
+
+
 def _space_rows(vectors: np.ndarray, space: str) -> np.ndarray:
-    """The rows of ``space`` (module docstring) of ``vectors`` (n, d), float32."""
+    """The rows of ``space`` (module docstring) of ``vectors`` (n, d), float32,
+    padded to :func:`_stored_width`."""
     block = np.asarray(vectors, dtype=np.float32)
     if space == "cosine":  # lengths summed in float64, no float64 copy of the block
         norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))[:, None]
         block = np.divide(block, norms, out=np.zeros_like(block), where=norms > 0)
-    return np.ascontiguousarray(block, dtype=np.float32)
+    return _padded(block, _stored_width(block.shape[1]))
 
 
 def _space_blocks(vectors: np.ndarray, space: str) -> Iterable[np.ndarray]:
@@ -153,7 +176,7 @@ def build_index(
     started = time.perf_counter()
     dim = vectors.shape[1]
     index = faiss.IndexHNSWSQ(
-        dim, faiss.ScalarQuantizer.QT_8bit, params.m, faiss.METRIC_INNER_PRODUCT
+        _stored_width(dim), faiss.ScalarQuantizer.QT_8bit, params.m, faiss.METRIC_INNER_PRODUCT
     )
     index.hnsw.efConstruction = params.ef_construction
     threads = faiss.omp_get_max_threads()
@@ -231,7 +254,9 @@ class NeighbourIndex:
             reason = str(error).strip().splitlines()[-1][-200:]
             raise ModelFormatError(f"{shown}: not a readable faiss index ({reason})") from None
         kinds = tuple(getattr(faiss, name) for name in _TYPES.values())
-        if not isinstance(index, kinds) or (index.ntotal, index.d) != (rows, dim):
+        # an index stores d components (built before padding) or _stored_width(d)
+        widths = (dim, _stored_width(dim))
+        if not isinstance(index, kinds) or index.ntotal != rows or index.d not in widths:
             raise ModelFormatError(
                 f"{shown}: a {type(index).__name__} of {index.ntotal:,} rows × {index.d}, "
                 f"expected an HNSW index of {rows:,} × {dim}"
@@ -267,7 +292,7 @@ class NeighbourIndex:
             options["sel"] = faiss.IDSelectorRange(0, limit)
             k = min(k, limit)
         scores, rows = self.index.search(
-            np.ascontiguousarray(queries), k, params=faiss.SearchParametersHNSW(**options)
+            _padded(queries, self.index.d), k, params=faiss.SearchParametersHNSW(**options)
         )
         rows = rows.astype(np.int64)
         return rows, np.where(rows >= 0, scores, -np.inf).astype(np.float32)
