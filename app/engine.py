@@ -854,23 +854,23 @@ class WordModel:
 
         def bonus(rows: np.ndarray | slice) -> np.ndarray:
             # computed per query for the rows scored: no (V,) array kept per worker
-            if not frequency_prior:
-                return np.zeros(1)
             assert self.counts is not None  # models that infer have counts
             return frequency_prior * np.log(np.maximum(self.counts[rows], 1).astype(np.float64))
+
+        def ranked(cosines: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+            return cosines + bonus(rows) if frequency_prior else cosines
 
         found = None
         if not exact:
 
             def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
-                cosines = self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows)
-                return cosines + bonus(rows)
+                return ranked(self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows), rows)
 
             (found,) = self._index_neighbours(
                 "cosine", unit.astype(np.float32)[None], topn, limit, [[]], effort, rescore
             )
         if found is None:
-            scores = self.unit.scores(unit.astype(np.float32), limit) + bonus(slice(0, limit))
+            scores = ranked(self.unit.scores(unit.astype(np.float32), limit), slice(0, limit))
             found = Neighbours(self._ranked(scores[None], topn, [[]])[0], "exact")
         if not frequency_prior:
             return found
