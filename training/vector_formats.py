@@ -179,6 +179,20 @@ def _header(line: bytes, path: Path) -> tuple[int, int]:
     return count, dim
 
 
+def _check_room(count: int, dim: int, path: Path, start: int, binary: bool) -> None:
+    """VectorFormatError when the file cannot hold the ``count`` entries its header
+    announces, found before a matrix of that size is allocated: each entry needs at
+    least a one-byte word and a separator, then 4 bytes a value (binary) or one digit
+    and a separator a value (text; the last line may lack its newline)."""
+    room = path.stat().st_size - start
+    most = room // (4 * dim + 2) if binary else (room + 1) // (2 * dim + 2)
+    if count > most:
+        raise VectorFormatError(
+            f"{path}: the header announces {count:,} words of {dim:,} values; the "
+            f"{room:,} bytes after it hold at most {most:,}"
+        )
+
+
 def _line_values(number: int, word: str, values: bytes, dim: int | None, path: Path) -> np.ndarray:
     """The values of one text line, float32 (d,), or the VectorFormatError naming it."""
     where = f"{path}:{number}"
@@ -391,6 +405,7 @@ def _read_binary(
     stream: BinaryIO, path: Path, limit: int | None, unicode_errors: str, into: Path | None
 ) -> _Rows:
     count, dim = _header(stream.readline(), path)
+    _check_room(count, dim, path, stream.tell(), binary=True)
     rows = _Rows(min(count, limit or count), dim, into)
     for word, values in _binary_entries(stream, path, count, dim, unicode_errors):
         if not rows.add(word, values):
@@ -407,7 +422,8 @@ def _read_text(
     into: Path | None,
 ) -> _Rows:
     if header:
-        expected, _ = _header(stream.readline(), path)
+        expected, dim = _header(stream.readline(), path)
+        _check_room(expected, dim, path, stream.tell(), binary=False)
         stream.seek(0)
         capacity = expected
     else:
