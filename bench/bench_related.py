@@ -86,8 +86,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--models",
-        default="/work/main/models/pmi,/work/main/models/word2vec,models/word2vec-ns",
-        help="comma-separated model folders (%(default)s)",
+        default=",".join(
+            str(ROOT / "models" / name) for name in ("pmi", "word2vec", "word2vec-ns")
+        ),
+        help="comma-separated model folders (%(default)s; a missing one is skipped)",
     )
     parser.add_argument("--weights", default="0,0.2,0.4,0.6,0.8,0.9,1")
     parser.add_argument("--topn", type=int, default=20)
@@ -96,8 +98,11 @@ def main() -> None:
     partners, _ = read_pairs()
     print(f"{len(partners)} targets, {sum(map(len, partners.values()))} partners, top {args.topn}")
     rows: list[dict] = []
-    for folder in args.models.split(","):
-        model = WordModel(load_model(Path(folder), verify=False))
+    for folder in map(Path, args.models.split(",")):
+        if not folder.is_dir():
+            print(f"{folder}: not found, skipped (word2vec-ns: README, Related words)")
+            continue
+        model = WordModel(load_model(folder, verify=False))
         rows += measure(model, weights, args.topn)
     print(table(rows))
 
