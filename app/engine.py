@@ -545,8 +545,8 @@ class WordModel:
         over the ``correlation_n`` most frequent words instead of plain cosine.
 
         Cosine queries on a model with a neighbour index take their candidates from
-        it (``search == "index"``; ``effort``, default
-        :data:`~wordlens.neighbours.DEFAULT_EFFORT`, trades speed for recall) unless
+        it (``search == "index"``; ``effort``, by default the one the index was tuned
+        to, trades speed for recall) unless
         ``exact`` or fewer than :data:`EXACT_BELOW` rows are searched. Cosine answers
         are those of :meth:`most_similar_batch` for this one query.
         """
@@ -722,7 +722,7 @@ class WordModel:
         # Over-fetch by what the filter may drop, so that topn usually remain, and
         # keep the whole candidate list (efSearch): the index ranks by 8-bit codes,
         # the exact rescoring of every candidate by the model's own rows.
-        fetch = effort or DEFAULT_EFFORT
+        fetch = effort or index.effort
         counts = np.array([max(topn + len(rows), fetch) for rows in skipped], dtype=np.int64)
         answers: list[Neighbours | None] = [None] * len(queries)
         for count in np.unique(counts):

@@ -42,7 +42,9 @@ TopN = Field(default=10, ge=1, description="number of words to return")
 EXACT_DESCRIPTION = "score every word instead of using the model's neighbour index"
 EFFORT_DESCRIPTION = (
     "search effort of the neighbour index (candidates kept while searching): "
-    "more is slower and finds more of the exact answer (default 64)"
+    "more is slower and finds more of the exact answer (default: the effort the "
+    "index was tuned to at build time, recall@10 0.95 on its own words; 64 for "
+    "related words)"
 )
 ModelName = Field(
     default=None,

@@ -22,7 +22,15 @@ from wordlens.app.server import create_app
 from wordlens.app.settings import Settings
 from wordlens.artifacts import ModelFormatError, load_model, write_model
 from wordlens.cli import main
-from wordlens.neighbours import INDEX_THRESHOLD, add_index, index_wanted, open_index
+from wordlens.neighbours import (
+    INDEX_THRESHOLD,
+    TARGET_RECALL,
+    TUNING_EFFORTS,
+    IndexParams,
+    add_index,
+    index_wanted,
+    open_index,
+)
 
 SIZE = EXACT_BELOW + 500  # just above the size from which queries use the index
 DIM = 16
@@ -161,6 +169,66 @@ def test_effort_is_bounded(engine):
         model.related("w1", effort=model.limits.max_effort + 1)
 
 
+def test_the_build_stores_the_least_effort_that_reaches_the_target_recall(tmp_path):
+    """A sparse graph (M 4, efConstruction 16) needs more than the first effort: the
+    build tries growing efforts on a sample of the model's own words, stores the
+    first whose recall@10 reaches TARGET_RECALL, and the engine, searching at it when
+    a query gives none, finds about that recall on other words."""
+    path = write_model(
+        tmp_path / "models" / "sparse",
+        kind="imported",
+        words=[f"w{i}" for i in range(SIZE)],
+        vectors=clustered(SIZE, DIM, 17),
+    )
+    add_index(path, "hnsw", params=IndexParams(m=4, ef_construction=16))
+    model = Engine(path.parent).get("sparse")
+    entry = model.manifest["neighbours"]["cosine"]
+    recalls = {int(effort): recall for effort, recall in entry["recall"].items()}
+    assert list(recalls) == list(TUNING_EFFORTS[: len(recalls)]) and len(recalls) > 1
+    assert entry["effort"] == max(recalls) and recalls[entry["effort"]] >= TARGET_RECALL
+    assert all(
+        recall < TARGET_RECALL for effort, recall in recalls.items() if effort < max(recalls)
+    )
+    assert entry["tuning_queries"] == 500 and model.neighbour_indexes["cosine"].effort == max(
+        recalls
+    )
+    served = np.mean(
+        [
+            overlap(model.most_similar([w], topn=10), model.most_similar([w], topn=10, exact=True))
+            for w in QUERY_WORDS
+        ]
+    )
+    assert served == pytest.approx(recalls[entry["effort"]], abs=0.03)
+    first = np.mean(
+        [
+            overlap(
+                model.most_similar([w], topn=10, effort=TUNING_EFFORTS[0]),
+                model.most_similar([w], topn=10, exact=True),
+            )
+            for w in QUERY_WORDS
+        ]
+    )
+    assert first < TARGET_RECALL <= served + 0.01
+
+
+def test_queries_without_an_effort_search_at_the_index_effort(engine, monkeypatch):
+    model = engine.get("pmi")
+    assert "effort" not in model.manifest["neighbours"]["related"]  # tuned: cosine only
+    index = model.neighbour_indexes["cosine"]
+    assert index.effort == model.manifest["neighbours"]["cosine"]["effort"]
+    fetched, search = [], index.search
+
+    def spy(queries, k, *args, **kwargs):
+        fetched.append(k)
+        return search(queries, k, *args, **kwargs)
+
+    monkeypatch.setattr(index, "search", spy)
+    monkeypatch.setattr(index, "effort", 300)
+    model.most_similar(["w1"], topn=10)
+    model.most_similar(["w1"], topn=10, effort=40)
+    assert fetched == [300, 40]
+
+
 def test_search_is_batched(models):
     model = load_model(models / "pmi")
     index = open_index(model.path, model.manifest)
@@ -282,6 +350,11 @@ def test_an_index_the_manifest_does_not_list_is_refused(models, tmp_path):
     manifest_file.write_text(json.dumps(manifest))
     with pytest.raises(ModelFormatError, match="not one of the model's listed files"):
         open_index(tmp_path / "pmi", manifest)
+    manifest = json.loads((models / "pmi" / "manifest.json").read_text())
+    for effort in (0, "64", None):
+        manifest["neighbours"]["cosine"]["effort"] = effort
+        with pytest.raises(ModelFormatError, match="bad effort"):
+            open_index(models / "pmi", manifest)
 
 
 def test_an_index_file_changed_under_the_server_withdraws_the_model(models, tmp_path):

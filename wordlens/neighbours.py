@@ -77,8 +77,19 @@ INDEX_CHOICES = ("auto", "hnsw", "none")
 #: index's file, build time and approximate answers are worth.
 INDEX_THRESHOLD = 100_000
 
-#: efSearch when a query says nothing: recall@10 about 0.97 on the benchmark.
+#: efSearch when a query says nothing and the index names no effort of its own (the
+#: ``related`` space, indexes built before tuning): recall@10 about 0.97 on the
+#: benchmark at 1 M × 128.
 DEFAULT_EFFORT = 64
+
+#: A ``cosine`` index stores, as its ``effort``, the least of TUNING_EFFORTS whose
+#: recall@10 on _TUNING_QUERIES of the model's own words reaches TARGET_RECALL (the
+#: largest if none does): at 1 M × 128 that is 64, at 3 M × 300, where 64 finds 0.89,
+#: more (README).
+TARGET_RECALL = 0.95
+TUNING_EFFORTS = (64, 96, 128, 192, 256, 384, 512, 768, 1024)
+_TUNING_QUERIES = 500
+_TUNING_K = 10
 
 #: The spaces an index can cover (module docstring).
 SPACES = ("cosine", "related")
@@ -164,12 +175,70 @@ def _file_name(space: str) -> str:
     return f"neighbours_{space}.faiss"
 
 
+class _EffortTuning:
+    """Chooses a ``cosine`` index's default effort while it is built: the exact best
+    rows of a seeded sample of the model's own words, accumulated a block of rows at a
+    time as the index takes them (no second pass over the matrix), then the index
+    searched at each of TUNING_EFFORTS."""
+
+    def __init__(self, vectors: np.ndarray):
+        count = min(len(vectors), _TUNING_QUERIES)
+        self.own = np.sort(np.random.default_rng(1).choice(len(vectors), count, replace=False))
+        self.queries = _space_rows(vectors[self.own], "cosine")
+        self.k = _TUNING_K + 1  # the word itself is among its best rows
+        self.scores = np.zeros((count, 0), dtype=np.float32)
+        self.rows = np.zeros((count, 0), dtype=np.int64)
+        self.seen = 0  # rows taken so far
+
+    def add(self, block: np.ndarray) -> None:
+        """Take the next ``block`` (m, d') of the index's rows into account."""
+        fresh = np.arange(self.seen, self.seen + len(block))
+        self.seen += len(block)
+        scores = np.concatenate([self.scores, self.queries @ block.T], axis=1)
+        rows = np.concatenate(
+            [self.rows, np.broadcast_to(fresh, (len(self.queries), len(block)))], axis=1
+        )
+        keep = np.argpartition(-scores, min(self.k, scores.shape[1]) - 1, axis=1)[:, : self.k]
+        self.scores = np.take_along_axis(scores, keep, axis=1)
+        self.rows = np.take_along_axis(rows, keep, axis=1)
+
+    def entry(self, index: Any) -> dict[str, Any]:
+        """The manifest entry's ``effort``: the least of TUNING_EFFORTS whose
+        recall@_TUNING_K reaches TARGET_RECALL (the largest if none does), with the
+        recall at each effort tried. Each word asks for as many candidates as the
+        effort, as the engine does (it rescores them all exactly, so a true
+        neighbour among them is found); the word itself is left out of both lists."""
+        faiss = _faiss()
+        order = np.argsort(-self.scores, axis=1, kind="stable")
+        best = np.take_along_axis(self.rows, order, axis=1)
+        truth = [
+            set(row[row != me][:_TUNING_K].tolist()) for row, me in zip(best, self.own, strict=True)
+        ]
+        recalls: dict[str, float] = {}
+        for effort in TUNING_EFFORTS:
+            options = faiss.SearchParametersHNSW(efSearch=effort)
+            found = index.search(self.queries, min(effort, index.ntotal), params=options)[1]
+            hits = sum(len(t.intersection(r.tolist())) for t, r in zip(truth, found, strict=True))
+            recalls[str(effort)] = round(hits / sum(map(len, truth)), 4)
+            if recalls[str(effort)] >= TARGET_RECALL:
+                break
+        return {
+            "effort": effort,
+            "target_recall": TARGET_RECALL,
+            "tuning_queries": len(self.own),
+            "recall": recalls,
+        }
+
+
 def build_index(
     vectors: np.ndarray, space: str, folder: Path, params: IndexParams = IndexParams()
 ) -> dict[str, Any]:
     """Build the ``space`` index of ``vectors`` (V, d'): the model's vectors for
     ``cosine``, its family's related rows for ``related``; save it into ``folder`` and
-    return its manifest entry. Uses every core (faiss's OpenMP threads)."""
+    return its manifest entry. A ``cosine`` index is tuned as it is built: its entry's
+    ``effort`` is the default search effort that reaches TARGET_RECALL on a seeded
+    sample of the model's own words, and ``recall`` the recall@10 measured at each
+    effort tried. Uses every core (faiss's OpenMP threads)."""
     if space not in SPACES:
         raise ValueError(f"unknown index space {space!r}; choose one of {', '.join(SPACES)}")
     faiss = _faiss()
@@ -179,12 +248,16 @@ def build_index(
         _stored_width(dim), faiss.ScalarQuantizer.QT_8bit, params.m, faiss.METRIC_INNER_PRODUCT
     )
     index.hnsw.efConstruction = params.ef_construction
+    tuning = _EffortTuning(vectors) if space == "cosine" else None
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # opening an index set it to 1
     try:
         index.train(_train_sample(vectors, space))
         for rows in _space_blocks(vectors, space):
             index.add(rows)
+            if tuning is not None:
+                tuning.add(rows)
+        tuned = tuning.entry(index) if tuning is not None else {}
     finally:
         faiss.omp_set_num_threads(threads)
     name = _file_name(space)
@@ -200,6 +273,7 @@ def build_index(
         "dim": int(dim),
         "metric": "inner_product",
         **asdict(params),
+        **tuned,
         "build_seconds": round(seconds, 3),
     }
 
@@ -245,7 +319,7 @@ def add_index(
 class NeighbourIndex:
     """One opened index (module docstring): ``search`` answers batches of queries."""
 
-    def __init__(self, path: Path, space: str, rows: int, dim: int):
+    def __init__(self, path: Path, space: str, rows: int, dim: int, effort: int = DEFAULT_EFFORT):
         faiss = _faiss()
         shown = f"{path.parent.name}/{path.name}"
         try:
@@ -269,6 +343,8 @@ class NeighbourIndex:
         self.space = space
         self.rows = rows
         self.dim = dim
+        #: efSearch when a query gives none: the entry's tuned ``effort``.
+        self.effort = effort
         self.file = path.name
 
     def search(
@@ -277,8 +353,8 @@ class NeighbourIndex:
         """The ``k`` best rows for each query (n, d) among the first ``limit`` rows
         (all by default), best first: rows int64 (n, k), −1 where the graph found
         fewer, and scores float32 (n, k) (cosine, or the inner product ⟨x, q⟩ for
-        ``inner_product``; −inf where no row). ``effort``: efSearch (DEFAULT_EFFORT),
-        at least ``k``."""
+        ``inner_product``; −inf where no row). ``effort``: efSearch (the index's own
+        ``effort``), at least ``k``."""
         faiss = _faiss()
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if queries.shape[1] != self.dim:
@@ -287,7 +363,7 @@ class NeighbourIndex:
             lengths = np.linalg.norm(queries, axis=1, keepdims=True)
             queries = np.divide(queries, lengths, out=np.zeros_like(queries), where=lengths > 0)
         k = min(k, self.rows)
-        options = {"efSearch": max(effort or DEFAULT_EFFORT, k)}
+        options = {"efSearch": max(effort or self.effort, k)}
         if limit is not None and limit < self.rows:
             options["sel"] = faiss.IDSelectorRange(0, limit)
             k = min(k, limit)
@@ -309,19 +385,21 @@ def open_index(
         return None
     name = entry.get("file") if isinstance(entry, dict) else None
     dim = entry.get("dim") if isinstance(entry, dict) else None
-    if not isinstance(name, str) or name not in manifest["files"] or not isinstance(dim, int):
+    effort = entry.get("effort", DEFAULT_EFFORT) if isinstance(entry, dict) else None
+    if (
+        not isinstance(name, str)
+        or name not in manifest["files"]
+        or not isinstance(dim, int)
+        or not isinstance(effort, int)
+        or effort < 1
+    ):
         # an unlisted file would escape the size and checksum checks
         raise ModelFormatError(
             f"{Path(model_dir).name}/manifest.json: the {space} index names "
             f"{str(name)[:200]!r}, which is not one of the model's listed files, "
-            "or has no dimension"
+            "or has no dimension, or a bad effort"
         )
-    return NeighbourIndex(
-        Path(model_dir) / name,
-        space,
-        int(manifest["vocab_size"]),
-        dim,
-    )
+    return NeighbourIndex(Path(model_dir) / name, space, int(manifest["vocab_size"]), dim, effort)
 
 
 def open_indexes(model: Model) -> dict[str, NeighbourIndex]:
