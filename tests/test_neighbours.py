@@ -420,7 +420,8 @@ def test_index_command_and_import_option(tmp_path, capsys):
     assert main(["import", str(vectors), "--format", "glove", "--out", str(out)]) == 0
     assert "neighbours" not in load_model(out).manifest  # auto: 50 words is below the threshold
     assert main(["index", str(out)]) == 0
-    assert "cosine index: 50 rows" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "cosine index: 50 rows" in printed and "default effort 64 (recall@10 1.000)" in printed
     assert "cosine" in load_model(out).manifest["neighbours"]
 
 

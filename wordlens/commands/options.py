@@ -210,9 +210,13 @@ def build_index(path: Path, choice: str) -> None:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
         entries = child.submit(_add_index, str(path), choice).result()
     for space, entry in entries.items():
+        tuned = ""
+        if "effort" in entry:
+            recall = entry["recall"][str(entry["effort"])]
+            tuned = f"; default effort {entry['effort']} (recall@10 {recall:.3f})"
         print(
             f"{space} index: {entry['rows']:,} rows, HNSW M={entry['m']}, "
-            f"built in {entry['build_seconds']:.1f} s"
+            f"built in {entry['build_seconds']:.1f} s{tuned}"
         )
 
 
