@@ -6,7 +6,8 @@ The one module that imports the index library (faiss, chosen by
 quantiser, a quarter of the float32 row: no second copy of the matrix), saved as a
 file of the model folder, listed and checksummed in the manifest like every other
 file, and described under the manifest's ``neighbours`` field (library, version,
-type, parameters, build seconds):
+type, parameters, build seconds; a cosine index also its tuned default ``effort``
+and the ``recall`` measured at each effort tried, see :class:`_EffortTuning`):
 
 ==========  ==========================================  ===========================
 space       rows indexed (V, d')                        a query q (d',) ranks rows by
