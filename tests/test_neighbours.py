@@ -637,3 +637,27 @@ def test_rows_of_an_odd_width_are_stored_padded_and_answer_as_the_scan(tmp_path)
     exact = [model.most_similar([w], topn=10, exact=True) for w in QUERY_WORDS[:50]]
     assert all(f.search == "index" for f in found)
     assert np.mean([overlap(f, e) for f, e in zip(found, exact, strict=True)]) >= 0.95
+
+
+def test_zero_vectors_are_not_tuning_queries(tmp_path):
+    """A zero vector has no neighbours to find: the tuning leaves such words out of its
+    sample, and a model of zero vectors alone keeps the default effort."""
+    vectors = np.zeros((300, 8), dtype=np.float32)
+    path = write_model(
+        tmp_path / "models" / "zero",
+        kind="imported",
+        words=[f"w{i}" for i in range(300)],
+        vectors=vectors,
+    )
+    add_index(path, "hnsw")
+    assert "effort" not in load_model(path).manifest["neighbours"]["cosine"]
+    vectors[::3] = np.random.default_rng(0).normal(size=(100, 8))
+    path = write_model(
+        tmp_path / "models" / "some",
+        kind="imported",
+        words=[f"w{i}" for i in range(300)],
+        vectors=vectors,
+    )
+    add_index(path, "hnsw")
+    entry = load_model(path).manifest["neighbours"]["cosine"]
+    assert entry["tuning_queries"] == 100 and entry["recall"] == {"64": 1.0}
