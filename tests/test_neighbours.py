@@ -642,22 +642,15 @@ def test_rows_of_an_odd_width_are_stored_padded_and_answer_as_the_scan(tmp_path)
 def test_zero_vectors_are_not_tuning_queries(tmp_path):
     """A zero vector has no neighbours to find: the tuning leaves such words out of its
     sample, and a model of zero vectors alone keeps the default effort."""
+
+    def tuned(name: str, vectors: np.ndarray) -> dict:
+        words = [f"w{i}" for i in range(len(vectors))]
+        path = write_model(tmp_path / name, kind="imported", words=words, vectors=vectors)
+        add_index(path, "hnsw")
+        return load_model(path).manifest["neighbours"]["cosine"]
+
     vectors = np.zeros((300, 8), dtype=np.float32)
-    path = write_model(
-        tmp_path / "models" / "zero",
-        kind="imported",
-        words=[f"w{i}" for i in range(300)],
-        vectors=vectors,
-    )
-    add_index(path, "hnsw")
-    assert "effort" not in load_model(path).manifest["neighbours"]["cosine"]
+    assert "effort" not in tuned("zero", vectors)
     vectors[::3] = np.random.default_rng(0).normal(size=(100, 8))
-    path = write_model(
-        tmp_path / "models" / "some",
-        kind="imported",
-        words=[f"w{i}" for i in range(300)],
-        vectors=vectors,
-    )
-    add_index(path, "hnsw")
-    entry = load_model(path).manifest["neighbours"]["cosine"]
+    entry = tuned("some", vectors)
     assert entry["tuning_queries"] == 100 and entry["recall"] == {"64": 1.0}

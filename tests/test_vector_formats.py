@@ -110,6 +110,14 @@ def test_import_records_the_tokenizer_its_options_describe(tmp_path, vectors, op
     assert load_model(out).manifest["tokenizer"] == {**spec, "phrases": []}
 
 
+def test_a_limit_reads_the_first_words_of_a_file_shorter_than_its_header(tmp_path):
+    source = tmp_path / "v.bin"
+    entry = b" \x00\x00\x80\x3f\x00\x00\x80\x3f"
+    source.write_bytes(b"999999999999 2\na" + entry + b"b" + entry)
+    words, vectors = read_vectors(source, "word2vec-bin", limit=1)
+    assert words == ["a"] and vectors.tolist() == [[1.0, 1.0]]
+
+
 @pytest.mark.parametrize(
     ("content", "fmt", "message"),
     [

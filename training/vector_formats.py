@@ -179,14 +179,17 @@ def _header(line: bytes, path: Path) -> tuple[int, int]:
     return count, dim
 
 
-def _check_room(count: int, dim: int, path: Path, start: int, binary: bool) -> None:
-    """VectorFormatError when the file cannot hold the ``count`` entries its header
-    announces, found before a matrix of that size is allocated: each entry needs at
-    least a one-byte word and a separator, then 4 bytes a value (binary) or one digit
-    and a separator a value (text; the last line may lack its newline)."""
+def _check_room(
+    count: int, dim: int, limit: int | None, path: Path, start: int, binary: bool
+) -> None:
+    """VectorFormatError when the file cannot hold the entries to be read (the
+    ``count`` its header announces, or the first ``limit``), found before a matrix of
+    that size is allocated: each entry needs at least a one-byte word and a separator,
+    then 4 bytes a value (binary) or one digit and a separator a value (text; the last
+    line may lack its newline)."""
     room = path.stat().st_size - start
     most = room // (4 * dim + 2) if binary else (room + 1) // (2 * dim + 2)
-    if count > most:
+    if min(count, limit or count) > most:
         raise VectorFormatError(
             f"{path}: the header announces {count:,} words of {dim:,} values; the "
             f"{room:,} bytes after it hold at most {most:,}"
@@ -405,7 +408,7 @@ def _read_binary(
     stream: BinaryIO, path: Path, limit: int | None, unicode_errors: str, into: Path | None
 ) -> _Rows:
     count, dim = _header(stream.readline(), path)
-    _check_room(count, dim, path, stream.tell(), binary=True)
+    _check_room(count, dim, limit, path, stream.tell(), binary=True)
     rows = _Rows(min(count, limit or count), dim, into)
     for word, values in _binary_entries(stream, path, count, dim, unicode_errors):
         if not rows.add(word, values):
@@ -423,7 +426,7 @@ def _read_text(
 ) -> _Rows:
     if header:
         expected, dim = _header(stream.readline(), path)
-        _check_room(expected, dim, path, stream.tell(), binary=False)
+        _check_room(expected, dim, limit, path, stream.tell(), binary=False)
         stream.seek(0)
         capacity = expected
     else:
