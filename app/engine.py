@@ -341,11 +341,15 @@ class WordModel:
         words = list(words)
         self._check_size(words, self.limits.max_words, "words")
         normalized = self.tokenizer.normalize_all(words)
-        rows = self.words.lookup(normalized)
-        if (rows < 0).any():
+        return self._known(normalized, self.words.lookup(normalized).tolist())
+
+    def _known(self, normalized: Sequence[str], rows: list[int]) -> list[int]:
+        """``rows``, the rows looked up for ``normalized`` words, unless some were not
+        found (−1): then UnknownWordError listing every unknown one."""
+        if min(rows, default=0) < 0:
             missing = dict.fromkeys(w for w, row in zip(normalized, rows, strict=True) if row < 0)
             raise UnknownWordError(list(missing), self.name, self.suggest(missing))
-        return rows.tolist()
+        return rows
 
     def suggest(self, words: Iterable[str]) -> dict[str, list[str]]:
         """ "Did you mean": the vocabulary words spelled like each of the first
@@ -613,7 +617,7 @@ class WordModel:
             vectors = built.vectors
 
             def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
-                return basis.exact(vectors[which], rows)
+                return basis.exact(vectors, which, rows)
 
             found = self._index_neighbours(
                 "cosine",
@@ -635,7 +639,7 @@ class WordModel:
             vectors = built.vectors[chunk]
 
             def exact_scores(which: np.ndarray, rows: np.ndarray, vectors=vectors) -> np.ndarray:
-                return basis.exact(vectors[which], rows)
+                return basis.exact(vectors, which, rows)
 
             scores = basis.batch_scores(vectors.astype(np.float32), limit)
             excluded = [built.excluded[i] for i in chunk]
@@ -649,26 +653,47 @@ class WordModel:
         scaled to unit length (the means' direction), from ``basis``'s rows; the one
         place query vectors are built, for the exact scan and an index alike. A
         query's vector depends on its own words only (summed in order), never on the
-        rest of the batch."""
+        rest of the batch. Each query's sizes are checked first, then the words of
+        those within the limits looked up at once; a query's error is the first of its
+        positive words' size, its negative words' size, its unknown positive words, its
+        unknown negative words."""
         rows: list[int] = []
         signs: list[float] = []
         starts: list[int] = []
         positions: list[int] = []
         excluded: list[list[int]] = []
         errors: dict[int, QueryError] = {}
+        sides: list[tuple[int, list[str], list[str]]] = []
         for position, query in enumerate(queries):
+            positive, negative = list(query.positive), list(query.negative)
             try:
-                if not query.positive and not query.negative:
+                if not positive and not negative:
                     raise InvalidQueryError("give at least one positive or negative word")
-                positive, negative = self.ids(query.positive), self.ids(query.negative)
+                self._check_size(positive, self.limits.max_words, "words")
+                self._check_size(negative, self.limits.max_words, "words")
+            except QueryError as error:
+                errors[position] = error
+                continue
+            sides.append((position, positive, negative))
+        normalized = self.tokenizer.normalize_all(
+            word for _, positive, negative in sides for word in positive + negative
+        )
+        found = self.words.lookup(normalized).tolist()
+        end = 0
+        for position, positive_words, negative_words in sides:
+            start, middle = end, end + len(positive_words)
+            end = middle + len(negative_words)
+            try:
+                plus = self._known(normalized[start:middle], found[start:middle])
+                minus = self._known(normalized[middle:end], found[middle:end])
             except QueryError as error:
                 errors[position] = error
                 continue
             starts.append(len(rows))
-            rows += positive + negative
-            signs += [1.0] * len(positive) + [-1.0] * len(negative)
+            rows += plus + minus
+            signs += [1.0] * len(plus) + [-1.0] * len(minus)
             positions.append(position)
-            excluded.append(positive + negative)
+            excluded.append(plus + minus)
         dim = self.vectors.shape[1]
         if not positions:
             return QueryVectors(np.empty((0, dim)), [], [], errors)
@@ -742,6 +767,8 @@ class WordModel:
     def _skipped(self, exclude: Sequence[int], limit: int) -> np.ndarray:
         """The rows below ``limit`` a query's answer leaves out: its ``exclude`` rows
         and the zero rows, sorted."""
+        if not len(self._zero_rows):  # the usual case, without numpy's set operations
+            return np.array(sorted({row for row in exclude if row < limit}), dtype=np.int64)
         skipped = np.union1d(np.asarray(exclude, dtype=np.int64), self._zero_rows)
         return skipped[skipped < limit]
 
@@ -763,29 +790,23 @@ class WordModel:
         which = np.repeat(np.arange(count), width)
         rows = candidates.reshape(-1).astype(np.int64)
         # (query, row) pairs as one key, to leave out each query's own skipped rows
-        skip_keys = np.concatenate(
-            [i * limit + rows_i for i, rows_i in enumerate(skipped)] + [np.empty(0, np.int64)]
+        skips = np.array([len(rows_i) for rows_i in skipped], dtype=np.int64)
+        skip_keys = np.repeat(np.arange(count) * limit, skips) + np.concatenate(
+            [*skipped, np.empty(0, np.int64)]
         )
         keep = (rows >= 0) & ~np.isin(which * limit + rows, skip_keys)
         which, rows = which[keep], rows[keep]
         found = np.bincount(which, minlength=count)
-        needed = np.minimum(topn, limit - np.array([len(s) for s in skipped], dtype=np.int64))
+        needed = np.minimum(topn, limit - skips)
         scores = np.asarray(rescore(which, rows), dtype=np.float64)
         order = np.lexsort((rows, -scores, which))
         which, rows, scores = which[order], rows[order], scores[order]
-        starts = np.searchsorted(which, np.arange(count + 1))
-        words = self.words
+        top = np.arange(len(which)) - np.searchsorted(which, which) < topn
+        which, words, values = which[top], self.words.take(rows[top]), scores[top].tolist()
+        bounds = np.searchsorted(which, np.arange(count + 1)).tolist()
         return [
-            Neighbours(
-                [
-                    (words[int(r)], float(v))
-                    for r, v in zip(rows[a : a + topn], scores[a : a + topn], strict=True)
-                ],
-                search,
-            )
-            if found[i] >= needed[i]
-            else None
-            for i, (a, _) in enumerate(itertools.pairwise(starts))
+            Neighbours(list(zip(words[a:b], values[a:b], strict=True)), search) if enough else None
+            for enough, (a, b) in zip(found >= needed, itertools.pairwise(bounds), strict=True)
         ]
 
     def most_similar_cosmul(
@@ -864,7 +885,7 @@ class WordModel:
         if not exact:
 
             def rescore(which: np.ndarray, rows: np.ndarray) -> np.ndarray:
-                return ranked(self.unit.exact(np.repeat(unit[None], len(rows), axis=0), rows), rows)
+                return ranked(self.unit.exact(unit[None], np.zeros_like(rows), rows), rows)
 
             (found,) = self._index_neighbours(
                 "cosine", unit.astype(np.float32)[None], topn, limit, [[]], effort, rescore

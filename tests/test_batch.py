@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from wordlens.app import blocks
+from wordlens.app import blocks, families
 from wordlens.app import schemas as s
 from wordlens.app.engine import Engine, Limits, SimilarQuery
 from wordlens.app.errors import (
@@ -200,6 +200,24 @@ def test_chunks_do_not_change_answers_and_bound_memory(engine, monkeypatch):
     assert model.most_similar_batch([SimilarQuery([w]) for w in words], topn=10) == similar
     monkeypatch.setattr(blocks, "BATCH_BYTES", 1)  # one query per chunk
     assert model.related_batch(words, topn=10)[0] == whole
+
+
+def test_exact_scores_do_not_depend_on_the_pairs_scored_together(engine, monkeypatch):
+    """The exact rescoring of (query, row) pairs, a block of pairs at a time, gives
+    each pair's float64 cosine, to the bit, whatever the block."""
+    unit = engine.get("pmi").unit
+    rng = np.random.default_rng(3)
+    queries = rng.normal(size=(6, unit.vectors.shape[1]))
+    which = rng.integers(0, 6, 500)
+    rows = rng.integers(0, len(unit.vectors), 500)
+    scores = unit.exact(queries, which, rows)
+    alone = [
+        np.dot(unit.vectors[r].astype(np.float64), queries[q]) / float(unit.norms[r])
+        for q, r in zip(which, rows, strict=True)
+    ]
+    assert scores == pytest.approx(alone, rel=1e-12)
+    monkeypatch.setattr(families, "_EXACT_PAIRS", 7)
+    assert np.array_equal(unit.exact(queries, which, rows), scores)
 
 
 def test_batch_limits_cover_the_whole_batch(models_dir):

@@ -158,6 +158,16 @@ def test_character_lengths_without_decoding(tmp_path):
     assert model.words.char_lengths(np.array([], dtype=np.int64)).tolist() == []
 
 
+def test_the_words_of_many_rows_at_once(tmp_path):
+    model = load_model(make_model(tmp_path / "m"))
+    rows = np.array([8, 0, 5, 7, 3, 7, 12, 11])
+    assert model.words.take(rows) == [WORDS[r] for r in rows]
+    assert model.words.take(np.array([], dtype=np.int64)) == []
+    for outside in (-1, len(WORDS)):
+        with pytest.raises(IndexError, match="outside a vocabulary of 13 words"):
+            model.words.take(np.array([0, outside]))
+
+
 def strip_word_index(path):
     """Make ``path`` a model as written before the word index."""
     manifest = json.loads((path / "manifest.json").read_text())

@@ -226,7 +226,7 @@ class Vocabulary(Sequence[str]):
 
     def __getitem__(self, key: int | slice) -> str | list[str]:
         if isinstance(key, slice):
-            return [self[row] for row in range(*key.indices(self._size))]
+            return self.take(np.arange(*key.indices(self._size)))
         row = operator.index(key)  # a Python or numpy integer, as a list takes
         if not 0 <= row < self._size:
             if not -self._size <= row < 0:
@@ -336,17 +336,33 @@ class Vocabulary(Sequence[str]):
         stop = self._lower_bound(key + b"\xff") if key else self._size
         return self._order[start:stop]
 
+    def take(self, rows: np.ndarray) -> list[str]:
+        """The words of ``rows`` (int, in [0, len)), what ``[vocabulary[r] for r in
+        rows]`` gives: their bytes gathered at once and decoded together (a few times
+        faster from some hundreds of rows on)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) and not (rows.min() >= 0 and rows.max() < self._size):
+            raise IndexError(f"rows outside a vocabulary of {self._size:,} words")
+        at, _ = self._spans(rows, separators=True)
+        return self._blob[at].tobytes().decode("utf-8").split("\n")[:-1]
+
     def char_lengths(self, rows: np.ndarray) -> np.ndarray:
         """int64 (len(rows),): the length in characters of each row's word (its UTF-8
         bytes that are not continuation bytes), without decoding."""
         rows = np.asarray(rows, dtype=np.int64)
-        starts = self._offsets[rows]
-        lengths = self._offsets[rows + 1] - starts - 1
         if not len(rows):
-            return lengths
-        firsts = np.cumsum(lengths) - lengths
-        at = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()))
+            return np.zeros(0, dtype=np.int64)
+        at, firsts = self._spans(rows, separators=False)
         return np.add.reduceat((self._blob[at] & 0xC0) != 0x80, firsts).astype(np.int64)
+
+    def _spans(self, rows: np.ndarray, separators: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The blob positions of the bytes of ``rows``' words, one word after another
+        (each with its newline if ``separators``), and where each word starts among
+        them."""
+        starts = self._offsets[rows]
+        lengths = self._offsets[rows + 1] - starts - (0 if separators else 1)
+        firsts = np.cumsum(lengths) - lengths
+        return np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum())), firsts
 
 
 class WordRows(Mapping[str, int]):
