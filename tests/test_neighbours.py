@@ -421,7 +421,7 @@ def test_index_command_and_import_option(tmp_path, capsys):
     assert "neighbours" not in load_model(out).manifest  # auto: 50 words is below the threshold
     assert main(["index", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "cosine index: 50 rows" in printed and "default effort 64 (recall@10 1.000)" in printed
+    assert "cosine index: 50 rows" in printed and "default effort 32 (recall@10 1.000)" in printed
     assert "cosine" in load_model(out).manifest["neighbours"]
 
 
@@ -653,4 +653,4 @@ def test_zero_vectors_are_not_tuning_queries(tmp_path):
     assert "effort" not in tuned("zero", vectors)
     vectors[::3] = np.random.default_rng(0).normal(size=(100, 8))
     entry = tuned("some", vectors)
-    assert entry["tuning_queries"] == 100 and entry["recall"] == {"64": 1.0}
+    assert entry["tuning_queries"] == 100 and entry["effort"] == TUNING_EFFORTS[0]
