@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import running_server
+from wordlens import neighbours
 from wordlens.app.engine import EXACT_BELOW, Engine, SimilarQuery
 from wordlens.app.errors import InvalidQueryError, LimitExceededError, QueryError
 from wordlens.app.families import SYMMETRIC_POOL, ContextScore, family_of
@@ -654,3 +655,17 @@ def test_zero_vectors_are_not_tuning_queries(tmp_path):
     vectors[::3] = np.random.default_rng(0).normal(size=(100, 8))
     entry = tuned("some", vectors)
     assert entry["tuning_queries"] == 100 and entry["effort"] == TUNING_EFFORTS[0]
+
+
+def test_the_tuning_gathers_each_words_exact_best_rows_slice_by_slice(monkeypatch):
+    """The tuning's exact best rows of its sample, taken a slice of rows at a time as
+    the index's blocks arrive, are the best rows of the whole matrix."""
+    vectors = clustered(3000, 8, 5)
+    monkeypatch.setattr(neighbours, "_TUNING_ROWS", 7)
+    tuning = neighbours._EffortTuning(vectors)
+    for start in range(0, len(vectors), 1000):
+        tuning.add(neighbours._space_rows(vectors[start : start + 1000], "cosine"))
+    unit = neighbours._space_rows(vectors, "cosine")
+    best = np.argsort(-(tuning.queries @ unit.T), axis=1, kind="stable")[:, : tuning.k]
+    assert tuning.seen == len(vectors)
+    assert np.array_equal(np.sort(tuning.rows, axis=1), np.sort(best, axis=1))
