@@ -6,7 +6,11 @@ calls. Over HTTP (``wordlens serve --workers 2`` on 127.0.0.1): one POST to
 ``/most_similar/batch`` or ``/related/batch`` against 1,000 GETs to ``/most_similar``
 or ``/related`` on keep-alive connections, one at a time and 16 at once. Prints the
 seconds for the 1,000 words and how many times faster the batch is. The words are
-drawn at random (seeded) from the 20,000 most frequent.
+drawn at random (seeded) from the 20,000 most frequent. Then what batches cost the
+single queries served beside them: singles at concurrency 16 for ``--seconds``,
+alone and while another connection posts batches of the same words back to back
+(their requests/s and latency, the batches' rate, and the words answered per second
+in all).
 
     .venv/bin/python bench/bench_batch.py [--models models] [--words 1000] [--repeat 3]
 """
@@ -17,13 +21,14 @@ import argparse
 import asyncio
 import signal
 import statistics
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx2
 import numpy as np
-from common import fetch_all, free_port, start_server, table
+from common import fetch_all, free_port, load, start_server, table
 
 
 async def singles(port: int, paths: list[str], concurrency: int) -> float:
@@ -52,6 +57,12 @@ def main() -> None:
     parser.add_argument("--topn", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=5.0,
+        help="each run of singles with and without batches beside them (0: skip)",
+    )
     args = parser.parse_args()
 
     from threadpoolctl import threadpool_limits
@@ -134,11 +145,60 @@ def main() -> None:
                                 "batch / singles throughput": single_seconds / batch_seconds,
                             }
                         )
+            loaded = under_load(client, port, samples, args) if args.seconds else []
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     print(table(rows))
     print(f"\n{args.words:,} words per batch, topn {args.topn}, median of {args.repeat}")
+    if loaded:
+        print(f"\nSingle most_similar requests at c=16 for {args.seconds:g} s, alone and while")
+        print("another connection posts the same words as batches back to back:\n")
+        print(table(loaded))
+
+
+def under_load(client: httpx2.Client, port: int, samples: dict, args) -> list[dict]:
+    """What batches cost the single queries served beside them: singles at c=16 for
+    ``args.seconds``, alone and with a batch of the same words posted again and again
+    (from a thread, on its own connection) until the singles stop."""
+    rows = []
+    for name, words in samples.items():
+        paths = [f"/most_similar?model={name}&positive={quote(w)}&topn={args.topn}" for w in words]
+        body = {"queries": [{"positive": [w]} for w in words], "model": name, "topn": args.topn}
+        for batches in (False, True):
+            stop, timings = threading.Event(), []
+
+            def post(body=body, stop=stop, timings=timings) -> None:
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    response = client.post("/most_similar/batch", json=body)
+                    timings.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        raise SystemExit(response.text)
+
+            poster = threading.Thread(target=post)
+            if batches:
+                poster.start()
+            try:
+                figures = asyncio.run(load(port, paths, 16, args.seconds))
+            finally:
+                stop.set()
+                if batches:
+                    poster.join()
+            rows.append(
+                {
+                    "model": name,
+                    "batches beside": "yes" if batches else "no",
+                    "singles/s": figures["requests/s"],
+                    "p50 ms": figures["p50 ms"],
+                    "p99 ms": figures["p99 ms"],
+                    "batches/s": len(timings) / args.seconds if batches else None,
+                    "batch p50 s": statistics.median(timings) if timings else None,
+                    "words/s in all": figures["requests/s"]
+                    + (len(timings) * args.words / args.seconds if batches else 0),
+                }
+            )
+    return rows
 
 
 if __name__ == "__main__":
