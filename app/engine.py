@@ -787,23 +787,27 @@ class WordModel:
         pairs at once), best first, ties by lower row; None for a query left with
         fewer than ``topn`` candidates (the caller scans it)."""
         count, width = candidates.shape
-        which = np.repeat(np.arange(count), width)
-        rows = candidates.reshape(-1).astype(np.int64)
+        rows = candidates.astype(np.int64)
+        which = np.broadcast_to(np.arange(count)[:, None], rows.shape)
         # (query, row) pairs as one key, to leave out each query's own skipped rows
         skips = np.array([len(rows_i) for rows_i in skipped], dtype=np.int64)
         skip_keys = np.repeat(np.arange(count) * limit, skips) + np.concatenate(
             [*skipped, np.empty(0, np.int64)]
         )
         keep = (rows >= 0) & ~np.isin(which * limit + rows, skip_keys)
-        which, rows = which[keep], rows[keep]
-        found = np.bincount(which, minlength=count)
+        found = np.count_nonzero(keep, axis=1)
         needed = np.minimum(topn, limit - skips)
-        scores = np.asarray(rescore(which, rows), dtype=np.float64)
-        order = np.lexsort((rows, -scores, which))
-        which, rows, scores = which[order], rows[order], scores[order]
-        top = np.arange(len(which)) - np.searchsorted(which, which) < topn
-        which, words, values = which[top], self.words.take(rows[top]), scores[top].tolist()
-        bounds = np.searchsorted(which, np.arange(count + 1)).tolist()
+        scores = np.full(rows.shape, -np.inf)  # left out: after every score
+        scores[keep] = rescore(which[keep], rows[keep])
+        # Each query's row of candidates sorted by row, then stably by score: best
+        # first, ties by lower row (a query's candidates are distinct rows).
+        by_row = np.argsort(np.where(keep, rows, limit), axis=1)
+        rows, scores = (np.take_along_axis(a, by_row, axis=1) for a in (rows, scores))
+        best = np.argsort(-scores, axis=1, kind="stable")[:, :topn]
+        rows, scores = (np.take_along_axis(a, best, axis=1) for a in (rows, scores))
+        shown = np.arange(rows.shape[1]) < np.minimum(found, topn)[:, None]
+        words, values = self.words.take(rows[shown]), scores[shown].tolist()
+        bounds = np.concatenate(([0], np.cumsum(shown.sum(axis=1)))).tolist()
         return [
             Neighbours(list(zip(words[a:b], values[a:b], strict=True)), search) if enough else None
             for enough, (a, b) in zip(found >= needed, itertools.pairwise(bounds), strict=True)

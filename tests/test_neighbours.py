@@ -669,3 +669,22 @@ def test_the_tuning_gathers_each_words_exact_best_rows_slice_by_slice(monkeypatc
     best = np.argsort(-(tuning.queries @ unit.T), axis=1, kind="stable")[:, : tuning.k]
     assert tuning.seen == len(vectors)
     assert np.array_equal(np.sort(tuning.rows, axis=1), np.sort(best, axis=1))
+
+
+def test_index_answers_break_ties_by_the_lower_row_as_the_scan(tmp_path):
+    """Words whose vectors are copies of one another tie exactly: the index's answer
+    lists them by row, as the scan does, and carries the same scores."""
+    distinct = clustered(SIZE // 8 + 1, DIM, 4)
+    vectors = distinct[np.arange(SIZE) % len(distinct)]  # 8 copies of each row
+    path = write_model(
+        tmp_path / "models" / "copies",
+        kind="imported",
+        words=[f"w{i}" for i in range(SIZE)],
+        vectors=vectors,
+    )
+    add_index(path, "hnsw")
+    model = Engine(path.parent).get("copies")
+    for word in QUERY_WORDS[1:40]:
+        found = model.most_similar([word], topn=7)  # the word's 7 other copies
+        assert found.search == "index" and len({score for _, score in found}) == 1
+        assert found == model.most_similar([word], topn=7, exact=True)
