@@ -64,6 +64,7 @@ from wordlens.artifacts import Model, ModelFormatError, Verify, find_models, loa
 from wordlens.corpus.phrases import PhraseTable, from_spec
 from wordlens.corpus.tokenizers import TextTooLargeError, Tokenizer
 from wordlens.neighbours import DEFAULT_EFFORT, NeighbourIndex, open_indexes
+from wordlens.processes import blas_on_every_core
 
 __all__ = [
     "EXACT_BELOW",
@@ -441,10 +442,11 @@ class WordModel:
         rows = np.fromiter(itertools.chain.from_iterable(excluded), np.int64, len(which))
         inside = rows < limit
         scores[which[inside], rows[inside]] = -np.inf
-        return [
-            [(self.words[row], float(value)) for row, value in zip(rows, values, strict=True)]
-            for rows, values in _best(scores, topn, margin, exact)
-        ]
+        best = _best(scores, topn, margin, exact)
+        words = iter(
+            self.words.take(np.concatenate([rows for rows, _ in best] + [np.empty(0, np.int64)]))
+        )
+        return [[(next(words), value) for value in values.tolist()] for _, values in best]
 
     def _check_batch(self, queries: int, words: Sequence[str], topn: int) -> None:
         """LimitExceededError unless a batch of ``queries`` queries made of ``words``,
@@ -589,14 +591,16 @@ class WordModel:
         candidates are then rescored one (query, word) pair at a time, so that no
         answer depends on the other queries of the batch or on how BLAS splits the
         product. On a model with a neighbour index, queries are answered from it as
-        :meth:`most_similar` answers them (``exact``, ``effort``).
+        :meth:`most_similar` answers them (``exact``, ``effort``). A batch's products
+        and index search run on every core (:func:`~wordlens.processes.blas_on_every_core`).
         """
         self.check_topn(topn)
         self._check_effort(effort)
         self._restricted(restrict_vocab)
         words = [word for query in queries for word in (*query.positive, *query.negative)]
         self._check_batch(len(queries), words, topn)
-        return self._most_similar_many(queries, topn, restrict_vocab, exact, effort)
+        with blas_on_every_core():
+            return self._most_similar_many(queries, topn, restrict_vocab, exact, effort)
 
     def _most_similar_many(
         self,
@@ -1016,7 +1020,8 @@ class WordModel:
         self.family.require("context_similarity")
         self._check_batch(len(words), words, topn)
         scoring = ContextScore.of(score, prior_weight)
-        return self._related_many(words, topn, scoring, exact, effort)
+        with blas_on_every_core():
+            return self._related_many(words, topn, scoring, exact, effort)
 
     def _related_candidates(
         self, rows_a: list[int], topn: int, scoring: ContextScore, effort: int | None

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
+import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from wordlens import processes
 
 # Frees a 16 MiB array (glibc then raises its mapping threshold to 16 MiB), optionally
 # gives freed memory back, then holds 40 arrays of 2 MiB at once, each followed by a
@@ -50,3 +55,31 @@ def test_freed_large_arrays_leave_the_heap():
     given_back = heap_mib("give back")
     assert kept > given_back + 10  # without it, the 2 MiB arrays' space stays in the heap
     assert given_back < 10
+
+
+@pytest.mark.skipif(processes.CORES < 2, reason="one core: nothing to spread")
+def test_blas_on_every_core_for_a_block_then_as_before():
+    np.ones((2, 2)) @ np.ones((2, 2))  # BLAS loaded
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(1, user_api="blas"):
+        with processes.blas_on_every_core():
+            assert blas_threads() == {processes.CORES}
+        assert blas_threads() == {1}
+
+
+def test_one_block_on_every_core_at_a_time():
+    entered = threading.Event()
+
+    def second() -> None:
+        with processes.blas_on_every_core():
+            entered.set()
+
+    with processes.blas_on_every_core():
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        assert not entered.wait(0.2)
+    waiting.join(5)
+    assert entered.is_set()

@@ -43,7 +43,6 @@ graph; more effort, better recall, slower (the README's table).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -53,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from wordlens.artifacts import Model, ModelFormatError, add_files, load_model, release_pages
+from wordlens.processes import CORES
 
 __all__ = [
     "DEFAULT_EFFORT",
@@ -93,10 +93,6 @@ TUNING_EFFORTS = (32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 _TUNING_QUERIES = 500
 _TUNING_K = 10
 _TUNING_ROWS = 4096
-
-#: OpenMP threads an index is built and a batch of queries searched on: the cores
-#: this process may run on (a single query runs on its own thread whatever this says).
-THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 #: The spaces an index can cover (module docstring).
 SPACES = ("cosine", "related")
@@ -270,7 +266,7 @@ def build_index(
     index.hnsw.efConstruction = params.ef_construction
     tuning = _EffortTuning(vectors) if space == "cosine" else None
     threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(THREADS)  # the caller's may be 1 (threadpoolctl's limits)
+    faiss.omp_set_num_threads(CORES)  # the caller's may be 1 (threadpoolctl's limits)
     try:
         index.train(_train_sample(vectors, space))
         for rows in _space_blocks(vectors, space):
@@ -387,7 +383,7 @@ class NeighbourIndex:
         # on an OpenMP team of the calling thread's size (a per-thread setting): set
         # here, so that a batch takes every core whichever thread asks (1,000
         # queries of the 1 M × 128 index: 0.26 s on one core, 0.13 s on two).
-        faiss.omp_set_num_threads(THREADS)
+        faiss.omp_set_num_threads(CORES)
         scores, rows = self.index.search(
             _padded(queries, self.index.d), k, params=faiss.SearchParametersHNSW(**options)
         )

@@ -1,13 +1,21 @@
 """Process-level controls: child processes that do not outlive the process that
-started them, and a long-lived process's freed memory given back to the system."""
+started them, a long-lived process's freed memory given back to the system, and the
+cores a batch of queries may take."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import threading
+from collections.abc import Iterator
 
-__all__ = ["exit_with_parent", "give_back_freed_memory"]
+__all__ = ["CORES", "blas_on_every_core", "exit_with_parent", "give_back_freed_memory"]
+
+#: The cores this process may run on.
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+_BLAS_LOCK = threading.Lock()
 
 _PR_SET_PDEATHSIG = 1
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter (glibc malloc.h)
@@ -49,3 +57,15 @@ def give_back_freed_memory() -> None:
         libc = ctypes.CDLL(None)
         libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
         libc.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def blas_on_every_core() -> Iterator[None]:
+    """Matrix products on CORES BLAS threads inside the block, then on as many as
+    before (a server worker's one). BLAS's thread count is process-wide, so one block
+    runs at a time in a process: a second caller waits for the first rather than
+    change the count under it (and a batch already holds every core)."""
+    from threadpoolctl import threadpool_limits
+
+    with _BLAS_LOCK, threadpool_limits(CORES, user_api="blas"):
+        yield
