@@ -216,7 +216,7 @@ def test_exact_scores_do_not_depend_on_the_pairs_scored_together(engine, monkeyp
         for q, r in zip(which, rows, strict=True)
     ]
     assert scores == pytest.approx(alone, rel=1e-12)
-    monkeypatch.setattr(families, "_EXACT_PAIRS", 7)
+    monkeypatch.setattr(families, "_EXACT_BYTES", 7 * 8 * queries.shape[1])  # 7 pairs
     assert np.array_equal(unit.exact(queries, which, rows), scores)
 
 
